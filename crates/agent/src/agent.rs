@@ -1,0 +1,224 @@
+//! The [`Agent`]: wires connection, job pipeline and printers together and offers the
+//! small API that both the desktop shell and the headless binary use.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::connection::{self, ConnectionConfig, ConnectionHandle, ConnectionState, Heartbeat};
+use crate::events::AgentEvent;
+use crate::jobs::{History, Incoming, JobRecord, Pipeline};
+use crate::printing::{PrinterBackend, PrinterInfo};
+use crate::protocol::{self, Document, PrintJob};
+use crate::settings::{Settings, SettingsError};
+
+/// How many events a slow subscriber may fall behind before it misses some.
+const EVENT_BUFFER: usize = 256;
+
+/// A running agent. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    connection: ConnectionHandle,
+    events: broadcast::Sender<AgentEvent>,
+    history: History,
+    settings: watch::Sender<Settings>,
+    jobs: mpsc::UnboundedSender<Incoming>,
+    backend: Arc<dyn PrinterBackend>,
+}
+
+/// Everything a front end shows, at one moment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub connection: ConnectionState,
+    pub heartbeat: Heartbeat,
+    pub settings: Settings,
+    pub jobs: Vec<JobRecord>,
+}
+
+impl Agent {
+    /// Validates the settings and starts the agent's tasks on the current tokio runtime.
+    pub async fn start(
+        settings: Settings,
+        backend: Arc<dyn PrinterBackend>,
+    ) -> Result<Self, SettingsError> {
+        settings.validate()?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let printers = list_printers(&backend).await;
+        let client_info = client_info(&settings, &printers);
+        let (connection, server_events) =
+            connection::spawn(connection_config(&settings)?, client_info);
+        let (settings_tx, settings_rx) = watch::channel(settings);
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+        let history = History::default();
+        let pipeline = Pipeline {
+            backend: Arc::clone(&backend),
+            settings: settings_rx,
+            history: history.clone(),
+            events: events.clone(),
+            connection: connection.clone(),
+        };
+        tokio::spawn(pipeline.run(jobs_rx));
+        tokio::spawn(dispatch(
+            server_events,
+            jobs_tx.clone(),
+            connection.clone(),
+            Arc::clone(&backend),
+            settings_tx.subscribe(),
+        ));
+        tokio::spawn(forward_connection(connection.clone(), events.clone()));
+        Ok(Self {
+            connection,
+            events,
+            history,
+            settings: settings_tx,
+            jobs: jobs_tx,
+            backend,
+        })
+    }
+
+    /// Every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
+        self.events.subscribe()
+    }
+
+    /// The connection handle, for state watches.
+    pub fn connection(&self) -> &ConnectionHandle {
+        &self.connection
+    }
+
+    /// What the UI shows, now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            connection: self.connection.state(),
+            heartbeat: self.connection.heartbeat(),
+            settings: self.settings.borrow().clone(),
+            jobs: self.history.recent(crate::jobs::HISTORY_LIMIT),
+        }
+    }
+
+    /// Starts a fresh round of connect attempts.
+    pub async fn reconnect(&self) {
+        self.connection.reconnect().await;
+    }
+
+    /// The machine's printers (asks the spooler).
+    pub async fn printers(&self) -> Vec<PrinterInfo> {
+        list_printers(&self.backend).await
+    }
+
+    /// Queues a local test page on `printer` (or the selected one).
+    pub fn test_print(&self, printer: Option<String>) -> String {
+        let job = test_page(printer);
+        let id = job.job_id.clone();
+        let _ = self.jobs.send(Incoming::Job(job));
+        id
+    }
+
+    /// Stops the connection and waits (briefly) until it is closed; the other tasks end
+    /// when their channels close.
+    pub async fn shutdown(&self) {
+        self.connection.shutdown().await;
+        let mut state = self.connection.watch_state();
+        let stopped = state.wait_for(|s| *s == ConnectionState::Stopped);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), stopped).await;
+    }
+}
+
+/// A one-page test job.
+pub fn test_page(printer: Option<String>) -> PrintJob {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let text = format!(
+        "PrintRelay test page\n打印测试页\n\nHost: {host}\nAgent: {} {}\nTime: {}\n",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        time::OffsetDateTime::now_utc()
+    );
+    PrintJob {
+        job_id: format!("local-{}", uuid::Uuid::new_v4()),
+        title: "PrintRelay test page".into(),
+        document: Document::Text(text),
+        printer,
+        copies: 1,
+    }
+}
+
+/// The connection settings derived from user settings.
+pub fn connection_config(settings: &Settings) -> Result<ConnectionConfig, SettingsError> {
+    Ok(ConnectionConfig {
+        server_url: settings.server()?,
+        client_id: settings.client_id.clone(),
+        token: settings.token.clone().filter(|t| !t.is_empty()),
+        policy: settings.reconnect.clone(),
+    })
+}
+
+async fn list_printers(backend: &Arc<dyn PrinterBackend>) -> Vec<PrinterInfo> {
+    let backend = Arc::clone(backend);
+    tokio::task::spawn_blocking(move || backend.printers())
+        .await
+        .unwrap_or_default()
+}
+
+fn client_info(settings: &Settings, printers: &[PrinterInfo]) -> Value {
+    json!({
+        "clientId": settings.client_id,
+        "protocol": protocol::PROTOCOL_VERSION,
+        "app": {"name": "printrelay-agent", "version": env!("CARGO_PKG_VERSION")},
+        "host": {
+            "hostname": gethostname::gethostname().to_string_lossy(),
+            "os": std::env::consts::OS,
+            "arch": std::env::consts::ARCH,
+        },
+        "printers": printers,
+        "selectedPrinter": settings.printer,
+    })
+}
+
+/// Routes server events: parses `print` and hands it to the worker; never awaits printing.
+async fn dispatch(
+    mut server_events: mpsc::UnboundedReceiver<connection::ServerEvent>,
+    jobs: mpsc::UnboundedSender<Incoming>,
+    connection: ConnectionHandle,
+    backend: Arc<dyn PrinterBackend>,
+    settings: watch::Receiver<Settings>,
+) {
+    while let Some(event) = server_events.recv().await {
+        match event.name.as_str() {
+            protocol::events::PRINT => {
+                let item = match protocol::parse_print(&event.data) {
+                    Ok(job) => Incoming::Job(job),
+                    Err(rejected) => Incoming::Rejected(rejected),
+                };
+                let _ = jobs.send(item);
+            }
+            protocol::events::REFRESH_PRINTERS => {
+                let printers = list_printers(&backend).await;
+                let info = client_info(&settings.borrow(), &printers);
+                connection.set_client_info(info).await;
+            }
+            other => tracing::debug!(event = other, "ignored server event"),
+        }
+    }
+}
+
+/// Republishes connection state and heartbeat changes as [`AgentEvent`]s.
+async fn forward_connection(connection: ConnectionHandle, events: broadcast::Sender<AgentEvent>) {
+    let mut state = connection.watch_state();
+    let mut heartbeat = connection.watch_heartbeat();
+    let _ = events.send(AgentEvent::Connection(state.borrow_and_update().clone()));
+    loop {
+        tokio::select! {
+            changed = state.changed() => {
+                if changed.is_err() { break; }
+                let _ = events.send(AgentEvent::Connection(state.borrow_and_update().clone()));
+            }
+            changed = heartbeat.changed() => {
+                if changed.is_err() { break; }
+                let _ = events.send(AgentEvent::Heartbeat(heartbeat.borrow_and_update().clone()));
+            }
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The connection to the dispatch server: one supervisor task owns the Socket.IO
+//! client; everyone else holds a cheap [`ConnectionHandle`].
+//!
+//! See docs/decisions/0001-own-socketio-client.md for why the client is ours.
+
+mod backoff;
+mod packet;
+mod session;
+mod state;
+mod supervisor;
+
+pub use backoff::ReconnectPolicy;
+pub use session::{engine_url, ConnectError};
+pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, watch};
+use url::Url;
+
+/// Everything the supervisor needs to know to connect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionConfig {
+    /// The dispatch server; `None` keeps the connection idle.
+    pub server_url: Option<Url>,
+    /// The id servers route jobs by; sent as `register` and in the handshake `auth`.
+    pub client_id: String,
+    /// Optional agent token for the handshake `auth`.
+    pub token: Option<String>,
+    /// Retry behaviour and connect bound.
+    pub policy: ReconnectPolicy,
+}
+
+impl ConnectionConfig {
+    /// True when moving from `self` to `next` needs a new connection.
+    fn needs_reconnect(&self, next: &ConnectionConfig) -> bool {
+        self.server_url != next.server_url
+            || self.client_id != next.client_id
+            || self.token != next.token
+    }
+}
+
+/// An event the server sent, handed off by the supervisor without awaiting anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerEvent {
+    /// Event name, e.g. `print`.
+    pub name: String,
+    /// The first argument (`Null` when there was none).
+    pub data: Value,
+}
+
+/// Why an emit did not reach the socket.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    #[error("not connected")]
+    NotConnected,
+    #[error("the connection supervisor has stopped")]
+    SupervisorGone,
+    #[error("no acknowledgement within the timeout")]
+    AckTimeout,
+}
+
+/// Instructions to the supervisor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Reconnect,
+    Disconnect,
+    Configure(Box<ConnectionConfig>),
+    SetClientInfo(Value),
+    Emit {
+        event: String,
+        data: Value,
+        done: oneshot::Sender<Result<(), EmitError>>,
+    },
+    EmitWithAck {
+        event: String,
+        data: Value,
+        reply: oneshot::Sender<Result<Vec<Value>, EmitError>>,
+    },
+    Shutdown,
+}
+
+/// A cheap, cloneable handle on the connection supervisor.
+#[derive(Debug, Clone)]
+pub struct ConnectionHandle {
+    commands: mpsc::Sender<Command>,
+    state: watch::Receiver<ConnectionState>,
+    heartbeat: watch::Receiver<Heartbeat>,
+}
+
+/// Starts the supervisor task. Server events arrive on the returned receiver.
+///
+/// `client_info` is emitted after `register` on every connect; replace it with
+/// [`ConnectionHandle::set_client_info`].
+pub fn spawn(
+    config: ConnectionConfig,
+    client_info: Value,
+) -> (ConnectionHandle, mpsc::UnboundedReceiver<ServerEvent>) {
+    let (command_tx, command_rx) = mpsc::channel(64);
+    let (state_tx, state_rx) = watch::channel(ConnectionState::Idle);
+    let (heartbeat_tx, heartbeat_rx) = watch::channel(Heartbeat::default());
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let supervisor = supervisor::Supervisor::new(
+        config,
+        client_info,
+        command_rx,
+        state_tx,
+        heartbeat_tx,
+        event_tx,
+    );
+    tokio::spawn(supervisor.run());
+    let handle = ConnectionHandle {
+        commands: command_tx,
+        state: state_rx,
+        heartbeat: heartbeat_rx,
+    };
+    (handle, event_rx)
+}
+
+impl ConnectionHandle {
+    /// The current state.
+    pub fn state(&self) -> ConnectionState {
+        self.state.borrow().clone()
+    }
+
+    /// A receiver that sees every state change.
+    pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
+        self.state.clone()
+    }
+
+    /// The current heartbeat figures.
+    pub fn heartbeat(&self) -> Heartbeat {
+        self.heartbeat.borrow().clone()
+    }
+
+    /// A receiver that sees every heartbeat.
+    pub fn watch_heartbeat(&self) -> watch::Receiver<Heartbeat> {
+        self.heartbeat.clone()
+    }
+
+    /// Starts a fresh round of attempts, from any state.
+    pub async fn reconnect(&self) {
+        self.send(Command::Reconnect).await;
+    }
+
+    /// Closes the connection and stays `stopped` until [`Self::reconnect`].
+    pub async fn disconnect(&self) {
+        self.send(Command::Disconnect).await;
+    }
+
+    /// Applies new settings; a changed server, client id or token reconnects at once.
+    pub async fn configure(&self, config: ConnectionConfig) {
+        self.send(Command::Configure(Box::new(config))).await;
+    }
+
+    /// Replaces the `client_info` payload and re-sends it when connected.
+    pub async fn set_client_info(&self, info: Value) {
+        self.send(Command::SetClientInfo(info)).await;
+    }
+
+    /// Emits `event(data)` if connected.
+    pub async fn emit(&self, event: &str, data: Value) -> Result<(), EmitError> {
+        let (done, result) = oneshot::channel();
+        self.commands
+            .send(Command::Emit {
+                event: event.to_owned(),
+                data,
+                done,
+            })
+            .await
+            .map_err(|_| EmitError::SupervisorGone)?;
+        result.await.unwrap_or(Err(EmitError::SupervisorGone))
+    }
+
+    /// Emits `event(data)` and waits up to `timeout` for the server's acknowledgement.
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        data: Value,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<Value>, EmitError> {
+        let (reply, result) = oneshot::channel();
+        self.commands
+            .send(Command::EmitWithAck {
+                event: event.to_owned(),
+                data,
+                reply,
+            })
+            .await
+            .map_err(|_| EmitError::SupervisorGone)?;
+        match tokio::time::timeout(timeout, result).await {
+            Err(_) => Err(EmitError::AckTimeout),
+            Ok(Err(_)) => Err(EmitError::SupervisorGone),
+            Ok(Ok(answer)) => answer,
+        }
+    }
+
+    /// Stops the supervisor; the state becomes `stopped`.
+    pub async fn shutdown(&self) {
+        self.send(Command::Shutdown).await;
+    }
+
+    async fn send(&self, command: Command) {
+        // A closed channel means the supervisor already stopped: nothing left to do.
+        let _ = self.commands.send(command).await;
+    }
+}

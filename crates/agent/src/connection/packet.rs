@@ -1,0 +1,309 @@
+//! Engine.IO v4 and Socket.IO v5 packet codec (text frames only).
+//!
+//! Pure functions, no I/O: the session task feeds every websocket text frame
+//! through [`decode_frame`] and writes what [`encode_event`] and friends return.
+
+use serde_json::Value;
+
+/// A decoded Engine.IO packet as it arrives in one websocket text frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnginePacket {
+    /// `0{...}`: the handshake sent by the server when the transport opens.
+    Open(OpenInfo),
+    /// `1`: the server closes the transport.
+    Close,
+    /// `2`: the server's heartbeat; must be answered with a pong.
+    Ping,
+    /// `3`: a pong (we never send pings, so this is unexpected but harmless).
+    Pong,
+    /// `4...`: a Socket.IO packet.
+    Message(SocketPacket),
+    /// `6`: no-op.
+    Noop,
+}
+
+/// The Engine.IO handshake: the negotiated heartbeat parameters.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenInfo {
+    /// Engine.IO session id.
+    pub sid: String,
+    /// Milliseconds between two PINGs from the server.
+    pub ping_interval: u64,
+    /// Milliseconds the server waits for our PONG.
+    pub ping_timeout: u64,
+    /// Largest payload the server accepts, in bytes.
+    #[serde(default)]
+    pub max_payload: Option<u64>,
+}
+
+/// A Socket.IO packet of the default namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketPacket {
+    /// `0{...}`: namespace connected; carries the Socket.IO session id.
+    Connect { sid: Option<String> },
+    /// `1`: the server disconnected this socket (a kick).
+    Disconnect,
+    /// `2[...]`: an event, optionally asking for an ack.
+    Event {
+        name: String,
+        data: Vec<Value>,
+        ack_id: Option<u64>,
+    },
+    /// `3id[...]`: the answer to one of our acked emits.
+    Ack { ack_id: u64, data: Vec<Value> },
+    /// `4{...}`: the server refused the namespace connection (e.g. bad token).
+    ConnectError { message: String },
+    /// Binary packets (types 5 and 6) are not part of our protocol.
+    Binary,
+    /// A packet for a namespace other than "/".
+    OtherNamespace(String),
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PacketError {
+    #[error("empty frame")]
+    Empty,
+    #[error("unknown Engine.IO packet type {0:?}")]
+    UnknownEngineType(char),
+    #[error("unknown Socket.IO packet type {0:?}")]
+    UnknownSocketType(char),
+    #[error("malformed {what}: {detail}")]
+    Malformed { what: &'static str, detail: String },
+}
+
+fn malformed(what: &'static str, detail: impl ToString) -> PacketError {
+    PacketError::Malformed {
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+/// Decodes one websocket text frame into an Engine.IO packet.
+pub fn decode_frame(frame: &str) -> Result<EnginePacket, PacketError> {
+    let mut chars = frame.chars();
+    let kind = chars.next().ok_or(PacketError::Empty)?;
+    let rest = chars.as_str();
+    match kind {
+        '0' => serde_json::from_str(rest)
+            .map(EnginePacket::Open)
+            .map_err(|e| malformed("open packet", e)),
+        '1' => Ok(EnginePacket::Close),
+        '2' => Ok(EnginePacket::Ping),
+        '3' => Ok(EnginePacket::Pong),
+        '4' => decode_socket_packet(rest).map(EnginePacket::Message),
+        '6' => Ok(EnginePacket::Noop),
+        other => Err(PacketError::UnknownEngineType(other)),
+    }
+}
+
+fn decode_socket_packet(text: &str) -> Result<SocketPacket, PacketError> {
+    let mut chars = text.chars();
+    let kind = chars.next().ok_or(PacketError::Empty)?;
+    let mut rest = chars.as_str();
+    if matches!(kind, '5' | '6') {
+        return Ok(SocketPacket::Binary);
+    }
+    if rest.starts_with('/') {
+        let (nsp, after) = rest.split_once(',').unwrap_or((rest, ""));
+        if nsp != "/" {
+            return Ok(SocketPacket::OtherNamespace(nsp.to_owned()));
+        }
+        rest = after;
+    }
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (id_text, payload) = rest.split_at(digits);
+    let ack_id = if id_text.is_empty() {
+        None
+    } else {
+        Some(id_text.parse::<u64>().map_err(|e| malformed("ack id", e))?)
+    };
+    match kind {
+        '0' => {
+            let sid = if payload.is_empty() {
+                None
+            } else {
+                let value: Value =
+                    serde_json::from_str(payload).map_err(|e| malformed("connect packet", e))?;
+                value.get("sid").and_then(Value::as_str).map(str::to_owned)
+            };
+            Ok(SocketPacket::Connect { sid })
+        }
+        '1' => Ok(SocketPacket::Disconnect),
+        '2' => {
+            let mut items = parse_array(payload, "event packet")?;
+            if items.is_empty() {
+                return Err(malformed("event packet", "no event name"));
+            }
+            let name = match items.remove(0) {
+                Value::String(name) => name,
+                other => return Err(malformed("event packet", format!("event name {other}"))),
+            };
+            Ok(SocketPacket::Event {
+                name,
+                data: items,
+                ack_id,
+            })
+        }
+        '3' => {
+            let ack_id = ack_id.ok_or_else(|| malformed("ack packet", "no ack id"))?;
+            let data = parse_array(payload, "ack packet")?;
+            Ok(SocketPacket::Ack { ack_id, data })
+        }
+        '4' => {
+            let value: Value =
+                serde_json::from_str(payload).map_err(|e| malformed("connect error", e))?;
+            let message = match &value {
+                Value::String(s) => s.clone(),
+                other => other
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| other.to_string()),
+            };
+            Ok(SocketPacket::ConnectError { message })
+        }
+        other => Err(PacketError::UnknownSocketType(other)),
+    }
+}
+
+fn parse_array(payload: &str, what: &'static str) -> Result<Vec<Value>, PacketError> {
+    match serde_json::from_str(payload).map_err(|e| malformed(what, e))? {
+        Value::Array(items) => Ok(items),
+        other => Err(malformed(what, format!("expected an array, got {other}"))),
+    }
+}
+
+/// The Engine.IO PONG answering a server PING.
+pub const PONG: &str = "3";
+
+/// The Socket.IO CONNECT for the default namespace, with the handshake `auth` object.
+pub fn encode_connect(auth: &Value) -> String {
+    format!("40{auth}")
+}
+
+/// A Socket.IO EVENT `name(data)`, asking for an ack when `ack_id` is set.
+pub fn encode_event(name: &str, data: &Value, ack_id: Option<u64>) -> String {
+    let body = Value::Array(vec![Value::String(name.to_owned()), data.clone()]);
+    match ack_id {
+        Some(id) => format!("42{id}{body}"),
+        None => format!("42{body}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_the_open_handshake() {
+        let packet = decode_frame(
+            r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
+        );
+        assert_eq!(
+            packet,
+            Ok(EnginePacket::Open(OpenInfo {
+                sid: "abc".into(),
+                ping_interval: 25000,
+                ping_timeout: 20000,
+                max_payload: Some(1_000_000),
+            }))
+        );
+    }
+
+    #[test]
+    fn decodes_heartbeat_and_close() {
+        assert_eq!(decode_frame("2"), Ok(EnginePacket::Ping));
+        assert_eq!(decode_frame("1"), Ok(EnginePacket::Close));
+        assert_eq!(decode_frame(""), Err(PacketError::Empty));
+        assert_eq!(decode_frame("9"), Err(PacketError::UnknownEngineType('9')));
+    }
+
+    #[test]
+    fn decodes_events_with_and_without_ack() {
+        assert_eq!(
+            decode_frame(r#"42["print",{"printData":"hi"}]"#),
+            Ok(EnginePacket::Message(SocketPacket::Event {
+                name: "print".into(),
+                data: vec![json!({"printData": "hi"})],
+                ack_id: None,
+            }))
+        );
+        assert_eq!(
+            decode_frame(r#"4217["cancel_job",{"jobId":"a"}]"#),
+            Ok(EnginePacket::Message(SocketPacket::Event {
+                name: "cancel_job".into(),
+                data: vec![json!({"jobId": "a"})],
+                ack_id: Some(17),
+            }))
+        );
+    }
+
+    #[test]
+    fn decodes_connect_ack_disconnect_and_errors() {
+        assert_eq!(
+            decode_frame(r#"40{"sid":"xyz"}"#),
+            Ok(EnginePacket::Message(SocketPacket::Connect {
+                sid: Some("xyz".into())
+            }))
+        );
+        assert_eq!(
+            decode_frame(r#"433[{"at":1}]"#),
+            Ok(EnginePacket::Message(SocketPacket::Ack {
+                ack_id: 3,
+                data: vec![json!({"at": 1})]
+            }))
+        );
+        assert_eq!(
+            decode_frame("41"),
+            Ok(EnginePacket::Message(SocketPacket::Disconnect))
+        );
+        assert_eq!(
+            decode_frame(r#"44{"message":"invalid token"}"#),
+            Ok(EnginePacket::Message(SocketPacket::ConnectError {
+                message: "invalid token".into()
+            }))
+        );
+        assert_eq!(
+            decode_frame(r#"42/admin,["x"]"#),
+            Ok(EnginePacket::Message(SocketPacket::OtherNamespace(
+                "/admin".into()
+            )))
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        for frame in [
+            "42",
+            "42{",
+            "42[]",
+            "42[1]",
+            "43[]",
+            "0nope",
+            "4x",
+            "44",
+            "42999999999999999999999[\"a\"]",
+        ] {
+            assert!(decode_frame(frame).is_err(), "{frame} should not decode");
+        }
+    }
+
+    #[test]
+    fn encodes_what_socket_io_expects() {
+        assert_eq!(
+            encode_connect(&json!({"clientId": "pc1"})),
+            r#"40{"clientId":"pc1"}"#
+        );
+        assert_eq!(
+            encode_event("register", &json!("pc1"), None),
+            r#"42["register","pc1"]"#
+        );
+        assert_eq!(
+            encode_event("heartbeat", &json!({"at": 5}), Some(7)),
+            r#"427["heartbeat",{"at":5}]"#
+        );
+    }
+}

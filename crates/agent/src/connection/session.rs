@@ -1,0 +1,207 @@
+//! One live Socket.IO connection over a websocket: opening it and speaking its packets.
+//!
+//! Owned by the supervisor task; a `Session` value is dropped (closing the socket)
+//! before the next one is opened, so at most one underlying client is ever alive.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use url::Url;
+
+use super::packet::{self, EnginePacket, OpenInfo, SocketPacket};
+
+/// Why a connect attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// The server URL cannot be used (not http, https, ws or wss, or no host).
+    #[error("invalid server URL: {0}")]
+    InvalidUrl(String),
+    /// TCP, TLS or websocket upgrade failed.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    /// The server answered, but not as a Socket.IO v4 server would.
+    #[error("handshake failed: {0}")]
+    Handshake(String),
+    /// The server refused the connection (Socket.IO CONNECT_ERROR), e.g. a bad token.
+    #[error("the server refused the connection: {0}")]
+    Refused(String),
+    /// The attempt did not finish within the configured bound.
+    #[error("no answer within {0} ms")]
+    Timeout(u64),
+}
+
+/// A decoded frame, or the reason the connection ended.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    Packet(EnginePacket),
+    /// The peer closed the websocket or the stream failed.
+    Closed(String),
+    /// A frame we could not decode; logged and skipped, the connection stays up.
+    Garbage(String),
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// An open Engine.IO + Socket.IO connection to the default namespace.
+pub(crate) struct Session {
+    socket: Socket,
+    /// Negotiated heartbeat parameters.
+    pub open: OpenInfo,
+    /// Socket.IO session id given by the server on CONNECT.
+    pub sid: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("sid", &self.sid).finish()
+    }
+}
+
+/// The websocket endpoint of a server URL: `http://host:3000` -> `ws://host:3000/socket.io/?EIO=4&transport=websocket`.
+///
+/// A path in the URL is kept as a prefix (a hub mounted behind a reverse proxy).
+pub fn engine_url(server: &Url) -> Result<Url, ConnectError> {
+    let scheme = match server.scheme() {
+        "http" | "ws" => "ws",
+        "https" | "wss" => "wss",
+        other => {
+            return Err(ConnectError::InvalidUrl(format!(
+                "unsupported scheme {other:?}"
+            )))
+        }
+    };
+    if server.host_str().is_none_or(str::is_empty) {
+        return Err(ConnectError::InvalidUrl("no host".into()));
+    }
+    let mut url = server.clone();
+    url.set_scheme(scheme)
+        .map_err(|()| ConnectError::InvalidUrl(server.to_string()))?;
+    let prefix = server.path().trim_end_matches('/');
+    url.set_path(&format!("{prefix}/socket.io/"));
+    url.set_query(Some("EIO=4&transport=websocket"));
+    url.set_fragment(None);
+    Ok(url)
+}
+
+impl Session {
+    /// Opens the websocket, reads the Engine.IO handshake and joins the default namespace with `auth`.
+    ///
+    /// Not bounded in time by itself: the supervisor wraps it in the connect timeout.
+    pub async fn open(server: &Url, auth: &Value) -> Result<Self, ConnectError> {
+        let endpoint = engine_url(server)?;
+        let (socket, _response) = tokio_tungstenite::connect_async(endpoint.as_str())
+            .await
+            .map_err(|e| ConnectError::Transport(e.to_string()))?;
+        let mut session = Session {
+            socket,
+            open: OpenInfo {
+                sid: String::new(),
+                ping_interval: 0,
+                ping_timeout: 0,
+                max_payload: None,
+            },
+            sid: String::new(),
+        };
+        session.open = match session.next().await {
+            Incoming::Packet(EnginePacket::Open(open)) => open,
+            other => {
+                return Err(ConnectError::Handshake(format!(
+                    "expected OPEN, got {other:?}"
+                )))
+            }
+        };
+        session
+            .send(packet::encode_connect(auth))
+            .await
+            .map_err(ConnectError::Transport)?;
+        loop {
+            match session.next().await {
+                Incoming::Packet(EnginePacket::Message(SocketPacket::Connect { sid })) => {
+                    session.sid = sid.unwrap_or_default();
+                    return Ok(session);
+                }
+                Incoming::Packet(EnginePacket::Message(SocketPacket::ConnectError { message })) => {
+                    return Err(ConnectError::Refused(message));
+                }
+                Incoming::Packet(EnginePacket::Ping) => {
+                    session
+                        .send(packet::PONG.into())
+                        .await
+                        .map_err(ConnectError::Transport)?;
+                }
+                Incoming::Packet(EnginePacket::Noop) => {}
+                other => {
+                    return Err(ConnectError::Handshake(format!(
+                        "expected CONNECT, got {other:?}"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Waits for the next frame. Cancel-safe: it can sit in a `select!`.
+    pub async fn next(&mut self) -> Incoming {
+        loop {
+            let message = match self.socket.next().await {
+                None => return Incoming::Closed("the server closed the connection".into()),
+                Some(Err(e)) => return Incoming::Closed(e.to_string()),
+                Some(Ok(message)) => message,
+            };
+            return match message {
+                Message::Text(text) => match packet::decode_frame(text.as_str()) {
+                    Ok(packet) => Incoming::Packet(packet),
+                    Err(e) => Incoming::Garbage(e.to_string()),
+                },
+                Message::Close(frame) => Incoming::Closed(
+                    frame.map_or_else(|| "closed by the server".into(), |f| f.reason.to_string()),
+                ),
+                Message::Binary(_) => Incoming::Garbage("binary frame".into()),
+                // tungstenite answers websocket-level pings itself.
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            };
+        }
+    }
+
+    /// Sends one text frame.
+    pub async fn send(&mut self, frame: String) -> Result<(), String> {
+        self.socket
+            .send(Message::text(frame))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Leaves the namespace and closes the websocket, politely but without waiting long.
+    pub async fn close(mut self) {
+        let polite = async {
+            let _ = self.socket.send(Message::text("41")).await;
+            let _ = self.socket.close(None).await;
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), polite).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL")
+    }
+
+    #[test]
+    fn maps_server_urls_to_the_engine_endpoint() {
+        assert_eq!(
+            engine_url(&url("http://localhost:3000")).map(String::from),
+            Ok("ws://localhost:3000/socket.io/?EIO=4&transport=websocket".into())
+        );
+        assert_eq!(
+            engine_url(&url("https://print.example.com/relay/")).map(String::from),
+            Ok("wss://print.example.com/relay/socket.io/?EIO=4&transport=websocket".into())
+        );
+        assert!(matches!(
+            engine_url(&url("ftp://x")),
+            Err(ConnectError::InvalidUrl(_))
+        ));
+    }
+}

@@ -1,0 +1,432 @@
+//! The supervisor task: the reconnect loop, the heartbeat watchdog and the only owner
+//! of the live [`Session`]. Runs as one tokio task started by [`super::spawn`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{sleep_until, Instant};
+
+use super::packet::{self, EnginePacket, SocketPacket};
+use super::session::{ConnectError, Incoming, Session};
+use super::state::{now_ms, ConnectionState, Heartbeat};
+use super::{Command, ConnectionConfig, EmitError, ServerEvent};
+
+/// What to do next, decided by a finished phase.
+#[derive(Debug)]
+enum Next {
+    /// Start a round of connect attempts; `after_loss` holds why the previous connection ended.
+    Round {
+        after_loss: Option<String>,
+    },
+    /// Stay in a terminal state until a command moves us on.
+    Park(ConnectionState),
+    Exit,
+}
+
+/// How a served connection ended.
+enum Ended {
+    Lost(String),
+    Kicked(String),
+    Command(Next),
+}
+
+pub(super) struct Supervisor {
+    config: ConnectionConfig,
+    client_info: Value,
+    commands: mpsc::Receiver<Command>,
+    state: watch::Sender<ConnectionState>,
+    heartbeat: watch::Sender<Heartbeat>,
+    events: mpsc::UnboundedSender<ServerEvent>,
+}
+
+impl Supervisor {
+    pub(super) fn new(
+        config: ConnectionConfig,
+        client_info: Value,
+        commands: mpsc::Receiver<Command>,
+        state: watch::Sender<ConnectionState>,
+        heartbeat: watch::Sender<Heartbeat>,
+        events: mpsc::UnboundedSender<ServerEvent>,
+    ) -> Self {
+        Self {
+            config,
+            client_info,
+            commands,
+            state,
+            heartbeat,
+            events,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let mut next = self.initial();
+        loop {
+            next = match next {
+                Next::Round { after_loss } => self.round(after_loss).await,
+                Next::Park(state) => self.park(state).await,
+                Next::Exit => break,
+            };
+        }
+        self.publish(ConnectionState::Stopped);
+        tracing::debug!("connection supervisor stopped");
+    }
+
+    fn initial(&self) -> Next {
+        match self.config.server_url {
+            Some(_) => Next::Round { after_loss: None },
+            None => Next::Park(ConnectionState::Idle),
+        }
+    }
+
+    fn publish(&self, state: ConnectionState) {
+        tracing::info!(state = ?state, "connection state");
+        self.state.send_replace(state);
+    }
+
+    /// One round: up to `attempts` connect attempts with backoff between them.
+    async fn round(&mut self, after_loss: Option<String>) -> Next {
+        let max_attempts = self.config.policy.attempts.max(1);
+        let lost = after_loss.is_some();
+        let mut last_error = after_loss.unwrap_or_default();
+        for attempt in 1..=max_attempts {
+            // After a loss even the first attempt waits, as socket.io's client does,
+            // so a restarting server is not hammered.
+            let retry = if lost { attempt } else { attempt - 1 };
+            if retry == 0 {
+                self.publish(ConnectionState::Connecting {
+                    attempt,
+                    max_attempts,
+                });
+            } else {
+                let delay = self.config.policy.backoff(retry, rand::random::<f64>());
+                self.publish(ConnectionState::Reconnecting {
+                    attempt,
+                    max_attempts,
+                    retry_at: now_ms() + delay.as_millis() as u64,
+                    last_error: last_error.clone(),
+                });
+                if let Some(next) = self.idle_for(delay).await {
+                    return next;
+                }
+            }
+            match self.attempt().await {
+                Ok(Ok(session)) => {
+                    return match self.serve(session).await {
+                        Ended::Lost(reason) => {
+                            tracing::warn!(%reason, "connection lost");
+                            Next::Round {
+                                after_loss: Some(reason),
+                            }
+                        }
+                        Ended::Kicked(reason) => Next::Park(ConnectionState::Kicked { reason }),
+                        Ended::Command(next) => next,
+                    };
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(attempt, %error, "connect attempt failed");
+                    last_error = error.to_string();
+                }
+                Err(next) => return next,
+            }
+        }
+        Next::Park(ConnectionState::GaveUp {
+            attempts: max_attempts,
+            last_error,
+        })
+    }
+
+    /// One bounded connect attempt; commands that arrive meanwhile can abort it.
+    async fn attempt(&mut self) -> Result<Result<Session, ConnectError>, Next> {
+        let Some(url) = self.config.server_url.clone() else {
+            return Err(Next::Park(ConnectionState::Idle));
+        };
+        let auth = json!({
+            "clientId": self.config.client_id,
+            "token": self.config.token,
+            "protocol": crate::protocol::PROTOCOL_VERSION,
+        });
+        let timeout = self.config.policy.connect_timeout();
+        let deadline = Instant::now() + timeout;
+        let open = tokio::time::timeout_at(deadline, Session::open(&url, &auth));
+        tokio::pin!(open);
+        loop {
+            tokio::select! {
+                result = &mut open => {
+                    return Ok(result.unwrap_or(Err(ConnectError::Timeout(timeout.as_millis() as u64))));
+                }
+                command = self.commands.recv() => {
+                    if let Some(next) = self.on_command_offline(command) {
+                        return Err(next);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits `delay` while answering commands; `Some` when a command ends the wait.
+    async fn idle_for(&mut self, delay: Duration) -> Option<Next> {
+        let until = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                () = sleep_until(until) => return None,
+                command = self.commands.recv() => {
+                    if let Some(next) = self.on_command_offline(command) {
+                        return Some(next);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sits in a terminal state until a command moves us on.
+    async fn park(&mut self, state: ConnectionState) -> Next {
+        self.publish(state);
+        self.heartbeat.send_replace(Heartbeat::default());
+        loop {
+            let command = self.commands.recv().await;
+            if let Some(next) = self.on_command_offline(command) {
+                return next;
+            }
+        }
+    }
+
+    /// Handles a command while no session is open; `Some` when it changes the phase.
+    fn on_command_offline(&mut self, command: Option<Command>) -> Option<Next> {
+        match command? {
+            Command::Reconnect => Some(self.initial()),
+            Command::Disconnect => Some(Next::Park(ConnectionState::Stopped)),
+            Command::Shutdown => Some(Next::Exit),
+            Command::Configure(config) => {
+                let changed = self.config.needs_reconnect(&config);
+                self.config = *config;
+                changed.then(|| self.initial())
+            }
+            Command::SetClientInfo(info) => {
+                self.client_info = info;
+                None
+            }
+            Command::Emit { done, .. } => {
+                let _ = done.send(Err(EmitError::NotConnected));
+                None
+            }
+            Command::EmitWithAck { reply, .. } => {
+                let _ = reply.send(Err(EmitError::NotConnected));
+                None
+            }
+        }
+    }
+
+    /// Runs an open session until it ends; registers first.
+    async fn serve(&mut self, mut session: Session) -> Ended {
+        let mut acks = AckTable::default();
+        let mut last_ping = Instant::now();
+        let interval = Duration::from_millis(session.open.ping_interval);
+        let grace = interval + Duration::from_millis(session.open.ping_timeout);
+        self.heartbeat.send_replace(Heartbeat {
+            last_ping_at: Some(now_ms()),
+            ping_interval_ms: session.open.ping_interval,
+            ping_timeout_ms: session.open.ping_timeout,
+            dead_at: Some(now_ms() + grace.as_millis() as u64),
+            rtt_ms: None,
+        });
+
+        let register = packet::encode_event(
+            crate::protocol::events::REGISTER,
+            &Value::String(self.config.client_id.clone()),
+            None,
+        );
+        let info = packet::encode_event(
+            crate::protocol::events::CLIENT_INFO,
+            &self.client_info,
+            None,
+        );
+        for frame in [register, info] {
+            if let Err(e) = session.send(frame).await {
+                return Ended::Lost(e);
+            }
+        }
+        self.publish(ConnectionState::Connected {
+            since: now_ms(),
+            sid: session.sid.clone(),
+        });
+
+        let ended = loop {
+            tokio::select! {
+                incoming = session.next() => match incoming {
+                    Incoming::Packet(packet) => {
+                        match self.on_packet(&mut session, &mut acks, packet, &mut last_ping, grace).await {
+                            Ok(()) => {}
+                            Err(ended) => break ended,
+                        }
+                    }
+                    Incoming::Garbage(detail) => tracing::warn!(%detail, "ignored an undecodable frame"),
+                    Incoming::Closed(reason) => break Ended::Lost(reason),
+                },
+                () = sleep_until(last_ping + grace) => {
+                    break Ended::Lost(format!(
+                        "no heartbeat from the server for {} ms",
+                        grace.as_millis()
+                    ));
+                }
+                command = self.commands.recv() => {
+                    if let Some(next) = self.on_command_online(&mut session, &mut acks, command).await {
+                        break next;
+                    }
+                }
+            }
+        };
+        if matches!(ended, Ended::Command(_)) {
+            session.close().await;
+        }
+        ended
+    }
+
+    async fn on_packet(
+        &mut self,
+        session: &mut Session,
+        acks: &mut AckTable,
+        packet: EnginePacket,
+        last_ping: &mut Instant,
+        grace: Duration,
+    ) -> Result<(), Ended> {
+        match packet {
+            EnginePacket::Ping => {
+                *last_ping = Instant::now();
+                session
+                    .send(packet::PONG.into())
+                    .await
+                    .map_err(Ended::Lost)?;
+                let at = now_ms();
+                let rtt_ms = self.heartbeat.borrow().rtt_ms;
+                self.heartbeat.send_replace(Heartbeat {
+                    last_ping_at: Some(at),
+                    ping_interval_ms: session.open.ping_interval,
+                    ping_timeout_ms: session.open.ping_timeout,
+                    dead_at: Some(at + grace.as_millis() as u64),
+                    rtt_ms,
+                });
+                // The application-level heartbeat measures RTT where the server acks it.
+                let id = acks.heartbeat(at);
+                let frame = packet::encode_event(
+                    crate::protocol::events::HEARTBEAT,
+                    &json!({ "at": at }),
+                    Some(id),
+                );
+                session.send(frame).await.map_err(Ended::Lost)?;
+            }
+            EnginePacket::Close => return Err(Ended::Lost("the server closed the session".into())),
+            EnginePacket::Message(SocketPacket::Event { name, data, .. }) => {
+                let data = data.into_iter().next().unwrap_or(Value::Null);
+                // Hand-off only: never await work here, or PONGs stall.
+                let _ = self.events.send(ServerEvent { name, data });
+            }
+            EnginePacket::Message(SocketPacket::Ack { ack_id, data }) => {
+                if let Some(sent_at) = acks.resolve(ack_id, data) {
+                    let rtt = now_ms().saturating_sub(sent_at);
+                    self.heartbeat.send_modify(|hb| hb.rtt_ms = Some(rtt));
+                }
+            }
+            EnginePacket::Message(SocketPacket::Disconnect) => {
+                return Err(Ended::Kicked("io server disconnect".into()))
+            }
+            EnginePacket::Message(other) => tracing::debug!(?other, "ignored packet"),
+            EnginePacket::Open(_) | EnginePacket::Pong | EnginePacket::Noop => {}
+        }
+        Ok(())
+    }
+
+    async fn on_command_online(
+        &mut self,
+        session: &mut Session,
+        acks: &mut AckTable,
+        command: Option<Command>,
+    ) -> Option<Ended> {
+        let Some(command) = command else {
+            return Some(Ended::Command(Next::Exit));
+        };
+        match command {
+            Command::Reconnect => Some(Ended::Command(self.initial())),
+            Command::Disconnect => Some(Ended::Command(Next::Park(ConnectionState::Stopped))),
+            Command::Shutdown => Some(Ended::Command(Next::Exit)),
+            Command::Configure(config) => {
+                let changed = self.config.needs_reconnect(&config);
+                self.config = *config;
+                changed.then(|| Ended::Command(self.initial()))
+            }
+            Command::SetClientInfo(info) => {
+                self.client_info = info;
+                let frame = packet::encode_event(
+                    crate::protocol::events::CLIENT_INFO,
+                    &self.client_info,
+                    None,
+                );
+                session.send(frame).await.err().map(Ended::Lost)
+            }
+            Command::Emit { event, data, done } => {
+                let result = session
+                    .send(packet::encode_event(&event, &data, None))
+                    .await;
+                let lost = result.as_ref().err().cloned();
+                let _ = done.send(result.map_err(|_| EmitError::NotConnected));
+                lost.map(Ended::Lost)
+            }
+            Command::EmitWithAck { event, data, reply } => {
+                let id = acks.register(reply);
+                session
+                    .send(packet::encode_event(&event, &data, Some(id)))
+                    .await
+                    .err()
+                    .map(Ended::Lost)
+            }
+        }
+    }
+}
+
+/// Outstanding acks of one session. Dropped with the session, so waiting callers
+/// learn at once that their ack will never come.
+#[derive(Default)]
+struct AckTable {
+    next_id: u64,
+    waiting: HashMap<u64, oneshot::Sender<Result<Vec<Value>, EmitError>>>,
+    /// The one outstanding application heartbeat: (ack id, sent at).
+    heartbeat: Option<(u64, u64)>,
+}
+
+impl AckTable {
+    fn next(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        id
+    }
+
+    fn register(&mut self, reply: oneshot::Sender<Result<Vec<Value>, EmitError>>) -> u64 {
+        // Callers that gave up waiting leave closed senders behind; drop them here.
+        self.waiting.retain(|_, sender| !sender.is_closed());
+        let id = self.next();
+        self.waiting.insert(id, reply);
+        id
+    }
+
+    fn heartbeat(&mut self, sent_at: u64) -> u64 {
+        let id = self.next();
+        self.heartbeat = Some((id, sent_at));
+        id
+    }
+
+    /// Delivers an ack; returns the send time when it answered the heartbeat.
+    fn resolve(&mut self, id: u64, data: Vec<Value>) -> Option<u64> {
+        if let Some(reply) = self.waiting.remove(&id) {
+            let _ = reply.send(Ok(data));
+            return None;
+        }
+        match self.heartbeat {
+            Some((hb_id, sent_at)) if hb_id == id => {
+                self.heartbeat = None;
+                Some(sent_at)
+            }
+            _ => None,
+        }
+    }
+}

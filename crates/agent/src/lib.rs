@@ -1,0 +1,17 @@
+//! PrintRelay print agent core: connects a PC to a dispatch server and prints its jobs
+//! silently on a local printer. No GUI here: the desktop shell and the headless binary
+//! are thin front ends over [`Agent`].
+
+pub mod agent;
+pub mod connection;
+pub mod events;
+pub mod jobs;
+pub mod logging;
+pub mod paths;
+pub mod printing;
+pub mod protocol;
+pub mod settings;
+pub mod signals;
+
+pub use agent::{Agent, Snapshot};
+pub use events::AgentEvent;

@@ -1,0 +1,47 @@
+//! Logging set-up: tracing to stderr and to a daily-rotated file in the log folder.
+
+use std::path::Path;
+
+use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+
+/// Log files kept before the oldest is deleted.
+const KEPT_LOG_FILES: usize = 7;
+
+/// Keeps the file writer flushing; hold it for the life of the program.
+pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
+
+/// Installs the global subscriber. `RUST_LOG` overrides the default `info` level.
+/// Returns `None` for the guard when the log folder cannot be used (stderr still works).
+pub fn init(log_dir: &Path, file_prefix: &str) -> Option<LogGuard> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let appender = std::fs::create_dir_all(log_dir).ok().and_then(|()| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix(file_prefix)
+            .filename_suffix("log")
+            .max_log_files(KEPT_LOG_FILES)
+            .build(log_dir)
+            .ok()
+    });
+    match appender {
+        Some(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let file = fmt::layer().with_writer(writer).with_ansi(false);
+            let _ = tracing_subscriber::registry()
+                .with(filter)
+                .with(stderr)
+                .with(file)
+                .try_init();
+            Some(guard)
+        }
+        None => {
+            let _ = tracing_subscriber::registry()
+                .with(filter)
+                .with(stderr)
+                .try_init();
+            tracing::warn!(dir = %log_dir.display(), "cannot write log files; logging to stderr only");
+            None
+        }
+    }
+}

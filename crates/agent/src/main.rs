@@ -1,0 +1,199 @@
+//! `printrelay-agent`: the headless agent for PCs and kiosks without a desktop.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use printrelay_agent::paths::Paths;
+use printrelay_agent::printing::{resolve_printer, PrinterBackend, SystemBackend};
+use printrelay_agent::settings::{Overrides, SettingsStore};
+use printrelay_agent::signals::{Signal, Signals};
+use printrelay_agent::{Agent, AgentEvent};
+
+#[derive(Debug, Parser)]
+#[command(name = "printrelay-agent", version, about = "PrintRelay headless print agent", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Connect to the dispatch server and print its jobs until stopped.
+    Run(RunArgs),
+    /// List local printers with their default flag and state.
+    Printers,
+    /// Print one test page.
+    PrintTest {
+        /// Queue name; defaults to the configured printer, then the system default.
+        #[arg(long, env = "PRINTRELAY_PRINTER")]
+        printer: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Dispatch server URL, e.g. http://localhost:3000 (default: from settings).
+    #[arg(long, env = "PRINTRELAY_SERVER")]
+    server: Option<String>,
+    /// Client id the server routes jobs by (default: from settings, made once per install).
+    #[arg(long, env = "PRINTRELAY_CLIENT_ID")]
+    client_id: Option<String>,
+    /// Printer queue to print on (default: from settings, then the system default).
+    #[arg(long, env = "PRINTRELAY_PRINTER")]
+    printer: Option<String>,
+    /// Agent token for servers that require one.
+    #[arg(long, env = "PRINTRELAY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// `json` writes one JSON object per line on stdout for every event.
+    #[arg(long, value_enum, default_value_t = EventFormat::None)]
+    events: EventFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EventFormat {
+    /// Events only in the log (stderr and log file).
+    None,
+    /// One JSON object per line on stdout.
+    Json,
+}
+
+/// A failure that ends the program with a one-line message.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Paths(#[from] printrelay_agent::paths::NoHomeDir),
+    #[error(transparent)]
+    Settings(#[from] printrelay_agent::settings::SettingsError),
+    #[error(transparent)]
+    Print(#[from] printrelay_agent::printing::PrintError),
+    #[error("no printers are installed on this machine")]
+    NoPrinters,
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("printrelay-agent: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let paths = Paths::from_env()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    match cli.command {
+        Command::Printers => {
+            let printers = SystemBackend.printers();
+            if printers.is_empty() {
+                return Err(CliError::NoPrinters);
+            }
+            for p in printers {
+                let default = if p.is_default { "*" } else { " " };
+                println!(
+                    "{default} {:<30} {:<10} {}",
+                    p.system_name,
+                    format!("{:?}", p.state).to_lowercase(),
+                    p.name
+                );
+            }
+            Ok(())
+        }
+        Command::PrintTest { printer } => {
+            let settings = SettingsStore::new(paths.settings_file()).load()?.settings;
+            let wanted = printer.or(settings.printer);
+            let printers = SystemBackend.printers();
+            if printers.is_empty() {
+                return Err(CliError::NoPrinters);
+            }
+            let target = resolve_printer(&printers, wanted.as_deref())?;
+            let job = printrelay_agent::agent::test_page(Some(target.system_name.clone()));
+            let id = SystemBackend.submit(printrelay_agent::printing::Submission {
+                printer: &target.system_name,
+                document_name: &format!("printrelay:{}", job.job_id),
+                document: &job.document,
+                copies: 1,
+            })?;
+            println!(
+                "test page sent to {} (spooler job {id})",
+                target.system_name
+            );
+            Ok(())
+        }
+        Command::Run(args) => {
+            let _guard = printrelay_agent::logging::init(&paths.log_dir(), "agent");
+            let loaded = SettingsStore::new(paths.settings_file()).load()?;
+            let overrides = Overrides {
+                server_url: args.server,
+                client_id: args.client_id,
+                printer: args.printer,
+                token: args.token,
+            };
+            let settings = overrides.apply(loaded.settings);
+            settings.validate()?;
+            if let Some(printer) = &settings.printer {
+                resolve_printer(&SystemBackend.printers(), Some(printer))?;
+            }
+            runtime.block_on(serve(settings, loaded.warning, args.events))
+        }
+    }
+}
+
+async fn serve(
+    settings: printrelay_agent::settings::Settings,
+    warning: Option<String>,
+    format: EventFormat,
+) -> Result<(), CliError> {
+    tracing::info!(server = %settings.server_url, client_id = %settings.client_id, printer = ?settings.printer, "starting");
+    let backend: Arc<dyn PrinterBackend> = Arc::new(SystemBackend);
+    let agent = Agent::start(settings, backend).await?;
+    let mut events = agent.subscribe();
+    if format == EventFormat::Json {
+        // The first state was published before we subscribed.
+        print_event(&AgentEvent::Connection(agent.connection().state()));
+        if let Some(warning) = warning {
+            print_event(&AgentEvent::Warning(warning));
+        }
+    }
+    let mut signals = Signals::new().map_err(CliError::Signals)?;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) if format == EventFormat::Json => print_event(&event),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "event output fell behind"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            signal = signals.next() => match signal {
+                Signal::Reconnect => agent.reconnect().await,
+                Signal::Stop => break,
+            },
+        }
+    }
+    tracing::info!("stopping");
+    agent.shutdown().await;
+    if format == EventFormat::Json {
+        print_event(&AgentEvent::Connection(agent.connection().state()));
+    }
+    Ok(())
+}
+
+fn print_event(event: &AgentEvent) {
+    use std::io::Write;
+    if let Ok(line) = serde_json::to_string(event) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}

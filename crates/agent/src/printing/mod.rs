@@ -1,0 +1,142 @@
+//! Local printers: the [`PrinterBackend`] trait, its system implementation and a fake for tests.
+//!
+//! Every backend call blocks (FFI into CUPS or winspool): callers run them in
+//! `tokio::task::spawn_blocking`, never on a runtime thread.
+
+mod fake;
+mod system;
+
+pub use fake::{FakeBackend, FakeSubmission};
+pub use system::SystemBackend;
+
+use serde::Serialize;
+
+use crate::protocol::Document;
+
+/// A local printer as the agent reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrinterInfo {
+    /// Display name.
+    pub name: String,
+    /// Name of the queue in the OS spooler; what settings store.
+    pub system_name: String,
+    /// True for the OS default printer.
+    pub is_default: bool,
+    /// What the spooler says of it now.
+    pub state: PrinterState,
+}
+
+/// Printer state as reported by the spooler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PrinterState {
+    Ready,
+    Printing,
+    Paused,
+    Offline,
+    Unknown,
+}
+
+/// What the spooler says of one submitted job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpoolerJobState {
+    /// Still queued or printing.
+    Active,
+    Completed,
+    Cancelled,
+    /// The spooler no longer knows the job.
+    Unknown,
+}
+
+/// A failed printer operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrintError {
+    #[error("printer {0:?} not found")]
+    PrinterNotFound(String),
+    #[error("no printer is selected and the system has no default printer")]
+    NoPrinter,
+    #[error("cannot write the spool file: {0}")]
+    SpoolFile(String),
+    #[error("the spooler refused the job: {0}")]
+    Spooler(String),
+}
+
+/// A job as handed to a backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Submission<'a> {
+    /// Queue name ([`PrinterInfo::system_name`]).
+    pub printer: &'a str,
+    /// Shown in the spooler's queue; carries the job id so a restarted agent can find it.
+    pub document_name: &'a str,
+    pub document: &'a Document,
+    pub copies: u32,
+}
+
+/// Access to the machine's printers. All methods block.
+pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
+    /// All printers the spooler knows.
+    fn printers(&self) -> Vec<PrinterInfo>;
+    /// Submits a job and returns the spooler's job id.
+    fn submit(&self, job: Submission<'_>) -> Result<u64, PrintError>;
+    /// The spooler's view of a job submitted earlier.
+    fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState;
+}
+
+/// Picks the queue for a job: the explicit name if it exists, else the system default.
+pub fn resolve_printer(
+    printers: &[PrinterInfo],
+    wanted: Option<&str>,
+) -> Result<PrinterInfo, PrintError> {
+    match wanted {
+        Some(name) => printers
+            .iter()
+            .find(|p| p.system_name == name || p.name == name)
+            .cloned()
+            .ok_or_else(|| PrintError::PrinterNotFound(name.to_owned())),
+        None => printers
+            .iter()
+            .find(|p| p.is_default)
+            .cloned()
+            .ok_or(PrintError::NoPrinter),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printer(name: &str, is_default: bool) -> PrinterInfo {
+        PrinterInfo {
+            name: format!("{name} display"),
+            system_name: name.into(),
+            is_default,
+            state: PrinterState::Ready,
+        }
+    }
+
+    #[test]
+    fn resolves_by_queue_name_display_name_or_default() {
+        let list = [printer("A", false), printer("B", true)];
+        assert_eq!(
+            resolve_printer(&list, Some("A")).map(|p| p.system_name),
+            Ok("A".into())
+        );
+        assert_eq!(
+            resolve_printer(&list, Some("A display")).map(|p| p.system_name),
+            Ok("A".into())
+        );
+        assert_eq!(
+            resolve_printer(&list, None).map(|p| p.system_name),
+            Ok("B".into())
+        );
+        assert_eq!(
+            resolve_printer(&list, Some("C")),
+            Err(PrintError::PrinterNotFound("C".into()))
+        );
+        assert_eq!(
+            resolve_printer(&list[..1], None),
+            Err(PrintError::NoPrinter)
+        );
+    }
+}

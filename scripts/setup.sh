@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs and starts what PrintRelay needs on Debian 12 / Ubuntu 22.04+. Idempotent.
+#   scripts/setup.sh app    what running the desktop app needs
+#   scripts/setup.sh test   what the test suite needs (a superset)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-test}"
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+as_root() { "${sudo_cmd[@]}" "$@"; }
+step() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-dev
+  libayatana-appindicator3-dev librsvg2-dev libssl-dev libsoup-3.0-dev
+  libjavascriptcoregtk-4.1-dev libcups2-dev cups cups-client cups-bsd nodejs npm)
+test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
+  gcc-mingw-w64-x86-64)
+
+packages=("${build_packages[@]}")
+[ "$mode" = test ] && packages+=("${test_packages[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+  # Node may come from elsewhere (nvm, NodeSource); only ask apt when there is none.
+  if { [ "$p" = nodejs ] || [ "$p" = npm ]; } && command -v "${p/nodejs/node}" >/dev/null; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install Rust first (https://rustup.rs), then run this again" >&2
+  exit 1
+fi
+
+step "node packages of the test peers"
+if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+step "CUPS and the PrintRelay test queues"
+if ! lpstat -r 2>/dev/null | grep -q 'is running'; then
+  if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+    as_root systemctl start cups
+  else
+    as_root /usr/sbin/cupsd
+  fi
+  for _ in $(seq 50); do lpstat -r 2>/dev/null | grep -q 'is running' && break; sleep 0.1; done
+fi
+as_root install -m 0700 -o root -g root scripts/cups/printrelay-test /usr/lib/cups/backend/printrelay-test
+spool=/var/spool/printrelay-test
+as_root mkdir -p "$spool"
+as_root chmod 0755 "$spool"
+add_raw_queue() {
+  local queue=$1
+  if ! lpstat -p "$queue" >/dev/null 2>&1; then
+    as_root lpadmin -p "$queue" -E -v "printrelay-test:$spool/$queue" -m raw -D "PrintRelay test queue ($queue)"
+  fi
+  as_root cupsenable "$queue"
+  as_root cupsaccept "$queue"
+}
+add_raw_queue PrintRelayRaw
+if [ "$mode" = test ]; then
+  add_raw_queue PrintRelayRaw2
+fi
+# A first test print must work on a machine without printers: make the test
+# queue the default only when the machine has none.
+if ! lpstat -d 2>/dev/null | grep -q 'system default destination:'; then
+  as_root lpadmin -d PrintRelayRaw
+fi
+
+if [ "$mode" = test ]; then
+  step "Windows cross-compilation target"
+  if ! rustup target list --installed 2>/dev/null | grep -q x86_64-pc-windows-gnu; then
+    rustup target add x86_64-pc-windows-gnu || echo "WARNING: cannot add the x86_64-pc-windows-gnu target; the Windows check will be skipped" >&2
+  fi
+fi
+step "set-up done"

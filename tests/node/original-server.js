@@ -1,0 +1,76 @@
+// A stand-in for the original dispatch server this project grew from: socket.io 4 +
+// express, `register(clientId)`, `print {printData}`, GET /getStatus and /startPrint.
+// It deliberately knows nothing of PrintRelay's protocol v1 (no acks, no job status).
+//
+// Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
+//        [--ping-interval 10000] [--ping-timeout 5000]
+// Prints one JSON line {"listening": <port>} on stdout once it accepts connections.
+'use strict';
+
+const http = require('http');
+const express = require('express');
+const { Server } = require('socket.io');
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+const port = Number(option('port', process.env.PORT || 3000));
+const host = option('host', '127.0.0.1');
+const pingInterval = Number(option('ping-interval', 10000));
+const pingTimeout = Number(option('ping-timeout', 5000));
+
+const app = express();
+const server = http.createServer(app);
+const io = new Server(server, { pingInterval, pingTimeout, cors: { origin: '*' } });
+
+// clientId -> { clientId, connected, socketId }
+const clients = new Map();
+
+io.on('connection', (socket) => {
+  socket.on('register', (clientId) => {
+    if (typeof clientId !== 'string' || clientId === '') return;
+    socket.data.clientId = clientId;
+    clients.set(clientId, { clientId, connected: true, socketId: socket.id });
+    log({ event: 'register', clientId, socketId: socket.id });
+  });
+  socket.on('disconnect', (reason) => {
+    const entry = clients.get(socket.data.clientId);
+    if (entry && entry.socketId === socket.id) entry.connected = false;
+    log({ event: 'disconnect', clientId: socket.data.clientId, reason });
+  });
+});
+
+app.get('/getStatus', (_req, res) => {
+  res.json({ data: [...clients.values()] });
+});
+
+app.get('/startPrint', (req, res) => {
+  const { clientId, printData } = req.query;
+  const entry = clients.get(clientId);
+  if (!entry) return res.json({ message: `client ${clientId} is not registered` });
+  if (!entry.connected) return res.json({ message: `client ${clientId} is offline` });
+  io.to(entry.socketId).emit('print', { printData });
+  res.json({ message: 'print job sent' });
+});
+
+// Test hook, not in the original: drop a client's socket from the server side.
+app.get('/kick', (req, res) => {
+  const entry = clients.get(req.query.clientId);
+  const socket = entry && io.sockets.sockets.get(entry.socketId);
+  if (socket) socket.disconnect(true);
+  res.json({ kicked: Boolean(socket) });
+});
+
+function log(object) {
+  process.stderr.write(`${JSON.stringify(object)}\n`);
+}
+
+server.listen(port, host, () => {
+  process.stdout.write(`${JSON.stringify({ listening: server.address().port })}\n`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => { io.close(); server.close(() => process.exit(0)); });
+}

@@ -1,0 +1,298 @@
+//! Helpers for end-to-end tests: real processes (the headless agent, the Node reference
+//! server), real CUPS queues set up by `scripts/setup.sh test`, and waits on their output.
+//!
+//! Every wait is bounded and fails with what was seen, so a broken run says why.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::time::{timeout, Instant};
+
+/// Root of the repository.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Where the test queues' backend writes jobs (see scripts/cups/printrelay-test).
+pub fn spool_dir(queue: &str) -> PathBuf {
+    let root = std::env::var_os("PRINTRELAY_TEST_SPOOL").map_or_else(
+        || PathBuf::from("/var/spool/printrelay-test"),
+        PathBuf::from,
+    );
+    root.join(queue)
+}
+
+/// The raw test queue created by the set-up script.
+pub const RAW_QUEUE: &str = "PrintRelayRaw";
+
+/// A built binary of this workspace (`cargo build` puts it next to the test's deps folder).
+pub fn workspace_binary(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow!("unexpected test binary location {}", exe.display()))?;
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        bail!(
+            "{} is missing: run `cargo build --workspace` first (scripts/test.sh does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A child process that is killed when dropped.
+#[derive(Debug)]
+pub struct Process {
+    pub child: Child,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl Process {
+    /// The OS process id.
+    pub fn pid(&self) -> Result<u32> {
+        self.child
+            .id()
+            .ok_or_else(|| anyhow!("process already exited"))
+    }
+
+    /// Sends a Unix signal (e.g. `"HUP"`, `"STOP"`, `"CONT"`, `"TERM"`).
+    pub fn signal(&self, name: &str) -> Result<()> {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid()?.to_string())
+            .status()?;
+        if !status.success() {
+            bail!("kill -{name} failed");
+        }
+        Ok(())
+    }
+}
+
+/// The reference Node server that behaves as the original one (tests/node/original-server.js).
+#[derive(Debug)]
+pub struct OriginalServer {
+    pub process: Process,
+    pub port: u16,
+}
+
+impl OriginalServer {
+    /// Starts it on a free port with the given ping settings (milliseconds).
+    pub async fn start(ping_interval: u64, ping_timeout: u64) -> Result<Self> {
+        Self::start_on(0, ping_interval, ping_timeout).await
+    }
+
+    /// Starts it on `port` (0 picks a free one).
+    pub async fn start_on(port: u16, ping_interval: u64, ping_timeout: u64) -> Result<Self> {
+        let node_dir = repo_root().join("tests/node");
+        if !node_dir.join("node_modules/socket.io").exists() {
+            bail!("tests/node/node_modules is missing: run scripts/setup.sh test");
+        }
+        let mut child = Command::new("node")
+            .arg(node_dir.join("original-server.js"))
+            .args(["--port", &port.to_string()])
+            .args(["--ping-interval", &ping_interval.to_string()])
+            .args(["--ping-timeout", &ping_timeout.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting node")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .context("node server did not start within 20 s")??
+            .ok_or_else(|| anyhow!("node server exited before listening"))?;
+        let ready: Value = serde_json::from_str(&line)?;
+        let port = ready["listening"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("unexpected first line {line}"))? as u16;
+        Ok(Self {
+            process: Process { child },
+            port,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `GET /getStatus` -> the entry of `client_id`, if listed.
+    pub async fn client_status(&self, client_id: &str) -> Result<Option<Value>> {
+        let status: Value = reqwest::get(format!("{}/getStatus", self.url()))
+            .await?
+            .json()
+            .await?;
+        Ok(status["data"]
+            .as_array()
+            .and_then(|clients| clients.iter().find(|c| c["clientId"] == client_id))
+            .cloned())
+    }
+
+    /// `GET /startPrint` -> the server's answer.
+    pub async fn start_print(&self, client_id: &str, print_data: &str) -> Result<Value> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/startPrint", self.url()),
+            [("clientId", client_id), ("printData", print_data)],
+        )?;
+        Ok(reqwest::get(url).await?.json().await?)
+    }
+}
+
+/// The headless agent, started with `--events json`, its stdout read line by line.
+#[derive(Debug)]
+pub struct Agent {
+    pub process: Process,
+    lines: Lines<BufReader<ChildStdout>>,
+    /// Every event line seen so far.
+    pub seen: Vec<Value>,
+    _home: tempfile::TempDir,
+}
+
+impl Agent {
+    /// Starts `printrelay-agent run` against `server` with its own settings and data folders.
+    pub async fn start(server: &str, client_id: &str, printer: &str) -> Result<Self> {
+        let home = tempfile::tempdir()?;
+        let mut child = Command::new(workspace_binary("printrelay-agent")?)
+            .args(["run", "--events", "json"])
+            .args([
+                "--server",
+                server,
+                "--client-id",
+                client_id,
+                "--printer",
+                printer,
+            ])
+            .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
+            .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
+            .env_remove("PRINTRELAY_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting printrelay-agent")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        Ok(Self {
+            process: Process { child },
+            lines: BufReader::new(stdout).lines(),
+            seen: Vec::new(),
+            _home: home,
+        })
+    }
+
+    /// Reads events until one matches `wanted`, failing after `limit`.
+    pub async fn wait_for(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let line = match tokio::time::timeout_at(deadline, self.lines.next_line()).await {
+                Err(_) => bail!(
+                    "no event '{what}' within {limit:?}; last events: {:#?}",
+                    self.tail()
+                ),
+                Ok(line) => line?.ok_or_else(|| {
+                    anyhow!(
+                        "agent exited while waiting for '{what}'; last events: {:#?}",
+                        self.tail()
+                    )
+                })?,
+            };
+            let event: Value =
+                serde_json::from_str(&line).with_context(|| format!("not JSON: {line}"))?;
+            self.seen.push(event.clone());
+            if wanted(&event) {
+                return Ok(event);
+            }
+        }
+    }
+
+    /// Waits for a connection state by name (`connected`, `gaveUp`, ...).
+    pub async fn wait_for_state(&mut self, state: &str, limit: Duration) -> Result<Value> {
+        self.wait_for(limit, state, |e| {
+            e["type"] == "connection" && e["payload"]["state"] == state
+        })
+        .await
+    }
+
+    /// Waits for a job event in `state`.
+    pub async fn wait_for_job(&mut self, state: &str, limit: Duration) -> Result<Value> {
+        self.wait_for(limit, state, |e| {
+            e["type"] == "job" && e["payload"]["state"] == state
+        })
+        .await
+    }
+
+    fn tail(&self) -> &[Value] {
+        &self.seen[self.seen.len().saturating_sub(10)..]
+    }
+}
+
+/// Waits until a job file in `queue`'s spool folder contains `needle`; returns its bytes.
+///
+/// The backend renames a file into place only when complete, so a file seen is whole.
+pub async fn wait_for_printed(queue: &str, needle: &[u8], limit: Duration) -> Result<Vec<u8>> {
+    let dir = spool_dir(queue);
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "prn") {
+                    let bytes = std::fs::read(&path)?;
+                    if bytes.windows(needle.len()).any(|w| w == needle) {
+                        return Ok(bytes);
+                    }
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "nothing containing {:?} came out of {} within {limit:?}",
+                String::from_utf8_lossy(needle),
+                dir.display()
+            );
+        }
+        // The spool folder is written by cupsd's backend in another process; there is no
+        // event to await, so poll it.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Counts the job files in `queue`'s spool folder that contain `needle`.
+pub fn count_printed(queue: &str, needle: &[u8]) -> usize {
+    std::fs::read_dir(spool_dir(queue))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "prn"))
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .filter(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// A marker no other test prints.
+pub fn unique_marker(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
