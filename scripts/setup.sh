@@ -32,9 +32,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
 if ! command -v cargo >/dev/null; then
-  echo "cargo not found: install Rust first (https://rustup.rs), then run this again" >&2
-  exit 1
+  step "installing Rust with rustup (into ~/.cargo)"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
+  export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
 step "node packages of the test peers"

@@ -54,15 +54,35 @@ pub fn workspace_binary(name: &str) -> Result<PathBuf> {
 #[derive(Debug)]
 pub struct Process {
     pub child: Child,
+    /// Kill the whole process group, not just the child (the child was started as a
+    /// group leader and starts helpers of its own, e.g. dbus-run-session).
+    pub group: bool,
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
+        if self.group {
+            if let Some(pid) = self.child.id() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{pid}")])
+                    .status();
+            }
+        }
         let _ = self.child.start_kill();
     }
 }
 
 impl Process {
+    /// Wraps a child that is killed alone when dropped.
+    pub fn new(child: Child) -> Self {
+        Self { child, group: false }
+    }
+
+    /// Wraps a child started with `process_group(0)`; its whole group is killed when dropped.
+    pub fn group_leader(child: Child) -> Self {
+        Self { child, group: true }
+    }
+
     /// The OS process id.
     pub fn pid(&self) -> Result<u32> {
         self.child
@@ -123,7 +143,7 @@ impl OriginalServer {
             .as_u64()
             .ok_or_else(|| anyhow!("unexpected first line {line}"))? as u16;
         Ok(Self {
-            process: Process { child },
+            process: Process::new(child),
             port,
         })
     }
@@ -189,7 +209,7 @@ impl Agent {
             .context("starting printrelay-agent")?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         Ok(Self {
-            process: Process { child },
+            process: Process::new(child),
             lines: BufReader::new(stdout).lines(),
             seen: Vec::new(),
             _home: home,
@@ -295,4 +315,74 @@ pub fn count_printed(queue: &str, needle: &[u8]) -> usize {
 /// A marker no other test prints.
 pub fn unique_marker(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A private X server (Xvfb) on a free display, for the desktop app.
+#[derive(Debug)]
+pub struct VirtualDisplay {
+    _process: Process,
+    /// The `DISPLAY` value, e.g. `:3`.
+    pub display: String,
+}
+
+impl VirtualDisplay {
+    /// Starts Xvfb and waits until it accepts clients.
+    pub async fn start() -> Result<Self> {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting Xvfb (scripts/setup.sh test installs it)")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let number = timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .context("Xvfb did not start within 20 s")??
+            .ok_or_else(|| anyhow!("Xvfb exited"))?;
+        Ok(Self {
+            _process: Process::new(child),
+            display: format!(":{}", number.trim()),
+        })
+    }
+
+    /// Saves a PNG of the whole screen to `path`.
+    pub fn screenshot(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let status = std::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(path)
+            .env("DISPLAY", &self.display)
+            .status()
+            .context("running ImageMagick's import")?;
+        if !status.success() {
+            bail!("screenshot failed");
+        }
+        Ok(())
+    }
+}
+
+/// Where tests leave files for a reviewer (screenshots); CI keeps this folder.
+pub fn artifacts_dir() -> PathBuf {
+    std::env::var_os("PRINTRELAY_ARTIFACTS").map_or_else(|| repo_root().join("artifacts"), PathBuf::from)
+}
+
+/// Polls the original server's `/getStatus` until `client_id` is listed as connected.
+pub async fn wait_until_listed(server: &OriginalServer, client_id: &str, limit: Duration) -> Result<Value> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = server.client_status(client_id).await? {
+            if status["connected"] == true {
+                return Ok(status);
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!("{client_id} not listed as connected within {limit:?}");
+        }
+        // /getStatus is the observable the original server offers; there is no push.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

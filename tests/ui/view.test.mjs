@@ -1,0 +1,43 @@
+// UI logic tests (node --test): what the window shows for the agent's data.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeConnection, describeHeartbeat, mergeJob } from '../../ui/view.js';
+import { pickLanguage, translator } from '../../ui/i18n.js';
+
+const en = translator('en');
+const zh = translator('zh-CN');
+
+test('reconnecting shows attempt k of n, the countdown and the last error', () => {
+  const view = describeConnection(
+    { state: 'reconnecting', attempt: 2, maxAttempts: 5, retryAt: 10_500, lastError: 'refused' }, en, 8_000);
+  assert.equal(view.label, 'Reconnecting');
+  assert.equal(view.detail, 'attempt 2 of 5 · next try in 3 s · refused');
+  assert.equal(view.canReconnect, true);
+});
+
+test('gave up offers Reconnect; connected does not', () => {
+  assert.equal(describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x' }, en, 0).canReconnect, true);
+  assert.equal(describeConnection({ state: 'connected', since: 0, sid: 's' }, en, 0).canReconnect, false);
+  assert.equal(describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x' }, zh, 0).label, '离线');
+});
+
+test('heartbeat line counts seconds since the last ping and shows RTT when known', () => {
+  const hb = { lastPingAt: 1_000, pingIntervalMs: 10_000, pingTimeoutMs: 5_000, deadAt: 16_000, rttMs: null };
+  assert.equal(describeHeartbeat(hb, en, 4_200), '3 s ago (every 10 s, timeout 5 s)');
+  assert.equal(describeHeartbeat({ ...hb, rttMs: 4 }, en, 4_200), '3 s ago (every 10 s, timeout 5 s), round trip 4 ms');
+  assert.equal(describeHeartbeat({ lastPingAt: null }, en, 0), '—');
+});
+
+test('job updates replace the record with the same id, newest first', () => {
+  let jobs = [];
+  jobs = mergeJob(jobs, { jobId: 'a', receivedAt: 1, state: 'received' });
+  jobs = mergeJob(jobs, { jobId: 'b', receivedAt: 2, state: 'received' });
+  jobs = mergeJob(jobs, { jobId: 'a', receivedAt: 1, state: 'completed' });
+  assert.deepEqual(jobs.map((j) => [j.jobId, j.state]), [['b', 'received'], ['a', 'completed']]);
+});
+
+test('language follows the setting, then the system', () => {
+  assert.equal(pickLanguage('en', ['zh-CN']), 'en');
+  assert.equal(pickLanguage('system', ['zh-TW', 'en']), 'zh-CN');
+  assert.equal(pickLanguage('system', ['de-DE']), 'en');
+});
