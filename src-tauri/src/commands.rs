@@ -41,6 +41,9 @@ pub async fn printers<R: Runtime>(app: AppHandle<R>) -> Result<Vec<PrinterInfo>,
 
 /// Queues a test page; returns its job id.
 #[tauri::command]
-pub fn test_print<R: Runtime>(app: AppHandle<R>, printer: Option<String>) -> Result<String, CommandError> {
+pub fn test_print<R: Runtime>(
+    app: AppHandle<R>,
+    printer: Option<String>,
+) -> Result<String, CommandError> {
     Ok(agent(&app)?.test_print(printer))
 }

@@ -58,7 +58,10 @@ pub fn run() -> ExitCode {
     };
     app.run(|_app, event| {
         // Closing the window keeps the agent running in the tray; only Quit exits.
-        if let tauri::RunEvent::ExitRequested { code: None, api, .. } = event {
+        if let tauri::RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
             api.prevent_exit();
         }
     });
@@ -66,7 +69,10 @@ pub fn run() -> ExitCode {
 }
 
 /// Loads settings, starts the agent core and bridges its events to the UI and the tray.
-fn start_agent<R: Runtime>(app: &AppHandle<R>, paths: &Paths) -> Result<(), Box<dyn std::error::Error>> {
+fn start_agent<R: Runtime>(
+    app: &AppHandle<R>,
+    paths: &Paths,
+) -> Result<(), Box<dyn std::error::Error>> {
     let loaded = SettingsStore::new(paths.settings_file()).load()?;
     let settings = Overrides::from_env().apply(loaded.settings);
     let client_id = settings.client_id.clone();
@@ -76,7 +82,10 @@ fn start_agent<R: Runtime>(app: &AppHandle<R>, paths: &Paths) -> Result<(), Box<
     app.manage(agent);
     tray::show_state(app, &initial, &client_id);
     if let Some(warning) = loaded.warning {
-        let _ = app.emit(AgentEvent::Warning(String::new()).channel(), AgentEvent::Warning(warning));
+        let _ = app.emit(
+            AgentEvent::Warning(String::new()).channel(),
+            AgentEvent::Warning(warning),
+        );
     }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {

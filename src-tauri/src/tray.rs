@@ -48,11 +48,16 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 
 /// Sets the icon and tooltip for `state`.
 pub fn show_state<R: Runtime>(app: &AppHandle<R>, state: &ConnectionState, client_id: &str) {
-    let Some(tray) = app.tray_by_id(ids::TRAY) else { return };
+    let Some(tray) = app.tray_by_id(ids::TRAY) else {
+        return;
+    };
     if let Ok(icon) = icon_for(state) {
         let _ = tray.set_icon(Some(icon));
     }
-    let _ = tray.set_tooltip(Some(format!("PrintRelay: {} ({client_id})", describe(state))));
+    let _ = tray.set_tooltip(Some(format!(
+        "PrintRelay: {} ({client_id})",
+        describe(state)
+    )));
 }
 
 fn icon_for(state: &ConnectionState) -> tauri::Result<Image<'static>> {
@@ -64,7 +69,9 @@ fn icon_for(state: &ConnectionState) -> tauri::Result<Image<'static>> {
         ConnectionState::GaveUp { .. } | ConnectionState::Kicked { .. } => {
             include_bytes!("../../icons/tray-offline.png")
         }
-        ConnectionState::Idle | ConnectionState::Stopped => include_bytes!("../../icons/tray-paused.png"),
+        ConnectionState::Idle | ConnectionState::Stopped => {
+            include_bytes!("../../icons/tray-paused.png")
+        }
     };
     Image::from_bytes(bytes)
 }
@@ -74,7 +81,11 @@ fn describe(state: &ConnectionState) -> String {
         ConnectionState::Idle => "no server configured".into(),
         ConnectionState::Connecting { .. } => "connecting".into(),
         ConnectionState::Connected { .. } => "connected".into(),
-        ConnectionState::Reconnecting { attempt, max_attempts, .. } => {
+        ConnectionState::Reconnecting {
+            attempt,
+            max_attempts,
+            ..
+        } => {
             format!("reconnecting ({attempt}/{max_attempts})")
         }
         ConnectionState::GaveUp { .. } => "offline, gave up reconnecting".into(),

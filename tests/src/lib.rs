@@ -75,7 +75,10 @@ impl Drop for Process {
 impl Process {
     /// Wraps a child that is killed alone when dropped.
     pub fn new(child: Child) -> Self {
-        Self { child, group: false }
+        Self {
+            child,
+            group: false,
+        }
     }
 
     /// Wraps a child started with `process_group(0)`; its whole group is killed when dropped.
@@ -329,7 +332,15 @@ impl VirtualDisplay {
     /// Starts Xvfb and waits until it accepts clients.
     pub async fn start() -> Result<Self> {
         let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -367,11 +378,16 @@ impl VirtualDisplay {
 
 /// Where tests leave files for a reviewer (screenshots); CI keeps this folder.
 pub fn artifacts_dir() -> PathBuf {
-    std::env::var_os("PRINTRELAY_ARTIFACTS").map_or_else(|| repo_root().join("artifacts"), PathBuf::from)
+    std::env::var_os("PRINTRELAY_ARTIFACTS")
+        .map_or_else(|| repo_root().join("artifacts"), PathBuf::from)
 }
 
 /// Polls the original server's `/getStatus` until `client_id` is listed as connected.
-pub async fn wait_until_listed(server: &OriginalServer, client_id: &str, limit: Duration) -> Result<Value> {
+pub async fn wait_until_listed(
+    server: &OriginalServer,
+    client_id: &str,
+    limit: Duration,
+) -> Result<Value> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = server.client_status(client_id).await? {

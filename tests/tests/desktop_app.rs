@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use printrelay_e2e::{
-    artifacts_dir, unique_marker, wait_for_printed, wait_until_listed, workspace_binary, OriginalServer, Process,
-    VirtualDisplay, RAW_QUEUE,
+    artifacts_dir, unique_marker, wait_for_printed, wait_until_listed, workspace_binary,
+    OriginalServer, Process, VirtualDisplay, RAW_QUEUE,
 };
 
 const LIMIT: Duration = Duration::from_secs(30);
