@@ -3,7 +3,9 @@
 // It deliberately knows nothing of PrintRelay's protocol v1 (no acks, no job status).
 //
 // Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
-//        [--ping-interval 10000] [--ping-timeout 5000]
+//        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat]
+// --ack-heartbeat answers the agent's `heartbeat` like PrintRelay's hub does (for RTT tests);
+// without it the server never acks, as the original.
 // Prints one JSON line {"listening": <port>} on stdout once it accepts connections.
 'use strict';
 
@@ -20,6 +22,7 @@ const port = Number(option('port', process.env.PORT || 3000));
 const host = option('host', '127.0.0.1');
 const pingInterval = Number(option('ping-interval', 10000));
 const pingTimeout = Number(option('ping-timeout', 5000));
+const ackHeartbeat = process.argv.includes('--ack-heartbeat');
 
 const app = express();
 const server = http.createServer(app);
@@ -35,6 +38,11 @@ io.on('connection', (socket) => {
     clients.set(clientId, { clientId, connected: true, socketId: socket.id });
     log({ event: 'register', clientId, socketId: socket.id });
   });
+  if (ackHeartbeat) {
+    socket.on('heartbeat', (data, ack) => {
+      if (typeof ack === 'function') ack({ at: data && data.at, serverTime: Date.now() });
+    });
+  }
   socket.on('disconnect', (reason) => {
     const entry = clients.get(socket.data.clientId);
     if (entry && entry.socketId === socket.id) entry.connected = false;
@@ -61,6 +69,11 @@ app.get('/kick', (req, res) => {
   const socket = entry && io.sockets.sockets.get(entry.socketId);
   if (socket) socket.disconnect(true);
   res.json({ kicked: Boolean(socket) });
+});
+
+// Test hook, not in the original: how many connections the server holds.
+app.get('/stats', (_req, res) => {
+  res.json({ sockets: io.sockets.sockets.size, engineClients: io.engine.clientsCount });
 });
 
 function log(object) {

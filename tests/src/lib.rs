@@ -116,11 +116,16 @@ pub struct OriginalServer {
 impl OriginalServer {
     /// Starts it on a free port with the given ping settings (milliseconds).
     pub async fn start(ping_interval: u64, ping_timeout: u64) -> Result<Self> {
-        Self::start_on(0, ping_interval, ping_timeout).await
+        Self::start_with(0, ping_interval, ping_timeout, &[]).await
     }
 
-    /// Starts it on `port` (0 picks a free one).
-    pub async fn start_on(port: u16, ping_interval: u64, ping_timeout: u64) -> Result<Self> {
+    /// Starts it on `port` (0 picks a free one) with extra flags (e.g. `--ack-heartbeat`).
+    pub async fn start_with(
+        port: u16,
+        ping_interval: u64,
+        ping_timeout: u64,
+        flags: &[&str],
+    ) -> Result<Self> {
         let node_dir = repo_root().join("tests/node");
         if !node_dir.join("node_modules/socket.io").exists() {
             bail!("tests/node/node_modules is missing: run scripts/setup.sh test");
@@ -130,6 +135,7 @@ impl OriginalServer {
             .args(["--port", &port.to_string()])
             .args(["--ping-interval", &ping_interval.to_string()])
             .args(["--ping-timeout", &ping_timeout.to_string()])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -168,6 +174,23 @@ impl OriginalServer {
             .cloned())
     }
 
+    /// `GET /stats` -> `{sockets, engineClients}` (a test hook of the reference server).
+    pub async fn stats(&self) -> Result<Value> {
+        Ok(reqwest::get(format!("{}/stats", self.url()))
+            .await?
+            .json()
+            .await?)
+    }
+
+    /// `GET /kick` -> disconnects the client's socket from the server side.
+    pub async fn kick(&self, client_id: &str) -> Result<Value> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/kick", self.url()),
+            [("clientId", client_id)],
+        )?;
+        Ok(reqwest::get(url).await?.json().await?)
+    }
+
     /// `GET /startPrint` -> the server's answer.
     pub async fn start_print(&self, client_id: &str, print_data: &str) -> Result<Value> {
         let url = reqwest::Url::parse_with_params(
@@ -191,6 +214,16 @@ pub struct Agent {
 impl Agent {
     /// Starts `printrelay-agent run` against `server` with its own settings and data folders.
     pub async fn start(server: &str, client_id: &str, printer: &str) -> Result<Self> {
+        Self::start_with(server, client_id, printer, &[]).await
+    }
+
+    /// As [`Agent::start`], with extra `run` flags (e.g. `--reconnect-attempts 3`).
+    pub async fn start_with(
+        server: &str,
+        client_id: &str,
+        printer: &str,
+        flags: &[&str],
+    ) -> Result<Self> {
         let home = tempfile::tempdir()?;
         let mut child = Command::new(workspace_binary("printrelay-agent")?)
             .args(["run", "--events", "json"])
@@ -202,6 +235,7 @@ impl Agent {
                 "--printer",
                 printer,
             ])
+            .args(flags)
             .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
             .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
             .env_remove("PRINTRELAY_TOKEN")
@@ -263,6 +297,28 @@ impl Agent {
             e["type"] == "job" && e["payload"]["state"] == state
         })
         .await
+    }
+
+    /// Waits for the next heartbeat event.
+    pub async fn wait_for_heartbeat(&mut self, limit: Duration) -> Result<Value> {
+        self.wait_for(limit, "heartbeat", |e| {
+            e["type"] == "heartbeat" && !e["payload"]["lastPingAt"].is_null()
+        })
+        .await
+    }
+
+    /// Resident memory and thread count of the agent process, from /proc.
+    pub fn rss_kib_and_threads(&self) -> Result<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.pid()?))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| anyhow!("no {name} in /proc status"))
+        };
+        Ok((field("VmRSS:")?, field("Threads:")?))
     }
 
     fn tail(&self) -> &[Value] {

@@ -45,6 +45,18 @@ struct RunArgs {
     /// Agent token for servers that require one.
     #[arg(long, env = "PRINTRELAY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Connect attempts before giving up (default: from settings, 5).
+    #[arg(long, value_name = "N")]
+    reconnect_attempts: Option<u32>,
+    /// First retry delay in milliseconds (default: from settings, 1000).
+    #[arg(long, value_name = "MS")]
+    reconnect_delay_ms: Option<u64>,
+    /// Longest retry delay in milliseconds (default: from settings, 5000).
+    #[arg(long, value_name = "MS")]
+    reconnect_delay_max_ms: Option<u64>,
+    /// Bound on one connect attempt in milliseconds (default: from settings, 10000).
+    #[arg(long, value_name = "MS")]
+    connect_timeout_ms: Option<u64>,
     /// `json` writes one JSON object per line on stdout for every event.
     #[arg(long, value_enum, default_value_t = EventFormat::None)]
     events: EventFormat,
@@ -139,6 +151,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 client_id: args.client_id,
                 printer: args.printer,
                 token: args.token,
+                reconnect_attempts: args.reconnect_attempts,
+                reconnect_delay_ms: args.reconnect_delay_ms,
+                reconnect_delay_max_ms: args.reconnect_delay_max_ms,
+                connect_timeout_ms: args.connect_timeout_ms,
             };
             let settings = overrides.apply(loaded.settings);
             settings.validate()?;

@@ -126,6 +126,10 @@ pub struct Overrides {
     pub client_id: Option<String>,
     pub printer: Option<String>,
     pub token: Option<String>,
+    pub reconnect_attempts: Option<u32>,
+    pub reconnect_delay_ms: Option<u64>,
+    pub reconnect_delay_max_ms: Option<u64>,
+    pub connect_timeout_ms: Option<u64>,
 }
 
 impl Overrides {
@@ -137,6 +141,7 @@ impl Overrides {
             client_id: var("PRINTRELAY_CLIENT_ID"),
             printer: var("PRINTRELAY_PRINTER"),
             token: var("PRINTRELAY_TOKEN"),
+            ..Self::default()
         }
     }
 
@@ -154,6 +159,11 @@ impl Overrides {
         if let Some(token) = &self.token {
             settings.token = Some(token.clone());
         }
+        let policy = &mut settings.reconnect;
+        policy.attempts = self.reconnect_attempts.unwrap_or(policy.attempts);
+        policy.delay_ms = self.reconnect_delay_ms.unwrap_or(policy.delay_ms);
+        policy.delay_max_ms = self.reconnect_delay_max_ms.unwrap_or(policy.delay_max_ms);
+        policy.connect_timeout_ms = self.connect_timeout_ms.unwrap_or(policy.connect_timeout_ms);
         settings
     }
 }

@@ -8,6 +8,8 @@ mod packet;
 mod session;
 mod state;
 mod supervisor;
+#[cfg(test)]
+mod tests;
 
 pub use backoff::ReconnectPolicy;
 pub use session::{engine_url, ConnectError};

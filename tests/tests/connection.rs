@@ -1,0 +1,276 @@
+//! The connection supervisor against the reference Node server, through the headless
+//! agent's `--events json` stream: restarts, give-up and manual reconnect, a frozen
+//! server, a kick, and many reconnect cycles.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use printrelay_e2e::{
+    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, OriginalServer,
+    RAW_QUEUE,
+};
+use serde_json::Value;
+use tokio::time::Instant;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Short retry delays so the tests do not wait on the production defaults.
+const FAST_RETRY: [&str; 6] = [
+    "--reconnect-delay-ms",
+    "100",
+    "--reconnect-delay-max-ms",
+    "300",
+    "--connect-timeout-ms",
+    "1000",
+];
+
+fn flags<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    FAST_RETRY
+        .iter()
+        .copied()
+        .chain(extra.iter().copied())
+        .collect()
+}
+
+async fn stop(server: OriginalServer) -> Result<()> {
+    let mut process = server.process;
+    process.child.kill().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn server_restarted_within_the_attempts_is_rejoined_and_prints_once() -> Result<()> {
+    let server = OriginalServer::start(2_000, 1_000).await?;
+    let port = server.port;
+    let client_id = unique_marker("restart");
+    let mut agent = Agent::start_with(
+        &server.url(),
+        &client_id,
+        RAW_QUEUE,
+        &flags(&["--reconnect-attempts", "20"]),
+    )
+    .await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+
+    stop(server).await?;
+    agent.wait_for_state("reconnecting", LIMIT).await?;
+    let server = OriginalServer::start_with(port, 2_000, 1_000, &[]).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    // A fresh server knows only clients that registered with it: proves re-registration.
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+
+    let text = unique_marker("after restart");
+    let answer = server.start_print(&client_id, &text).await?;
+    assert_eq!(answer["message"], "print job sent", "{answer}");
+    agent.wait_for_job("completed", LIMIT).await?;
+    wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    assert_eq!(count_printed(RAW_QUEUE, text.as_bytes()), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn gives_up_after_exactly_n_attempts_and_reconnects_on_request() -> Result<()> {
+    let server = OriginalServer::start(2_000, 1_000).await?;
+    let port = server.port;
+    let client_id = unique_marker("giveup");
+    let mut agent = Agent::start_with(
+        &server.url(),
+        &client_id,
+        RAW_QUEUE,
+        &flags(&["--reconnect-attempts", "3"]),
+    )
+    .await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let seen_before = agent.seen.len();
+
+    stop(server).await?;
+    let gave_up = agent.wait_for_state("gaveUp", LIMIT).await?;
+    assert_eq!(gave_up["payload"]["attempts"], 3, "{gave_up}");
+    assert!(
+        gave_up["payload"]["lastError"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{gave_up}"
+    );
+    let attempts: Vec<u64> = agent.seen[seen_before..]
+        .iter()
+        .filter(|e| e["type"] == "connection" && e["payload"]["state"] == "reconnecting")
+        .filter_map(|e| e["payload"]["attempt"].as_u64())
+        .collect();
+    assert_eq!(attempts, [1, 2, 3], "one reconnecting state per attempt");
+
+    // Nothing happens by itself after giving up...
+    let quiet = agent
+        .wait_for(Duration::from_millis(1_500), "any connection change", |e| {
+            e["type"] == "connection"
+        })
+        .await;
+    assert!(
+        quiet.is_err(),
+        "no automatic attempt after gaveUp: {quiet:?}"
+    );
+
+    // ...until the user asks (SIGHUP is the headless agent's Reconnect button).
+    let server = OriginalServer::start_with(port, 2_000, 1_000, &[]).await?;
+    agent.process.signal("HUP")?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn frozen_server_is_detected_within_the_heartbeat_bound_and_attempts_time_out() -> Result<()>
+{
+    let (interval, timeout) = (500, 500);
+    let server = OriginalServer::start(interval, timeout).await?;
+    let client_id = unique_marker("frozen");
+    let mut agent = Agent::start_with(
+        &server.url(),
+        &client_id,
+        RAW_QUEUE,
+        &flags(&["--reconnect-attempts", "50"]),
+    )
+    .await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let heartbeat = agent.wait_for_heartbeat(LIMIT).await?;
+    assert_eq!(heartbeat["payload"]["pingIntervalMs"], interval);
+    assert_eq!(heartbeat["payload"]["pingTimeoutMs"], timeout);
+    let last_beat = Instant::now();
+
+    server.process.signal("STOP")?;
+    let lost = agent.wait_for_state("reconnecting", LIMIT).await?;
+    let detected_after = last_beat.elapsed();
+    let bound = Duration::from_millis(interval + timeout + 1_000);
+    assert!(
+        detected_after <= bound,
+        "dead connection seen after {detected_after:?}, bound {bound:?}"
+    );
+    assert!(
+        lost["payload"]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("heartbeat")),
+        "{lost}"
+    );
+
+    // The kernel still accepts TCP for the stopped process: attempts must end by timeout.
+    agent
+        .wait_for(LIMIT, "an attempt that timed out", |e| {
+            e["payload"]["state"] == "reconnecting"
+                && e["payload"]["lastError"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("no answer within"))
+        })
+        .await?;
+
+    server.process.signal("CONT")?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_kick_is_not_reconnected_automatically() -> Result<()> {
+    let server = OriginalServer::start(2_000, 1_000).await?;
+    let client_id = unique_marker("kick");
+    let mut agent = Agent::start_with(&server.url(), &client_id, RAW_QUEUE, &flags(&[])).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+
+    let answer = server.kick(&client_id).await?;
+    assert_eq!(answer["kicked"], true, "{answer}");
+    let kicked = agent.wait_for_state("kicked", LIMIT).await?;
+    assert_eq!(kicked["payload"]["reason"], "io server disconnect");
+    let quiet = agent
+        .wait_for(Duration::from_millis(1_500), "any connection change", |e| {
+            e["type"] == "connection"
+        })
+        .await;
+    assert!(
+        quiet.is_err(),
+        "a kicked agent must not reconnect by itself: {quiet:?}"
+    );
+
+    agent.process.signal("HUP")?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_hundred_reconnect_cycles_leave_one_connection_and_print_once() -> Result<()> {
+    let server = OriginalServer::start(2_000, 1_000).await?;
+    let client_id = unique_marker("cycles");
+    let mut agent = Agent::start_with(&server.url(), &client_id, RAW_QUEUE, &flags(&[])).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+
+    for _ in 0..20 {
+        agent.process.signal("HUP")?;
+        agent.wait_for_state("connected", LIMIT).await?;
+    }
+    let (rss_warm, threads_warm) = agent.rss_kib_and_threads()?;
+    for _ in 0..200 {
+        agent.process.signal("HUP")?;
+        agent.wait_for_state("connected", LIMIT).await?;
+    }
+    let (rss_after, threads_after) = agent.rss_kib_and_threads()?;
+    println!("agent after 20 cycles: {rss_warm} KiB, {threads_warm} threads; after 220: {rss_after} KiB, {threads_after} threads");
+    assert!(
+        rss_after <= rss_warm + 4_096,
+        "memory grew from {rss_warm} KiB to {rss_after} KiB"
+    );
+    assert!(
+        threads_after <= threads_warm + 2,
+        "threads grew from {threads_warm} to {threads_after}"
+    );
+
+    // The server sees old sockets close asynchronously; wait until it settles at one.
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let stats = server.stats().await?;
+        if stats["sockets"] == 1 && stats["engineClients"] == 1 {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "server still holds {stats} connections"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let text = unique_marker("after cycles");
+    server.start_print(&client_id, &text).await?;
+    agent.wait_for_job("completed", LIMIT).await?;
+    wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    assert_eq!(count_printed(RAW_QUEUE, text.as_bytes()), 1);
+    let received: Vec<&Value> = agent
+        .seen
+        .iter()
+        .filter(|e| e["type"] == "job" && e["payload"]["state"] == "received")
+        .collect();
+    assert_eq!(
+        received.len(),
+        1,
+        "one job, not one per past connection: {received:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn rtt_is_measured_where_the_server_acks_heartbeats() -> Result<()> {
+    let server = OriginalServer::start_with(0, 300, 300, &["--ack-heartbeat"]).await?;
+    let client_id = unique_marker("rtt");
+    let mut agent = Agent::start_with(&server.url(), &client_id, RAW_QUEUE, &flags(&[])).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let with_rtt = agent
+        .wait_for(LIMIT, "a heartbeat with RTT", |e| {
+            e["type"] == "heartbeat" && e["payload"]["rttMs"].is_u64()
+        })
+        .await?;
+    assert!(
+        with_rtt["payload"]["rttMs"]
+            .as_u64()
+            .is_some_and(|ms| ms < 1_000),
+        "{with_rtt}"
+    );
+    Ok(())
+}
