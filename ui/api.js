@@ -7,6 +7,7 @@ export const channels = Object.freeze({
   connection: 'connection://state',
   heartbeat: 'connection://heartbeat',
   job: 'job://updated',
+  settings: 'settings://updated',
   warning: 'agent://warning',
 });
 

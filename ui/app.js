@@ -59,6 +59,7 @@ async function main() {
   await api.on(api.channels.connection, (state) => { model.connection = state; render(); });
   await api.on(api.channels.heartbeat, (hb) => { model.heartbeat = hb; render(); });
   await api.on(api.channels.job, (job) => { model.jobs = mergeJob(model.jobs, job); render(); });
+  await api.on(api.channels.settings, (settings) => { model.settings = settings; render(); });
   await api.on(api.channels.warning, (text) => { $('warning').textContent = text; $('warning').hidden = false; });
   $('reconnect').addEventListener('click', () => api.reconnect());
   render();

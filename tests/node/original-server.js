@@ -3,7 +3,7 @@
 // It deliberately knows nothing of PrintRelay's protocol v1 (no acks, no job status).
 //
 // Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
-//        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat]
+//        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat] [--token T]
 // --ack-heartbeat answers the agent's `heartbeat` like PrintRelay's hub does (for RTT tests);
 // without it the server never acks, as the original.
 // Prints one JSON line {"listening": <port>} on stdout once it accepts connections.
@@ -23,6 +23,8 @@ const host = option('host', '127.0.0.1');
 const pingInterval = Number(option('ping-interval', 10000));
 const pingTimeout = Number(option('ping-timeout', 5000));
 const ackHeartbeat = process.argv.includes('--ack-heartbeat');
+// --token T refuses handshakes whose auth.token is not T (as PrintRelay's hub does).
+const requiredToken = option('token', null);
 
 const app = express();
 const server = http.createServer(app);
@@ -30,6 +32,13 @@ const io = new Server(server, { pingInterval, pingTimeout, cors: { origin: '*' }
 
 // clientId -> { clientId, connected, socketId }
 const clients = new Map();
+
+if (requiredToken !== null) {
+  io.use((socket, next) => {
+    if (socket.handshake.auth && socket.handshake.auth.token === requiredToken) return next();
+    next(new Error('invalid token'));
+  });
+}
 
 io.on('connection', (socket) => {
   socket.on('register', (clientId) => {

@@ -274,3 +274,44 @@ async fn rtt_is_measured_where_the_server_acks_heartbeats() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_refused_token_is_shown_as_such_and_retried_with_backoff() -> Result<()> {
+    let server = OriginalServer::start_with(0, 2_000, 1_000, &["--token", "right"]).await?;
+    let client_id = unique_marker("token");
+    let mut agent = Agent::start_with(
+        &server.url(),
+        &client_id,
+        RAW_QUEUE,
+        &flags(&["--reconnect-attempts", "3", "--token", "wrong"]),
+    )
+    .await?;
+    let gave_up = agent.wait_for_state("gaveUp", LIMIT).await?;
+    let error = gave_up["payload"]["lastError"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("refused") && error.contains("invalid token"),
+        "{gave_up}"
+    );
+    let retries: Vec<&Value> = agent
+        .seen
+        .iter()
+        .filter(|e| e["payload"]["state"] == "reconnecting")
+        .collect();
+    assert_eq!(
+        retries.len(),
+        2,
+        "attempts 2 and 3 wait a backoff first: {retries:?}"
+    );
+    assert!(server.client_status(&client_id).await?.is_none());
+
+    let mut agent = Agent::start_with(
+        &server.url(),
+        &client_id,
+        RAW_QUEUE,
+        &flags(&["--token", "right"]),
+    )
+    .await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+    Ok(())
+}

@@ -99,6 +99,25 @@ impl Agent {
         }
     }
 
+    /// Validates and applies new settings at once: a changed server, client id or token
+    /// reconnects; a changed printer is announced to the server. Invalid settings change
+    /// nothing. Saving them is the caller's business ([`crate::settings::SettingsStore`]).
+    pub async fn update_settings(&self, settings: Settings) -> Result<(), SettingsError> {
+        settings.validate()?;
+        let config = connection_config(&settings)?;
+        let printer_changed = self.settings.borrow().printer != settings.printer;
+        self.settings.send_replace(settings.clone());
+        let _ = self.events.send(AgentEvent::Settings(settings.clone()));
+        if printer_changed {
+            let printers = self.printers().await;
+            self.connection
+                .set_client_info(client_info(&settings, &printers))
+                .await;
+        }
+        self.connection.configure(config).await;
+        Ok(())
+    }
+
     /// Starts a fresh round of connect attempts.
     pub async fn reconnect(&self) {
         self.connection.reconnect().await;
@@ -220,5 +239,47 @@ async fn forward_connection(connection: ConnectionHandle, events: broadcast::Sen
                 let _ = events.send(AgentEvent::Heartbeat(heartbeat.borrow_and_update().clone()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::printing::FakeBackend;
+
+    fn settings(server_url: &str) -> Settings {
+        Settings {
+            server_url: server_url.into(),
+            client_id: "pc-1".into(),
+            ..Settings::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn new_settings_apply_at_once_and_bad_ones_change_nothing() {
+        let agent = Agent::start(settings(""), Arc::new(FakeBackend::with_printer("P")))
+            .await
+            .expect("start");
+        let mut state = agent.connection().watch_state();
+        assert_eq!(agent.connection().state(), ConnectionState::Idle);
+
+        let bad = settings("not a url");
+        assert!(matches!(
+            agent.update_settings(bad).await,
+            Err(SettingsError::ServerUrl(_))
+        ));
+        assert_eq!(agent.snapshot().settings.server_url, "");
+
+        // Port 9 (discard) on loopback refuses: the point is that an attempt starts.
+        agent
+            .update_settings(settings("http://127.0.0.1:9"))
+            .await
+            .expect("valid");
+        state.changed().await.expect("state change");
+        assert!(matches!(
+            *state.borrow(),
+            ConnectionState::Connecting { attempt: 1, .. }
+        ));
+        assert_eq!(agent.snapshot().settings.server_url, "http://127.0.0.1:9");
     }
 }

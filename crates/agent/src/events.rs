@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::connection::{ConnectionState, Heartbeat};
 use crate::jobs::JobRecord;
+use crate::settings::Settings;
 
 /// Something the user may want to see, serialized as `{"type": ..., "payload": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,6 +16,8 @@ pub enum AgentEvent {
     Heartbeat(Heartbeat),
     /// A job was created or changed state.
     Job(JobRecord),
+    /// The settings in force changed.
+    Settings(Settings),
     /// Something the user should know that is not an error of one job (e.g. corrupt settings).
     Warning(String),
 }
@@ -26,6 +29,7 @@ impl AgentEvent {
             AgentEvent::Connection(_) => "connection://state",
             AgentEvent::Heartbeat(_) => "connection://heartbeat",
             AgentEvent::Job(_) => "job://updated",
+            AgentEvent::Settings(_) => "settings://updated",
             AgentEvent::Warning(_) => "agent://warning",
         }
     }
