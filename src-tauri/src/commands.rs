@@ -22,8 +22,8 @@ fn agent<R: Runtime>(app: &AppHandle<R>) -> Result<Agent, CommandError> {
 
 /// Everything the window shows when it opens; later changes arrive as events.
 #[tauri::command]
-pub fn snapshot<R: Runtime>(app: AppHandle<R>) -> Result<Snapshot, CommandError> {
-    Ok(agent(&app)?.snapshot())
+pub async fn snapshot<R: Runtime>(app: AppHandle<R>) -> Result<Snapshot, CommandError> {
+    Ok(agent(&app)?.snapshot().await)
 }
 
 /// Starts a fresh round of connect attempts.

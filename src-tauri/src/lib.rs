@@ -12,6 +12,7 @@ use std::sync::Arc;
 use printrelay_agent::paths::Paths;
 use printrelay_agent::printing::SystemBackend;
 use printrelay_agent::settings::{Overrides, SettingsStore};
+use printrelay_agent::store::Store;
 use printrelay_agent::{Agent, AgentEvent};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
@@ -76,7 +77,9 @@ fn start_agent<R: Runtime>(
     let loaded = SettingsStore::new(paths.settings_file()).load()?;
     let settings = Overrides::from_env().apply(loaded.settings);
     let client_id = settings.client_id.clone();
-    let agent = tauri::async_runtime::block_on(Agent::start(settings, Arc::new(SystemBackend)))?;
+    let store = Store::open(&paths.database_file())?;
+    let agent =
+        tauri::async_runtime::block_on(Agent::start(settings, Arc::new(SystemBackend), store))?;
     let mut events = agent.subscribe();
     let initial = agent.connection().state();
     app.manage(agent);

@@ -9,6 +9,7 @@ use printrelay_agent::connection::ConnectionState;
 use printrelay_agent::jobs::JobState;
 use printrelay_agent::printing::FakeBackend;
 use printrelay_agent::settings::Settings;
+use printrelay_agent::store::Store;
 use printrelay_agent::{Agent, AgentEvent};
 use printrelay_e2e::{unique_marker, wait_until_listed, OriginalServer};
 
@@ -25,7 +26,7 @@ async fn a_slow_print_does_not_stall_the_heartbeat() -> Result<()> {
         printer: Some("Slow".into()),
         ..Settings::default()
     };
-    let agent = Agent::start(settings, Arc::new(backend)).await?;
+    let agent = Agent::start(settings, Arc::new(backend), Store::in_memory()?).await?;
     let mut events = agent.subscribe();
     let mut state = agent.connection().watch_state();
     tokio::time::timeout(

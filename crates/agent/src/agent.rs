@@ -9,10 +9,14 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::connection::{self, ConnectionConfig, ConnectionHandle, ConnectionState, Heartbeat};
 use crate::events::AgentEvent;
-use crate::jobs::{History, Incoming, JobRecord, Pipeline};
+use crate::jobs::{Incoming, JobRecord, Pipeline, SharedStore};
 use crate::printing::{PrinterBackend, PrinterInfo};
 use crate::protocol::{self, Document, PrintJob};
 use crate::settings::{Settings, SettingsError};
+use crate::store::Store;
+
+/// Jobs a snapshot carries.
+const SNAPSHOT_JOBS: usize = 200;
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_BUFFER: usize = 256;
@@ -22,7 +26,7 @@ const EVENT_BUFFER: usize = 256;
 pub struct Agent {
     connection: ConnectionHandle,
     events: broadcast::Sender<AgentEvent>,
-    history: History,
+    store: SharedStore,
     settings: watch::Sender<Settings>,
     jobs: mpsc::UnboundedSender<Incoming>,
     backend: Arc<dyn PrinterBackend>,
@@ -40,9 +44,11 @@ pub struct Snapshot {
 
 impl Agent {
     /// Validates the settings and starts the agent's tasks on the current tokio runtime.
+    /// Unfinished jobs in `store` are resumed.
     pub async fn start(
         settings: Settings,
         backend: Arc<dyn PrinterBackend>,
+        store: Store,
     ) -> Result<Self, SettingsError> {
         settings.validate()?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -52,15 +58,21 @@ impl Agent {
             connection::spawn(connection_config(&settings)?, client_info);
         let (settings_tx, settings_rx) = watch::channel(settings);
         let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
-        let history = History::default();
+        let store = SharedStore::new(store);
+        let outbox = Arc::new(tokio::sync::Notify::new());
         let pipeline = Pipeline {
             backend: Arc::clone(&backend),
             settings: settings_rx,
-            history: history.clone(),
+            store: store.clone(),
             events: events.clone(),
-            connection: connection.clone(),
+            outbox: Arc::clone(&outbox),
         };
         tokio::spawn(pipeline.run(jobs_rx));
+        tokio::spawn(crate::jobs::run_outbox(
+            store.clone(),
+            connection.clone(),
+            outbox,
+        ));
         tokio::spawn(dispatch(
             server_events,
             jobs_tx.clone(),
@@ -72,7 +84,7 @@ impl Agent {
         Ok(Self {
             connection,
             events,
-            history,
+            store,
             settings: settings_tx,
             jobs: jobs_tx,
             backend,
@@ -90,12 +102,20 @@ impl Agent {
     }
 
     /// What the UI shows, now.
-    pub fn snapshot(&self) -> Snapshot {
+    pub async fn snapshot(&self) -> Snapshot {
+        let jobs = self
+            .store
+            .call(|s| s.recent(SNAPSHOT_JOBS))
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot read the job history");
+                Vec::new()
+            });
         Snapshot {
             connection: self.connection.state(),
             heartbeat: self.connection.heartbeat(),
             settings: self.settings.borrow().clone(),
-            jobs: self.history.recent(crate::jobs::HISTORY_LIMIT),
+            jobs,
         }
     }
 
@@ -257,9 +277,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn new_settings_apply_at_once_and_bad_ones_change_nothing() {
-        let agent = Agent::start(settings(""), Arc::new(FakeBackend::with_printer("P")))
-            .await
-            .expect("start");
+        let store = Store::in_memory().expect("store");
+        let agent = Agent::start(
+            settings(""),
+            Arc::new(FakeBackend::with_printer("P")),
+            store,
+        )
+        .await
+        .expect("start");
         let mut state = agent.connection().watch_state();
         assert_eq!(agent.connection().state(), ConnectionState::Idle);
 
@@ -268,18 +293,24 @@ mod tests {
             agent.update_settings(bad).await,
             Err(SettingsError::ServerUrl(_))
         ));
-        assert_eq!(agent.snapshot().settings.server_url, "");
+        assert_eq!(agent.snapshot().await.settings.server_url, "");
 
         // Port 9 (discard) on loopback refuses: the point is that an attempt starts.
         agent
             .update_settings(settings("http://127.0.0.1:9"))
             .await
             .expect("valid");
-        state.changed().await.expect("state change");
-        assert!(matches!(
-            *state.borrow(),
-            ConnectionState::Connecting { attempt: 1, .. }
-        ));
-        assert_eq!(agent.snapshot().settings.server_url, "http://127.0.0.1:9");
+        let started = state
+            .wait_for(|s| !matches!(s, ConnectionState::Idle))
+            .await
+            .map(|s| s.clone());
+        assert!(
+            matches!(started, Ok(ConnectionState::Connecting { attempt: 1, .. })),
+            "a connect round started: {started:?}"
+        );
+        assert_eq!(
+            agent.snapshot().await.settings.server_url,
+            "http://127.0.0.1:9"
+        );
     }
 }

@@ -1,27 +1,26 @@
-//! The job pipeline: one worker task prints jobs in arrival order; a watcher task per
-//! spooled job follows it to completion in the spooler.
+//! The job pipeline: one worker task stores and prints jobs in arrival order, a watcher
+//! task per spooled job follows it to completion in the spooler, and the outbox task
+//! sends every status to the server, oldest first, whenever connected.
 //!
-//! History is in memory for now (the last [`HISTORY_LIMIT`] jobs).
+//! Exactly once: a job is stored before `received` goes out; a known job id is never
+//! printed again; unfinished jobs are resumed at start.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
-use serde_json::json;
-use tokio::sync::{broadcast, mpsc, watch};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 use crate::connection::{now_ms, ConnectionHandle, EpochMillis};
 use crate::events::AgentEvent;
 use crate::printing::{resolve_printer, PrintError, PrinterBackend, SpoolerJobState, Submission};
 use crate::protocol::{events, ErrorCode, JobError, PrintJob, Rejected};
 use crate::settings::Settings;
-
-/// Jobs kept in memory for the UI.
-pub const HISTORY_LIMIT: usize = 200;
+use crate::store::{Inserted, Store, StoreError};
 
 /// Where a job is in its life (protocol section 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum JobState {
     Received,
@@ -49,6 +48,31 @@ pub struct JobRecord {
     pub error: Option<JobError>,
 }
 
+/// The `job_status` payload for a record (protocol section 5).
+pub fn status_payload(record: &JobRecord, duplicate: bool) -> Value {
+    let mut status = json!({
+        "jobId": record.job_id,
+        "state": record.state,
+        "at": record.updated_at,
+        "printer": record.printer,
+    });
+    if let Some(id) = record.spooler_job_id {
+        status["spoolerJobId"] = json!(id);
+    }
+    if let Some(error) = &record.error {
+        status["error"] = json!(error);
+    }
+    if duplicate {
+        status["duplicate"] = json!(true);
+    }
+    status
+}
+
+/// The name a job carries in the spooler, so a restarted agent can find it there.
+pub fn document_name(job_id: &str) -> String {
+    format!("printrelay:{job_id}")
+}
+
 /// What the worker takes: a valid job, or a payload that failed validation.
 #[derive(Debug)]
 pub enum Incoming {
@@ -56,30 +80,30 @@ pub enum Incoming {
     Rejected(Rejected),
 }
 
-/// Shared, bounded job history.
-#[derive(Debug, Clone, Default)]
-pub struct History(Arc<Mutex<VecDeque<JobRecord>>>);
+/// The store, shared between tasks; every call runs on the blocking pool.
+#[derive(Debug, Clone)]
+pub struct SharedStore(Arc<Mutex<Store>>);
 
-impl History {
-    /// The newest jobs first.
-    pub fn recent(&self, limit: usize) -> Vec<JobRecord> {
-        self.0
-            .lock()
-            .map(|jobs| jobs.iter().rev().take(limit).cloned().collect())
-            .unwrap_or_default()
+impl SharedStore {
+    /// Wraps an open store.
+    pub fn new(store: Store) -> Self {
+        Self(Arc::new(Mutex::new(store)))
     }
 
-    fn upsert(&self, record: &JobRecord) {
-        let Ok(mut jobs) = self.0.lock() else { return };
-        match jobs.iter_mut().find(|j| j.job_id == record.job_id) {
-            Some(existing) => *existing = record.clone(),
-            None => {
-                if jobs.len() >= HISTORY_LIMIT {
-                    jobs.pop_front();
-                }
-                jobs.push_back(record.clone());
-            }
-        }
+    /// Runs `f` on the store in `spawn_blocking`.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))
     }
 }
 
@@ -88,53 +112,119 @@ impl History {
 pub(crate) struct Pipeline {
     pub backend: Arc<dyn PrinterBackend>,
     pub settings: watch::Receiver<Settings>,
-    pub history: History,
+    pub store: SharedStore,
     pub events: broadcast::Sender<AgentEvent>,
-    pub connection: ConnectionHandle,
+    pub outbox: Arc<Notify>,
 }
 
 impl Pipeline {
-    /// Runs the worker until the sender side closes.
+    /// Resumes unfinished jobs, then takes new ones until the sender side closes.
     pub async fn run(self, mut incoming: mpsc::UnboundedReceiver<Incoming>) {
+        self.resume().await;
         while let Some(item) = incoming.recv().await {
             match item {
-                Incoming::Job(job) => self.print(job).await,
-                Incoming::Rejected(rejected) => {
-                    let now = now_ms();
-                    let record = JobRecord {
-                        job_id: rejected.job_id,
-                        title: String::new(),
-                        printer: None,
-                        state: JobState::Rejected,
-                        size_bytes: 0,
-                        copies: 0,
-                        received_at: now,
-                        updated_at: now,
-                        spooler_job_id: None,
-                        error: Some(rejected.error),
-                    };
-                    self.publish(&record).await;
-                }
+                Incoming::Job(job) => self.accept(job).await,
+                Incoming::Rejected(rejected) => self.reject(rejected).await,
             }
         }
     }
 
-    async fn print(&self, job: PrintJob) {
-        let now = now_ms();
-        let mut record = JobRecord {
-            job_id: job.job_id.clone(),
-            title: job.title.clone(),
-            printer: None,
-            state: JobState::Received,
-            size_bytes: job.document.bytes().len() as u64,
-            copies: job.copies,
-            received_at: now,
-            updated_at: now,
-            spooler_job_id: None,
-            error: None,
+    async fn resume(&self) {
+        let unfinished = match self.store.call(|s| s.unfinished()).await {
+            Ok(unfinished) => unfinished,
+            Err(error) => {
+                tracing::error!(%error, "cannot read unfinished jobs");
+                return;
+            }
         };
-        self.publish(&record).await;
+        for item in unfinished {
+            tracing::info!(job = %item.record.job_id, state = ?item.record.state, "resuming job");
+            if item.record.state == JobState::Spooled {
+                tokio::spawn(self.clone().watch_until_done(item.record));
+                continue;
+            }
+            if item.submit_started {
+                if let Some(record) = self.find_in_spooler(item.record.clone()).await {
+                    self.publish(&record).await;
+                    tokio::spawn(self.clone().watch_until_done(record));
+                    continue;
+                }
+            }
+            self.print(item.job, item.record).await;
+        }
+    }
 
+    /// Looks for a job the agent may have submitted before it stopped.
+    async fn find_in_spooler(&self, mut record: JobRecord) -> Option<JobRecord> {
+        let printer = record.printer.clone()?;
+        let backend = Arc::clone(&self.backend);
+        let name = document_name(&record.job_id);
+        let queue = printer.clone();
+        let found = tokio::task::spawn_blocking(move || backend.find_job(&queue, &name))
+            .await
+            .ok()
+            .flatten()?;
+        tracing::info!(job = %record.job_id, spooler_id = found, "already in the spooler; not printing again");
+        record.state = JobState::Spooled;
+        record.spooler_job_id = Some(found);
+        record.updated_at = now_ms();
+        Some(record)
+    }
+
+    async fn accept(&self, job: PrintJob) {
+        let at = now_ms();
+        let stored = {
+            let job = job.clone();
+            self.store.call(move |s| s.insert(&job, at)).await
+        };
+        match stored {
+            Ok(Inserted::New) => {
+                let record = self
+                    .store
+                    .call({
+                        let id = job.job_id.clone();
+                        move |s| s.get(&id)
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(record) = record {
+                    self.announce(&record);
+                    self.print(job, record).await;
+                }
+            }
+            Ok(Inserted::Duplicate(record)) => {
+                tracing::info!(job = %record.job_id, state = ?record.state, "duplicate delivery; not printing again");
+                let status = status_payload(&record, true);
+                if let Err(error) = self.store.call(move |s| s.queue_status(&status)).await {
+                    tracing::error!(%error, "cannot queue a duplicate status");
+                }
+                self.outbox.notify_one();
+            }
+            Err(error) => {
+                // Not stored means not acknowledged: the server keeps it and delivers again.
+                tracing::error!(job = %job.job_id, %error, "cannot store the job; not printing it");
+            }
+        }
+    }
+
+    async fn reject(&self, rejected: Rejected) {
+        let at = now_ms();
+        let stored = self
+            .store
+            .call(move |s| {
+                let result = s.insert_rejected(&rejected.job_id, &rejected.error, at)?;
+                Ok((result, s.get(&rejected.job_id)?))
+            })
+            .await;
+        match stored {
+            Ok((Inserted::New, Some(record))) => self.announce(&record),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "cannot store a rejected job"),
+        }
+    }
+
+    async fn print(&self, job: PrintJob, mut record: JobRecord) {
         let (selected, allow_choice) = {
             let settings = self.settings.borrow();
             (
@@ -147,41 +237,60 @@ impl Pipeline {
             _ => selected,
         };
         let backend = Arc::clone(&self.backend);
-        let result = tokio::task::spawn_blocking(move || {
-            let printer = resolve_printer(&backend.printers(), wanted.as_deref())?;
-            let document_name = format!("printrelay:{}", job.job_id);
-            let id = backend.submit(Submission {
-                printer: &printer.system_name,
-                document_name: &document_name,
+        let printer = tokio::task::spawn_blocking(move || {
+            resolve_printer(&backend.printers(), wanted.as_deref())
+        })
+        .await
+        .unwrap_or(Err(PrintError::Spooler("printer lookup failed".into())));
+        let printer = match printer {
+            Ok(printer) => printer.system_name,
+            Err(error) => return self.fail(record, &error).await,
+        };
+        let started = {
+            let (id, queue) = (job.job_id.clone(), printer.clone());
+            self.store
+                .call(move |s| s.mark_submit_started(&id, &queue, now_ms()))
+                .await
+        };
+        if let Err(error) = started {
+            tracing::error!(%error, "cannot store the submit mark; not printing");
+            return;
+        }
+        let backend = Arc::clone(&self.backend);
+        let queue = printer.clone();
+        let submitted = tokio::task::spawn_blocking(move || {
+            backend.submit(Submission {
+                printer: &queue,
+                document_name: &document_name(&job.job_id),
                 document: &job.document,
                 copies: job.copies,
-            })?;
-            Ok::<_, PrintError>((printer.system_name, id))
+            })
         })
         .await
         .unwrap_or_else(|e| Err(PrintError::Spooler(format!("print task failed: {e}"))));
-
-        match result {
-            Ok((printer, spooler_id)) => {
-                record.printer = Some(printer);
+        record.printer = Some(printer);
+        match submitted {
+            Ok(spooler_id) => {
                 record.spooler_job_id = Some(spooler_id);
                 record.state = JobState::Spooled;
                 record.updated_at = now_ms();
                 self.publish(&record).await;
                 tokio::spawn(self.clone().watch_until_done(record));
             }
-            Err(error) => {
-                let code = match error {
-                    PrintError::PrinterNotFound(_) => ErrorCode::PrinterNotFound,
-                    PrintError::NoPrinter => ErrorCode::NoPrinter,
-                    PrintError::SpoolFile(_) | PrintError::Spooler(_) => ErrorCode::PrintFailed,
-                };
-                record.state = JobState::Failed;
-                record.error = Some(JobError::new(code, error.to_string()));
-                record.updated_at = now_ms();
-                self.publish(&record).await;
-            }
+            Err(error) => self.fail(record, &error).await,
         }
+    }
+
+    async fn fail(&self, mut record: JobRecord, error: &PrintError) {
+        let code = match error {
+            PrintError::PrinterNotFound(_) => ErrorCode::PrinterNotFound,
+            PrintError::NoPrinter => ErrorCode::NoPrinter,
+            PrintError::SpoolFile(_) | PrintError::Spooler(_) => ErrorCode::PrintFailed,
+        };
+        record.state = JobState::Failed;
+        record.error = Some(JobError::new(code, error.to_string()));
+        record.updated_at = now_ms();
+        self.publish(&record).await;
     }
 
     /// Polls the spooler until the job leaves it; polls back off to spare the spooler.
@@ -200,7 +309,7 @@ impl Pipeline {
                 tokio::task::spawn_blocking(move || backend.job_state(&printer, spooler_id))
                     .await
                     .unwrap_or(SpoolerJobState::Unknown);
-            let next = match state {
+            record.state = match state {
                 SpoolerJobState::Active => continue,
                 SpoolerJobState::Completed => JobState::Completed,
                 SpoolerJobState::Cancelled => JobState::Cancelled,
@@ -209,32 +318,66 @@ impl Pipeline {
                     return;
                 }
             };
-            record.state = next;
             record.updated_at = now_ms();
             self.publish(&record).await;
             return;
         }
     }
 
-    /// Stores the record, tells the UI, and reports the status to the server.
+    /// Stores a transition (with its status in the outbox) and tells the UI.
     async fn publish(&self, record: &JobRecord) {
+        let stored = {
+            let record = record.clone();
+            self.store.call(move |s| s.transition(&record)).await
+        };
+        if let Err(error) = stored {
+            tracing::error!(job = %record.job_id, %error, "cannot store a job transition");
+        }
+        self.announce(record);
+    }
+
+    /// Tells the UI and wakes the outbox; the record is already stored.
+    fn announce(&self, record: &JobRecord) {
         tracing::info!(job = %record.job_id, state = ?record.state, printer = ?record.printer, "job");
-        self.history.upsert(record);
         let _ = self.events.send(AgentEvent::Job(record.clone()));
-        let mut status = json!({
-            "jobId": record.job_id,
-            "state": record.state,
-            "at": record.updated_at,
-            "printer": record.printer,
-        });
-        if let Some(id) = record.spooler_job_id {
-            status["spoolerJobId"] = json!(id);
+        self.outbox.notify_one();
+    }
+}
+
+/// Sends stored statuses to the server, oldest first, whenever connected.
+pub(crate) async fn run_outbox(
+    store: SharedStore,
+    connection: ConnectionHandle,
+    wake: Arc<Notify>,
+) {
+    let mut state = connection.watch_state();
+    loop {
+        if state.borrow_and_update().is_connected() {
+            let pending = store
+                .call(|s| s.pending_statuses(100))
+                .await
+                .unwrap_or_default();
+            let mut sent_up_to = None;
+            for (id, status) in &pending {
+                if connection
+                    .emit(events::JOB_STATUS, status.clone())
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                sent_up_to = Some(*id);
+            }
+            if let Some(id) = sent_up_to {
+                let _ = store.call(move |s| s.statuses_sent(id)).await;
+                if pending.len() == 100 {
+                    continue;
+                }
+            }
         }
-        if let Some(error) = &record.error {
-            status["error"] = json!(error);
-        }
-        if let Err(e) = self.connection.emit(events::JOB_STATUS, status).await {
-            tracing::debug!(job = %record.job_id, error = %e, "job status not sent");
+        tokio::select! {
+            () = wake.notified() => {}
+            changed = state.changed() => if changed.is_err() { return },
         }
     }
 }

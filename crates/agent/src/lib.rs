@@ -12,6 +12,7 @@ pub mod printing;
 pub mod protocol;
 pub mod settings;
 pub mod signals;
+pub mod store;
 
 pub use agent::{Agent, Snapshot};
 pub use events::AgentEvent;

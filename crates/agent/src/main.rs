@@ -79,6 +79,8 @@ enum CliError {
     Settings(#[from] printrelay_agent::settings::SettingsError),
     #[error(transparent)]
     Print(#[from] printrelay_agent::printing::PrintError),
+    #[error(transparent)]
+    Store(#[from] printrelay_agent::store::StoreError),
     #[error("no printers are installed on this machine")]
     NoPrinters,
     #[error("cannot start the async runtime: {0}")]
@@ -161,19 +163,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
             if let Some(printer) = &settings.printer {
                 resolve_printer(&SystemBackend.printers(), Some(printer))?;
             }
-            runtime.block_on(serve(settings, loaded.warning, args.events))
+            let store = printrelay_agent::store::Store::open(&paths.database_file())?;
+            runtime.block_on(serve(settings, store, loaded.warning, args.events))
         }
     }
 }
 
 async fn serve(
     settings: printrelay_agent::settings::Settings,
+    store: printrelay_agent::store::Store,
     warning: Option<String>,
     format: EventFormat,
 ) -> Result<(), CliError> {
     tracing::info!(server = %settings.server_url, client_id = %settings.client_id, printer = ?settings.printer, "starting");
     let backend: Arc<dyn PrinterBackend> = Arc::new(SystemBackend);
-    let agent = Agent::start(settings, backend).await?;
+    let agent = Agent::start(settings, backend, store).await?;
     let mut events = agent.subscribe();
     if format == EventFormat::Json {
         // The first state was published before we subscribed.

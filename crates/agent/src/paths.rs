@@ -58,6 +58,11 @@ impl Paths {
         self.config_dir.join("settings.json")
     }
 
+    /// The job database.
+    pub fn database_file(&self) -> PathBuf {
+        self.data_dir.join("agent.db")
+    }
+
     /// The folder of rotating log files.
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")

@@ -53,7 +53,7 @@ impl Document {
 }
 
 /// Stable error codes of protocol section 4, as sent in `job_status.error.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidPayload,

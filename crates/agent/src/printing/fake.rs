@@ -71,4 +71,12 @@ impl PrinterBackend for FakeBackend {
     fn job_state(&self, _printer: &str, _spooler_job_id: u64) -> SpoolerJobState {
         SpoolerJobState::Completed
     }
+
+    fn find_job(&self, _printer: &str, document_name: &str) -> Option<u64> {
+        let submitted = self.submitted.lock().ok()?;
+        submitted
+            .iter()
+            .position(|job| job.document_name == document_name)
+            .map(|index| index as u64 + 1)
+    }
 }

@@ -81,6 +81,8 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     fn submit(&self, job: Submission<'_>) -> Result<u64, PrintError>;
     /// The spooler's view of a job submitted earlier.
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState;
+    /// The spooler id of a job on `printer` named `document_name`, if the spooler still knows it.
+    fn find_job(&self, printer: &str, document_name: &str) -> Option<u64>;
 }
 
 /// Picks the queue for a job: the explicit name if it exists, else the system default.

@@ -85,4 +85,14 @@ impl PrinterBackend for SystemBackend {
             None => SpoolerJobState::Unknown,
         }
     }
+
+    fn find_job(&self, printer: &str, document_name: &str) -> Option<u64> {
+        let printer = printers::get_printer_by_name(printer)?;
+        printer
+            .get_active_jobs()
+            .into_iter()
+            .chain(printer.get_job_history())
+            .find(|job| job.name == document_name)
+            .map(|job| job.id)
+    }
 }

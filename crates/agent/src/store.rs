@@ -1,0 +1,522 @@
+//! The agent's durable store (SQLite, WAL): jobs with their documents, every status
+//! transition in an outbox until the server has it, and connection events.
+//!
+//! Blocking: the async side calls it through `spawn_blocking` (see [`crate::jobs`]).
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use crate::connection::EpochMillis;
+use crate::jobs::{JobRecord, JobState};
+use crate::protocol::{Document, ErrorCode, JobError, PrintJob};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
+const MIGRATIONS: &[&str] = &[
+    // 1: jobs, status outbox, connection events.
+    "CREATE TABLE jobs (
+        job_id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        requested_printer TEXT,
+        printer TEXT,
+        state TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        content BLOB NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        copies INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        submit_started_at INTEGER,
+        spooler_job_id INTEGER,
+        error_code TEXT,
+        error_message TEXT
+    );
+    CREATE INDEX jobs_state ON jobs(state);
+    CREATE INDEX jobs_received_at ON jobs(received_at);
+    CREATE TABLE status_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        status TEXT NOT NULL
+    );
+    CREATE TABLE connection_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL
+    );",
+];
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("job store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("job store: cannot create {path}: {detail}")]
+    Folder { path: String, detail: String },
+    #[error("job store: the store task failed: {0}")]
+    Task(String),
+    #[error("job store: schema version {found} is newer than this agent knows ({known})")]
+    TooNew { found: i64, known: usize },
+}
+
+/// What inserting a job found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// A new job, stored.
+    New,
+    /// The job id was known: here is its record; nothing was stored.
+    Duplicate(JobRecord),
+}
+
+/// A job that was not finished when the agent stopped.
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    pub record: JobRecord,
+    pub job: PrintJob,
+    /// True when the agent may have handed it to the spooler before it stopped.
+    pub submit_started: bool,
+}
+
+/// The SQLite database of one agent.
+#[derive(Debug)]
+pub struct Store {
+    db: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Folder {
+                path: dir.display().to_string(),
+                detail: e.to_string(),
+            })?;
+        }
+        Self::init(Connection::open(path)?)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(db: Connection) -> Result<Self, StoreError> {
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a job acknowledged as `received` survives a power cut, not only a crash.
+        db.pragma_update(None, "synchronous", "FULL")?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut store = Self { db };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .db
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.db.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Stores a new job in state `received` with its status in the outbox, or reports
+    /// the existing record when the id is known.
+    pub fn insert(&mut self, job: &PrintJob, at: EpochMillis) -> Result<Inserted, StoreError> {
+        if let Some(existing) = self.get(&job.job_id)? {
+            return Ok(Inserted::Duplicate(existing));
+        }
+        let (content_type, content) = encode_document(&job.document);
+        let record = JobRecord {
+            job_id: job.job_id.clone(),
+            title: job.title.clone(),
+            printer: None,
+            state: JobState::Received,
+            size_bytes: job.document.bytes().len() as u64,
+            copies: job.copies,
+            received_at: at,
+            updated_at: at,
+            spooler_job_id: None,
+            error: None,
+        };
+        let tx = self.db.transaction()?;
+        tx.execute(
+            "INSERT INTO jobs (job_id, title, requested_printer, state, content_type, content,
+                size_bytes, copies, received_at, updated_at)
+             VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8)",
+            params![
+                job.job_id,
+                job.title,
+                job.printer,
+                content_type,
+                content,
+                record.size_bytes as i64,
+                job.copies,
+                at as i64
+            ],
+        )?;
+        push_status(&tx, &record)?;
+        tx.commit()?;
+        Ok(Inserted::New)
+    }
+
+    /// Stores a job that never became printable (bad payload) as `rejected`, unless known.
+    pub fn insert_rejected(
+        &mut self,
+        job_id: &str,
+        error: &JobError,
+        at: EpochMillis,
+    ) -> Result<Inserted, StoreError> {
+        if let Some(existing) = self.get(job_id)? {
+            return Ok(Inserted::Duplicate(existing));
+        }
+        let record = JobRecord {
+            job_id: job_id.to_owned(),
+            title: String::new(),
+            printer: None,
+            state: JobState::Rejected,
+            size_bytes: 0,
+            copies: 0,
+            received_at: at,
+            updated_at: at,
+            spooler_job_id: None,
+            error: Some(error.clone()),
+        };
+        let tx = self.db.transaction()?;
+        tx.execute(
+            "INSERT INTO jobs (job_id, title, state, content_type, content, size_bytes, copies,
+                received_at, updated_at, error_code, error_message)
+             VALUES (?1, '', 'rejected', 'none', x'', 0, 0, ?2, ?2, ?3, ?4)",
+            params![job_id, at as i64, code_text(error.code), error.message],
+        )?;
+        push_status(&tx, &record)?;
+        tx.commit()?;
+        Ok(Inserted::New)
+    }
+
+    /// Notes, before the spooler call, that the job may reach the spooler.
+    pub fn mark_submit_started(
+        &mut self,
+        job_id: &str,
+        printer: &str,
+        at: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE jobs SET submit_started_at = ?2, printer = ?3 WHERE job_id = ?1",
+            params![job_id, at as i64, printer],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a state transition and queues its status for the server.
+    pub fn transition(&mut self, record: &JobRecord) -> Result<(), StoreError> {
+        let tx = self.db.transaction()?;
+        tx.execute(
+            "UPDATE jobs SET state = ?2, printer = ?3, spooler_job_id = ?4, updated_at = ?5,
+                error_code = ?6, error_message = ?7 WHERE job_id = ?1",
+            params![
+                record.job_id,
+                state_text(record.state),
+                record.printer,
+                record.spooler_job_id.map(|id| id as i64),
+                record.updated_at as i64,
+                record.error.as_ref().map(|e| code_text(e.code)),
+                record.error.as_ref().map(|e| e.message.clone()),
+            ],
+        )?;
+        push_status(&tx, record)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One job's record.
+    pub fn get(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                &format!("SELECT {RECORD_COLUMNS} FROM jobs WHERE job_id = ?1"),
+                params![job_id],
+                record_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest `limit` jobs, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+        let mut statement = self.db.prepare(&format!(
+            "SELECT {RECORD_COLUMNS} FROM jobs ORDER BY received_at DESC, rowid DESC LIMIT ?1"
+        ))?;
+        let rows = statement.query_map(params![limit as i64], record_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Jobs in `received` or `spooled`, oldest first, with their documents.
+    pub fn unfinished(&self) -> Result<Vec<Unfinished>, StoreError> {
+        let mut statement = self.db.prepare(&format!(
+            "SELECT {RECORD_COLUMNS}, requested_printer, content_type, content, submit_started_at
+             FROM jobs WHERE state IN ('received', 'spooled') ORDER BY received_at, rowid"
+        ))?;
+        let rows = statement.query_map([], |row| {
+            let record = record_from_row(row)?;
+            let requested: Option<String> = row.get(11)?;
+            let content_type: String = row.get(12)?;
+            let content: Vec<u8> = row.get(13)?;
+            let submit_started: Option<i64> = row.get(14)?;
+            Ok((
+                record,
+                requested,
+                content_type,
+                content,
+                submit_started.is_some(),
+            ))
+        })?;
+        let mut unfinished = Vec::new();
+        for row in rows {
+            let (record, printer, content_type, content, submit_started) = row?;
+            let Some(document) = decode_document(&content_type, content) else {
+                continue;
+            };
+            let job = PrintJob {
+                job_id: record.job_id.clone(),
+                title: record.title.clone(),
+                document,
+                printer,
+                copies: record.copies,
+            };
+            unfinished.push(Unfinished {
+                record,
+                job,
+                submit_started,
+            });
+        }
+        Ok(unfinished)
+    }
+
+    /// Queues a status that is not a stored transition (a duplicate delivery's answer).
+    pub fn queue_status(&mut self, status: &Value) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO status_outbox (job_id, status) VALUES (?1, ?2)",
+            params![
+                status["jobId"].as_str().unwrap_or_default(),
+                status.to_string()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Statuses not yet sent, oldest first: (outbox id, `job_status` payload).
+    pub fn pending_statuses(&self, limit: usize) -> Result<Vec<(i64, Value)>, StoreError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT id, status FROM status_outbox ORDER BY id LIMIT ?1")?;
+        let rows = statement.query_map(params![limit as i64], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut pending = Vec::new();
+        for row in rows {
+            let (id, text) = row?;
+            pending.push((id, serde_json::from_str(&text).unwrap_or(Value::Null)));
+        }
+        Ok(pending)
+    }
+
+    /// Removes statuses the server has.
+    pub fn statuses_sent(&mut self, up_to_id: i64) -> Result<(), StoreError> {
+        self.db.execute(
+            "DELETE FROM status_outbox WHERE id <= ?1",
+            params![up_to_id],
+        )?;
+        Ok(())
+    }
+
+    /// Keeps the newest `keep` finished jobs and drops documents older than that.
+    pub fn prune(&mut self, keep: usize) -> Result<usize, StoreError> {
+        Ok(self.db.execute(
+            "DELETE FROM jobs WHERE state NOT IN ('received', 'spooled') AND job_id NOT IN
+                (SELECT job_id FROM jobs ORDER BY received_at DESC, rowid DESC LIMIT ?1)",
+            params![keep as i64],
+        )?)
+    }
+}
+
+const RECORD_COLUMNS: &str = "job_id, title, printer, state, size_bytes, copies, received_at, updated_at, spooler_job_id, error_code, error_message";
+
+fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    let state: String = row.get(3)?;
+    let code: Option<String> = row.get(9)?;
+    let message: Option<String> = row.get(10)?;
+    Ok(JobRecord {
+        job_id: row.get(0)?,
+        title: row.get(1)?,
+        printer: row.get(2)?,
+        state: parse_state(&state),
+        size_bytes: row.get::<_, i64>(4)? as u64,
+        copies: row.get(5)?,
+        received_at: row.get::<_, i64>(6)? as u64,
+        updated_at: row.get::<_, i64>(7)? as u64,
+        spooler_job_id: row.get::<_, Option<i64>>(8)?.map(|id| id as u64),
+        error: code.map(|code| JobError {
+            code: parse_code(&code),
+            message: message.unwrap_or_default(),
+        }),
+    })
+}
+
+fn push_status(tx: &rusqlite::Transaction<'_>, record: &JobRecord) -> rusqlite::Result<()> {
+    let status = crate::jobs::status_payload(record, false).to_string();
+    tx.execute(
+        "INSERT INTO status_outbox (job_id, status) VALUES (?1, ?2)",
+        params![record.job_id, status],
+    )?;
+    Ok(())
+}
+
+fn encode_document(document: &Document) -> (&'static str, Vec<u8>) {
+    match document {
+        Document::Text(text) => ("text", text.as_bytes().to_vec()),
+    }
+}
+
+fn decode_document(content_type: &str, content: Vec<u8>) -> Option<Document> {
+    match content_type {
+        "text" => String::from_utf8(content).ok().map(Document::Text),
+        _ => None,
+    }
+}
+
+fn as_text<T: serde::Serialize>(value: T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(text)) => text,
+        _ => String::new(),
+    }
+}
+
+fn state_text(state: JobState) -> String {
+    as_text(state)
+}
+
+fn code_text(code: ErrorCode) -> String {
+    as_text(code)
+}
+
+fn parse_state(text: &str) -> JobState {
+    serde_json::from_value(Value::String(text.to_owned())).unwrap_or(JobState::Failed)
+}
+
+fn parse_code(text: &str) -> ErrorCode {
+    serde_json::from_value(Value::String(text.to_owned())).unwrap_or(ErrorCode::PrintFailed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str) -> PrintJob {
+        PrintJob {
+            job_id: id.into(),
+            title: "T".into(),
+            document: Document::Text("hello".into()),
+            printer: Some("Q".into()),
+            copies: 2,
+        }
+    }
+
+    #[test]
+    fn a_known_job_id_is_a_duplicate_and_nothing_is_stored_twice() {
+        let mut store = Store::in_memory().expect("store");
+        assert_eq!(store.insert(&job("a"), 1).expect("insert"), Inserted::New);
+        match store.insert(&job("a"), 2).expect("insert") {
+            Inserted::Duplicate(record) => assert_eq!(record.received_at, 1),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(store.recent(10).expect("recent").len(), 1);
+        assert_eq!(store.pending_statuses(10).expect("outbox").len(), 1);
+    }
+
+    #[test]
+    fn transitions_are_stored_and_queued_in_order() {
+        let mut store = Store::in_memory().expect("store");
+        store.insert(&job("a"), 1).expect("insert");
+        let mut record = store.get("a").expect("get").expect("exists");
+        record.state = JobState::Spooled;
+        record.printer = Some("Q".into());
+        record.spooler_job_id = Some(7);
+        store.transition(&record).expect("transition");
+        record.state = JobState::Completed;
+        store.transition(&record).expect("transition");
+        let states: Vec<Value> = store
+            .pending_statuses(10)
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, s)| s["state"].clone())
+            .collect();
+        assert_eq!(states, ["received", "spooled", "completed"]);
+        let (last_id, _) = store.pending_statuses(10).expect("outbox")[1].clone();
+        store.statuses_sent(last_id).expect("sent");
+        assert_eq!(store.pending_statuses(10).expect("outbox").len(), 1);
+        assert_eq!(
+            store.get("a").expect("get").map(|r| r.spooler_job_id),
+            Some(Some(7))
+        );
+    }
+
+    #[test]
+    fn unfinished_jobs_come_back_with_their_documents() {
+        let mut store = Store::in_memory().expect("store");
+        store.insert(&job("a"), 1).expect("insert");
+        store.insert(&job("b"), 2).expect("insert");
+        store.mark_submit_started("b", "Q", 3).expect("mark");
+        let unfinished = store.unfinished().expect("unfinished");
+        assert_eq!(unfinished.len(), 2);
+        assert_eq!(unfinished[0].job, job("a"));
+        assert!(!unfinished[0].submit_started);
+        assert!(unfinished[1].submit_started);
+    }
+
+    #[test]
+    fn survives_reopening_and_refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("agent.db");
+        Store::open(&path)
+            .expect("open")
+            .insert(&job("a"), 1)
+            .expect("insert");
+        assert!(Store::open(&path)
+            .expect("reopen")
+            .get("a")
+            .expect("get")
+            .is_some());
+        let db = Connection::open(&path).expect("raw");
+        db.pragma_update(None, "user_version", 99).expect("bump");
+        drop(db);
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn pruning_keeps_unfinished_jobs() {
+        let mut store = Store::in_memory().expect("store");
+        for i in 0..5 {
+            store.insert(&job(&format!("j{i}")), i).expect("insert");
+        }
+        let mut done = store.get("j4").expect("get").expect("exists");
+        done.state = JobState::Completed;
+        store.transition(&done).expect("transition");
+        assert_eq!(
+            store.prune(1).expect("prune"),
+            0,
+            "received jobs are never pruned"
+        );
+    }
+}
