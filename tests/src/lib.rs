@@ -13,6 +13,17 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::{timeout, Instant};
 
+/// GET over plain HTTP with a shared client (the workspace builds reqwest with
+/// rustls but no crypto provider, so one is installed first).
+pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    });
+    client.get(url).send().await
+}
+
 /// Root of the repository.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -164,7 +175,7 @@ impl OriginalServer {
 
     /// `GET /getStatus` -> the entry of `client_id`, if listed.
     pub async fn client_status(&self, client_id: &str) -> Result<Option<Value>> {
-        let status: Value = reqwest::get(format!("{}/getStatus", self.url()))
+        let status: Value = http_get(format!("{}/getStatus", self.url()))
             .await?
             .json()
             .await?;
@@ -176,7 +187,7 @@ impl OriginalServer {
 
     /// `GET /stats` -> `{sockets, engineClients}` (a test hook of the reference server).
     pub async fn stats(&self) -> Result<Value> {
-        Ok(reqwest::get(format!("{}/stats", self.url()))
+        Ok(http_get(format!("{}/stats", self.url()))
             .await?
             .json()
             .await?)
@@ -188,7 +199,7 @@ impl OriginalServer {
             &format!("{}/kick", self.url()),
             [("clientId", client_id)],
         )?;
-        Ok(reqwest::get(url).await?.json().await?)
+        Ok(http_get(url).await?.json().await?)
     }
 
     /// `GET /startPrint` -> the server's answer.
@@ -197,7 +208,7 @@ impl OriginalServer {
             &format!("{}/startPrint", self.url()),
             [("clientId", client_id), ("printData", print_data)],
         )?;
-        Ok(reqwest::get(url).await?.json().await?)
+        Ok(http_get(url).await?.json().await?)
     }
 }
 

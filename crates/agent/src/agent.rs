@@ -51,6 +51,8 @@ impl Agent {
         store: Store,
     ) -> Result<Self, SettingsError> {
         settings.validate()?;
+        // One process-wide TLS provider for wss:// and https:// (ring: it cross-compiles).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let printers = list_printers(&backend).await;
         let client_info = client_info(&settings, &printers);
@@ -181,6 +183,8 @@ pub fn test_page(printer: Option<String>) -> PrintJob {
         document: Document::Text(text),
         printer,
         copies: 1,
+        options: protocol::PrintOptions::default(),
+        expires_at: None,
     }
 }
 
@@ -227,7 +231,10 @@ async fn dispatch(
     while let Some(event) = server_events.recv().await {
         match event.name.as_str() {
             protocol::events::PRINT => {
-                let item = match protocol::parse_print(&event.data) {
+                let limits = protocol::Limits {
+                    max_job_bytes: settings.borrow().max_job_bytes,
+                };
+                let item = match protocol::parse_print(&event.data, limits) {
                     Ok(job) => Incoming::Job(job),
                     Err(rejected) => Incoming::Rejected(rejected),
                 };

@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, mpsc, watch, Notify};
 use crate::connection::{now_ms, ConnectionHandle, EpochMillis};
 use crate::events::AgentEvent;
 use crate::printing::{resolve_printer, PrintError, PrinterBackend, SpoolerJobState, Submission};
-use crate::protocol::{events, ErrorCode, JobError, PrintJob, Rejected};
+use crate::protocol::{events, Document, ErrorCode, JobError, PrintJob, Rejected};
 use crate::settings::Settings;
 use crate::store::{Inserted, Store, StoreError};
 
@@ -224,17 +224,29 @@ impl Pipeline {
         }
     }
 
-    async fn print(&self, job: PrintJob, mut record: JobRecord) {
-        let (selected, allow_choice) = {
+    async fn print(&self, mut job: PrintJob, mut record: JobRecord) {
+        if job
+            .expires_at
+            .is_some_and(|t| t <= time::OffsetDateTime::now_utc())
+        {
+            let error = JobError::new(
+                ErrorCode::Expired,
+                "the job expired before it could be printed",
+            );
+            return self.finish(record, JobState::Expired, Some(error)).await;
+        }
+        let (selected, allow_choice, max_bytes) = {
             let settings = self.settings.borrow();
             (
                 settings.printer.clone(),
                 settings.allow_server_printer_choice,
+                settings.max_job_bytes,
             )
         };
-        let wanted = match (&job.printer, allow_choice) {
-            (Some(name), true) => Some(name.clone()),
-            _ => selected,
+        let wanted = match choose_printer(job.printer.as_deref(), selected.as_deref(), allow_choice)
+        {
+            Ok(wanted) => wanted,
+            Err(error) => return self.finish(record, JobState::Failed, Some(error)).await,
         };
         let backend = Arc::clone(&self.backend);
         let printer = tokio::task::spawn_blocking(move || {
@@ -244,8 +256,18 @@ impl Pipeline {
         .unwrap_or(Err(PrintError::Spooler("printer lookup failed".into())));
         let printer = match printer {
             Ok(printer) => printer.system_name,
-            Err(error) => return self.fail(record, &error).await,
+            Err(error) => {
+                return self
+                    .finish(record, JobState::Failed, Some(print_error(&error)))
+                    .await
+            }
         };
+        if let Document::Remote { url, kind } = &job.document {
+            match crate::fetch::fetch(url, *kind, max_bytes).await {
+                Ok(document) => job.document = document,
+                Err(error) => return self.finish(record, JobState::Failed, Some(error)).await,
+            }
+        }
         let started = {
             let (id, queue) = (job.job_id.clone(), printer.clone());
             self.store
@@ -264,6 +286,7 @@ impl Pipeline {
                 document_name: &document_name(&job.job_id),
                 document: &job.document,
                 copies: job.copies,
+                options: &job.options,
             })
         })
         .await
@@ -277,18 +300,17 @@ impl Pipeline {
                 self.publish(&record).await;
                 tokio::spawn(self.clone().watch_until_done(record));
             }
-            Err(error) => self.fail(record, &error).await,
+            Err(error) => {
+                self.finish(record, JobState::Failed, Some(print_error(&error)))
+                    .await
+            }
         }
     }
 
-    async fn fail(&self, mut record: JobRecord, error: &PrintError) {
-        let code = match error {
-            PrintError::PrinterNotFound(_) => ErrorCode::PrinterNotFound,
-            PrintError::NoPrinter => ErrorCode::NoPrinter,
-            PrintError::SpoolFile(_) | PrintError::Spooler(_) => ErrorCode::PrintFailed,
-        };
-        record.state = JobState::Failed;
-        record.error = Some(JobError::new(code, error.to_string()));
+    /// Ends a job in a final state.
+    async fn finish(&self, mut record: JobRecord, state: JobState, error: Option<JobError>) {
+        record.state = state;
+        record.error = error;
         record.updated_at = now_ms();
         self.publish(&record).await;
     }
@@ -344,6 +366,34 @@ impl Pipeline {
     }
 }
 
+/// The queue a job goes to (`None`: the system default), per the documented rule:
+/// a job naming a printer other than the user's choice fails with
+/// `printer_not_allowed` unless the user lets servers choose.
+fn choose_printer(
+    requested: Option<&str>,
+    selected: Option<&str>,
+    allow_choice: bool,
+) -> Result<Option<String>, JobError> {
+    match (requested, selected) {
+        (Some(requested), _) if allow_choice => Ok(Some(requested.to_owned())),
+        (Some(requested), Some(selected)) if requested == selected => Ok(Some(selected.to_owned())),
+        (Some(requested), _) => Err(JobError::new(
+            ErrorCode::PrinterNotAllowed,
+            format!("the job asks for printer {requested:?}, but this PC lets servers use only its selected printer"),
+        )),
+        (None, selected) => Ok(selected.map(str::to_owned)),
+    }
+}
+
+fn print_error(error: &PrintError) -> JobError {
+    let code = match error {
+        PrintError::PrinterNotFound(_) => ErrorCode::PrinterNotFound,
+        PrintError::NoPrinter => ErrorCode::NoPrinter,
+        PrintError::SpoolFile(_) | PrintError::Spooler(_) => ErrorCode::PrintFailed,
+    };
+    JobError::new(code, error.to_string())
+}
+
 /// Sends stored statuses to the server, oldest first, whenever connected.
 pub(crate) async fn run_outbox(
     store: SharedStore,
@@ -378,6 +428,29 @@ pub(crate) async fn run_outbox(
         tokio::select! {
             () = wake.notified() => {}
             changed = state.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printer_choice_follows_the_documented_rule() {
+        assert_eq!(choose_printer(None, None, false), Ok(None));
+        assert_eq!(choose_printer(None, Some("A"), false), Ok(Some("A".into())));
+        assert_eq!(
+            choose_printer(Some("B"), Some("A"), true),
+            Ok(Some("B".into()))
+        );
+        assert_eq!(
+            choose_printer(Some("A"), Some("A"), false),
+            Ok(Some("A".into()))
+        );
+        for (requested, selected) in [(Some("B"), Some("A")), (Some("B"), None)] {
+            let error = choose_printer(requested, selected, false).expect_err("not allowed");
+            assert_eq!(error.code, ErrorCode::PrinterNotAllowed);
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod connection;
 pub mod events;
+pub mod fetch;
 pub mod jobs;
 pub mod logging;
 pub mod paths;

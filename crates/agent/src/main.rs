@@ -138,6 +138,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 document_name: &format!("printrelay:{}", job.job_id),
                 document: &job.document,
                 copies: 1,
+                options: &job.options,
             })?;
             println!(
                 "test page sent to {} (spooler job {id})",

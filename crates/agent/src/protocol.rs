@@ -1,12 +1,18 @@
-//! Wire types of docs/protocol.md: event names, the `print` payload and the statuses we send.
+//! Wire types of docs/protocol.md: event names, the `print` payload and its validation.
 //!
-//! Parsing is pure and total: any JSON value yields a job or a [`JobError`] with a stable code.
+//! Parsing is pure and total: any JSON value yields a job or a [`Rejected`] with a
+//! stable [`ErrorCode`]; nothing here panics or allocates more than the input holds.
 
-use serde::Serialize;
-use serde_json::Value;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
 
 /// Version of docs/protocol.md this agent speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Default cap on a job's decoded size.
+pub const DEFAULT_MAX_JOB_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Event names, in one place.
 pub mod events {
@@ -16,54 +22,120 @@ pub mod events {
     pub const PRINT: &str = "print";
     pub const JOB_STATUS: &str = "job_status";
     pub const REFRESH_PRINTERS: &str = "refresh_printers";
+    pub const CANCEL_JOB: &str = "cancel_job";
 }
 
 /// Longest accepted job id, in characters.
 const MAX_JOB_ID_CHARS: usize = 128;
+/// Longest kept title, in characters.
+const MAX_TITLE_CHARS: usize = 200;
 
 /// A validated print job, whichever shape it arrived in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintJob {
     /// The sender's id, or `local-<uuid>` for the original shape.
     pub job_id: String,
-    /// Human-readable title; also shown in the spooler.
+    /// Human-readable title.
     pub title: String,
-    /// What to print.
+    /// What to print, or where to fetch it.
     pub document: Document,
     /// Printer the server asked for, if any.
     pub printer: Option<String>,
     /// Number of copies, 1..=999.
     pub copies: u32,
+    /// Layout options for the spooler.
+    pub options: PrintOptions,
+    /// After this moment the job must not be printed.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
-/// The bytes to print and how the spooler should treat them.
+/// What to print and how the spooler should treat it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Document {
     /// UTF-8 text; the spooler's text filter lays it out.
     Text(String),
+    /// Bytes in the printer's own language (ESC/POS, ZPL, PCL...), passed through untouched.
+    Raw(Vec<u8>),
+    /// A PDF document.
+    Pdf(Vec<u8>),
+    /// A document the agent fetches (http/https) before printing.
+    Remote { url: url::Url, kind: RemoteKind },
+}
+
+/// What a fetched document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteKind {
+    Pdf,
+    Raw,
 }
 
 impl Document {
-    /// The bytes handed to the spooler.
+    /// The bytes handed to the spooler (empty for a not yet fetched remote document).
     pub fn bytes(&self) -> &[u8] {
         match self {
             Document::Text(text) => text.as_bytes(),
+            Document::Raw(bytes) | Document::Pdf(bytes) => bytes,
+            Document::Remote { .. } => &[],
         }
     }
 }
 
-/// Stable error codes of protocol section 4, as sent in `job_status.error.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// Layout options, mapped onto the spooler's attributes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintOptions {
+    /// Paper, e.g. `A4`, `Letter`, `om_label_100x150mm` (passed to the spooler as is).
+    pub media: Option<String>,
+    pub sides: Option<Sides>,
+    pub orientation: Option<Orientation>,
+    /// E.g. `1-3,5`.
+    pub page_ranges: Option<String>,
+    pub fit_to_page: Option<bool>,
+}
+
+/// Duplex mode (IPP `sides`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sides {
+    OneSided,
+    TwoSidedLongEdge,
+    TwoSidedShortEdge,
+}
+
+/// Page orientation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Orientation {
+    Portrait,
+    Landscape,
+}
+
+/// Stable error codes (protocol section 4), as sent in `job_status.error.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// Not an object, wrong field types, neither shape.
     InvalidPayload,
     InvalidJobId,
     UnsupportedContentType,
+    /// `content` missing or not a string.
+    MissingContent,
+    /// Content that does not decode (bad base64, bad URL).
+    InvalidContent,
     EmptyContent,
+    ContentTooLarge,
     InvalidCopies,
+    InvalidOptions,
+    /// `createdAt`/`expiresAt` not RFC 3339.
+    InvalidTimestamp,
+    Expired,
     PrinterNotFound,
+    PrinterNotAllowed,
     NoPrinter,
+    FetchFailed,
     PrintFailed,
+    Cancelled,
 }
 
 /// A job that could not be accepted or printed, with a code a program can match on.
@@ -84,49 +156,40 @@ impl JobError {
     }
 }
 
-/// A `print` payload that failed validation; `job_id` is kept when it was readable,
-/// so the failure can be reported against the sender's id.
+/// A `print` payload that failed validation; `job_id` is the sender's when it was
+/// readable, so the failure is reported against it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
     pub job_id: String,
     pub error: JobError,
 }
 
-/// Parses a `print` payload in the original `{printData}` shape or the v1 shape.
-pub fn parse_print(payload: &Value) -> Result<PrintJob, Rejected> {
-    let local_id = || format!("local-{}", uuid::Uuid::new_v4());
-    let Value::Object(fields) = payload else {
-        return Err(Rejected {
-            job_id: local_id(),
-            error: JobError::new(
-                ErrorCode::InvalidPayload,
-                "the print payload is not a JSON object",
-            ),
-        });
-    };
-    if let Some(data) = fields.get("printData") {
-        let job_id = local_id();
-        let Value::String(text) = data else {
-            return Err(reject(
-                job_id,
-                ErrorCode::InvalidPayload,
-                "printData must be a string",
-            ));
-        };
-        if text.is_empty() {
-            return Err(reject(
-                job_id,
-                ErrorCode::EmptyContent,
-                "printData is empty",
-            ));
+/// Limits the parser enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest decoded document, in bytes.
+    pub max_job_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_job_bytes: DEFAULT_MAX_JOB_BYTES,
         }
-        return Ok(PrintJob {
-            title: "PrintRelay text".into(),
-            job_id,
-            document: Document::Text(text.clone()),
-            printer: None,
-            copies: 1,
-        });
+    }
+}
+
+/// Parses a `print` payload in the original `{printData}` shape or the v1 shape.
+pub fn parse_print(payload: &Value, limits: Limits) -> Result<PrintJob, Rejected> {
+    let Value::Object(fields) = payload else {
+        return Err(reject(
+            local_id(),
+            ErrorCode::InvalidPayload,
+            "the print payload is not a JSON object",
+        ));
+    };
+    if fields.contains_key("printData") && !fields.contains_key("jobId") {
+        return parse_original(fields, limits);
     }
     let job_id = match fields.get("jobId") {
         Some(Value::String(id)) if valid_job_id(id) => id.clone(),
@@ -152,42 +215,92 @@ pub fn parse_print(payload: &Value) -> Result<PrintJob, Rejected> {
             ))
         }
     };
-    let document = match (fields.get("contentType"), fields.get("content")) {
-        (Some(Value::String(kind)), Some(Value::String(text))) if kind == "text" => {
-            if text.is_empty() {
-                return Err(reject(job_id, ErrorCode::EmptyContent, "content is empty"));
-            }
-            Document::Text(text.clone())
-        }
-        (Some(Value::String(kind)), _) if kind == "text" => {
-            return Err(reject(
-                job_id,
-                ErrorCode::InvalidPayload,
-                "content must be a string",
-            ))
-        }
-        (Some(Value::String(kind)), _) => {
-            return Err(reject(
-                job_id,
-                ErrorCode::UnsupportedContentType,
-                format!("contentType {kind:?} is not supported by this agent version"),
-            ))
-        }
+    parse_v1(&job_id, fields, limits).map_err(|error| Rejected { job_id, error })
+}
+
+fn parse_original(fields: &Map<String, Value>, limits: Limits) -> Result<PrintJob, Rejected> {
+    let job_id = local_id();
+    let text = match fields.get("printData") {
+        Some(Value::String(text)) => text,
         _ => {
             return Err(reject(
                 job_id,
                 ErrorCode::InvalidPayload,
-                "contentType must be a string",
+                "printData must be a string",
             ))
         }
     };
+    if text.is_empty() {
+        return Err(reject(
+            job_id,
+            ErrorCode::EmptyContent,
+            "printData is empty",
+        ));
+    }
+    if text.len() as u64 > limits.max_job_bytes {
+        return Err(reject(
+            job_id,
+            ErrorCode::ContentTooLarge,
+            too_large(text.len() as u64, limits),
+        ));
+    }
+    Ok(PrintJob {
+        title: "PrintRelay text".into(),
+        job_id,
+        document: Document::Text(text.clone()),
+        printer: None,
+        copies: 1,
+        options: PrintOptions::default(),
+        expires_at: None,
+    })
+}
+
+fn parse_v1(
+    job_id: &str,
+    fields: &Map<String, Value>,
+    limits: Limits,
+) -> Result<PrintJob, JobError> {
+    let expires_at = timestamp(fields, "expiresAt")?;
+    timestamp(fields, "createdAt")?;
+    if let Some(expiry) = expires_at {
+        if expiry <= OffsetDateTime::now_utc() {
+            return Err(JobError::new(
+                ErrorCode::Expired,
+                format!("the job expired at {expiry}"),
+            ));
+        }
+    }
+    let kind = match fields.get("contentType") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(_) => {
+            return Err(JobError::new(
+                ErrorCode::InvalidPayload,
+                "contentType must be a string",
+            ))
+        }
+        None => {
+            return Err(JobError::new(
+                ErrorCode::InvalidPayload,
+                "contentType is missing",
+            ))
+        }
+    };
+    let content = match fields.get("content") {
+        Some(Value::String(content)) => content,
+        _ => {
+            return Err(JobError::new(
+                ErrorCode::MissingContent,
+                "content must be a string",
+            ))
+        }
+    };
+    let document = parse_content(kind, content, limits)?;
     let copies = match fields.get("copies") {
         None | Some(Value::Null) => 1,
         Some(value) => match value.as_u64() {
             Some(n @ 1..=999) => n as u32,
             _ => {
-                return Err(reject(
-                    job_id,
+                return Err(JobError::new(
                     ErrorCode::InvalidCopies,
                     "copies must be an integer from 1 to 999",
                 ))
@@ -196,26 +309,180 @@ pub fn parse_print(payload: &Value) -> Result<PrintJob, Rejected> {
     };
     let printer = match fields.get("printer") {
         None | Some(Value::Null) => None,
-        Some(Value::String(name)) if !name.is_empty() => Some(name.clone()),
+        Some(Value::String(name)) if !name.is_empty() && name.len() <= 256 => Some(name.clone()),
         Some(_) => {
-            return Err(reject(
-                job_id,
+            return Err(JobError::new(
                 ErrorCode::InvalidPayload,
                 "printer must be a non-empty string",
             ))
         }
     };
     let title = match fields.get("title") {
-        Some(Value::String(title)) if !title.is_empty() => title.chars().take(200).collect(),
-        _ => job_id.clone(),
+        None | Some(Value::Null) => job_id.to_owned(),
+        Some(Value::String(title)) => title
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_TITLE_CHARS)
+            .collect(),
+        Some(_) => {
+            return Err(JobError::new(
+                ErrorCode::InvalidPayload,
+                "title must be a string",
+            ))
+        }
+    };
+    let options = match fields.get("options") {
+        None | Some(Value::Null) => PrintOptions::default(),
+        Some(value @ Value::Object(_)) => parse_options(value)?,
+        Some(_) => {
+            return Err(JobError::new(
+                ErrorCode::InvalidOptions,
+                "options must be an object",
+            ))
+        }
     };
     Ok(PrintJob {
-        job_id,
-        title,
+        job_id: job_id.to_owned(),
+        title: if title.is_empty() {
+            job_id.to_owned()
+        } else {
+            title
+        },
         document,
         printer,
         copies,
+        options,
+        expires_at,
     })
+}
+
+fn parse_content(kind: &str, content: &str, limits: Limits) -> Result<Document, JobError> {
+    let document = match kind {
+        "text" => {
+            check_size(content.len() as u64, limits)?;
+            Document::Text(content.to_owned())
+        }
+        "raw_base64" => Document::Raw(decode_base64(content, limits)?),
+        "pdf_base64" => {
+            let bytes = decode_base64(content, limits)?;
+            if !bytes.starts_with(b"%PDF-") {
+                return Err(JobError::new(
+                    ErrorCode::InvalidContent,
+                    "pdf_base64 content is not a PDF",
+                ));
+            }
+            Document::Pdf(bytes)
+        }
+        "pdf_uri" | "raw_uri" => {
+            let url = url::Url::parse(content).map_err(|e| {
+                JobError::new(
+                    ErrorCode::InvalidContent,
+                    format!("content is not a URL: {e}"),
+                )
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(JobError::new(
+                    ErrorCode::InvalidContent,
+                    "only http and https URLs are fetched",
+                ));
+            }
+            let kind = if kind == "pdf_uri" {
+                RemoteKind::Pdf
+            } else {
+                RemoteKind::Raw
+            };
+            Document::Remote { url, kind }
+        }
+        other => {
+            let shown: String = other.chars().take(40).collect();
+            return Err(JobError::new(
+                ErrorCode::UnsupportedContentType,
+                format!("contentType {shown:?} is not supported"),
+            ));
+        }
+    };
+    if document.bytes().is_empty() && !matches!(document, Document::Remote { .. }) {
+        return Err(JobError::new(ErrorCode::EmptyContent, "content is empty"));
+    }
+    Ok(document)
+}
+
+fn decode_base64(content: &str, limits: Limits) -> Result<Vec<u8>, JobError> {
+    // Check the size before decoding, so a huge payload costs no second copy.
+    check_size((content.len() as u64 / 4) * 3, limits)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(content.trim())
+        .map_err(|e| {
+            JobError::new(
+                ErrorCode::InvalidContent,
+                format!("content is not valid base64: {e}"),
+            )
+        })
+}
+
+fn check_size(bytes: u64, limits: Limits) -> Result<(), JobError> {
+    if bytes > limits.max_job_bytes {
+        return Err(JobError::new(
+            ErrorCode::ContentTooLarge,
+            too_large(bytes, limits),
+        ));
+    }
+    Ok(())
+}
+
+fn too_large(bytes: u64, limits: Limits) -> String {
+    format!(
+        "the document has {bytes} bytes; the limit is {}",
+        limits.max_job_bytes
+    )
+}
+
+fn parse_options(value: &Value) -> Result<PrintOptions, JobError> {
+    let options: PrintOptions = serde_json::from_value(value.clone())
+        .map_err(|e| JobError::new(ErrorCode::InvalidOptions, format!("options: {e}")))?;
+    let plain = |text: &Option<String>| {
+        text.as_ref().is_none_or(|t| {
+            !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_graphic())
+        })
+    };
+    if !plain(&options.media) {
+        return Err(JobError::new(
+            ErrorCode::InvalidOptions,
+            "options.media must be a short name like A4",
+        ));
+    }
+    let ranges_ok = options.page_ranges.as_ref().is_none_or(|r| {
+        !r.is_empty()
+            && r.len() <= 64
+            && r.chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == ',')
+    });
+    if !ranges_ok {
+        return Err(JobError::new(
+            ErrorCode::InvalidOptions,
+            "options.pageRanges must look like 1-3,5",
+        ));
+    }
+    Ok(options)
+}
+
+fn timestamp(fields: &Map<String, Value>, name: &str) -> Result<Option<OffsetDateTime>, JobError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => {
+            OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map(Some)
+                .map_err(|e| JobError::new(ErrorCode::InvalidTimestamp, format!("{name}: {e}")))
+        }
+        Some(_) => Err(JobError::new(
+            ErrorCode::InvalidTimestamp,
+            format!("{name} must be an RFC 3339 string"),
+        )),
+    }
+}
+
+fn local_id() -> String {
+    format!("local-{}", uuid::Uuid::new_v4())
 }
 
 fn reject(job_id: String, code: ErrorCode, message: impl Into<String>) -> Rejected {
@@ -231,81 +498,4 @@ fn valid_job_id(id: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn accepts_the_original_shape_with_a_local_id() {
-        let job = parse_print(&json!({"printData": "打印测试"})).expect("valid");
-        assert!(job.job_id.starts_with("local-"));
-        assert_eq!(job.document, Document::Text("打印测试".into()));
-        assert_eq!(job.copies, 1);
-    }
-
-    #[test]
-    fn accepts_a_v1_text_job() {
-        let job = parse_print(&json!({
-            "jobId": "inv-1", "contentType": "text", "content": "hello",
-            "copies": 2, "printer": "Office", "title": "Invoice"
-        }))
-        .expect("valid");
-        assert_eq!(job.job_id, "inv-1");
-        assert_eq!(job.copies, 2);
-        assert_eq!(job.printer.as_deref(), Some("Office"));
-        assert_eq!(job.title, "Invoice");
-    }
-
-    #[test]
-    fn every_bad_payload_gets_its_code() {
-        let cases = [
-            (json!("text"), ErrorCode::InvalidPayload),
-            (json!({"printData": 5}), ErrorCode::InvalidPayload),
-            (json!({"printData": ""}), ErrorCode::EmptyContent),
-            (json!({}), ErrorCode::InvalidPayload),
-            (
-                json!({"jobId": "", "contentType": "text", "content": "x"}),
-                ErrorCode::InvalidJobId,
-            ),
-            (
-                json!({"jobId": "a".repeat(129), "contentType": "text", "content": "x"}),
-                ErrorCode::InvalidJobId,
-            ),
-            (
-                json!({"jobId": "a\nb", "contentType": "text", "content": "x"}),
-                ErrorCode::InvalidJobId,
-            ),
-            (
-                json!({"jobId": "a", "contentType": "zip", "content": "x"}),
-                ErrorCode::UnsupportedContentType,
-            ),
-            (
-                json!({"jobId": "a", "contentType": "text", "content": 1}),
-                ErrorCode::InvalidPayload,
-            ),
-            (
-                json!({"jobId": "a", "contentType": "text", "content": "x", "copies": 0}),
-                ErrorCode::InvalidCopies,
-            ),
-            (
-                json!({"jobId": "a", "contentType": "text", "content": "x", "copies": 100000}),
-                ErrorCode::InvalidCopies,
-            ),
-            (
-                json!({"jobId": "a", "contentType": "text", "content": "x", "copies": 1.5}),
-                ErrorCode::InvalidCopies,
-            ),
-        ];
-        for (payload, code) in cases {
-            let rejected = parse_print(&payload).expect_err("must be rejected");
-            assert_eq!(rejected.error.code, code, "payload {payload}");
-        }
-    }
-
-    #[test]
-    fn a_rejected_v1_job_keeps_the_senders_id() {
-        let rejected =
-            parse_print(&json!({"jobId": "abc", "contentType": "zip"})).expect_err("bad");
-        assert_eq!(rejected.job_id, "abc");
-    }
-}
+mod tests;

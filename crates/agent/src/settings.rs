@@ -46,6 +46,10 @@ pub struct Settings {
     pub autostart: bool,
     /// UI language.
     pub language: Language,
+    /// Largest accepted document, in bytes.
+    pub max_job_bytes: u64,
+    /// Finished jobs kept in the history.
+    pub history_limit: usize,
 }
 
 impl Default for Settings {
@@ -59,6 +63,8 @@ impl Default for Settings {
             reconnect: ReconnectPolicy::default(),
             autostart: false,
             language: Language::System,
+            max_job_bytes: crate::protocol::DEFAULT_MAX_JOB_BYTES,
+            history_limit: 10_000,
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::connection::EpochMillis;
 use crate::jobs::{JobRecord, JobState};
-use crate::protocol::{Document, ErrorCode, JobError, PrintJob};
+use crate::protocol::{Document, ErrorCode, JobError, PrintJob, RemoteKind};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
 const MIGRATIONS: &[&str] = &[
@@ -30,7 +30,9 @@ const MIGRATIONS: &[&str] = &[
         submit_started_at INTEGER,
         spooler_job_id INTEGER,
         error_code TEXT,
-        error_message TEXT
+        error_message TEXT,
+        options TEXT NOT NULL DEFAULT '{}',
+        expires_at INTEGER
     );
     CREATE INDEX jobs_state ON jobs(state);
     CREATE INDEX jobs_received_at ON jobs(received_at);
@@ -151,8 +153,8 @@ impl Store {
         let tx = self.db.transaction()?;
         tx.execute(
             "INSERT INTO jobs (job_id, title, requested_printer, state, content_type, content,
-                size_bytes, copies, received_at, updated_at)
-             VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8)",
+                size_bytes, copies, received_at, updated_at, options, expires_at)
+             VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
             params![
                 job.job_id,
                 job.title,
@@ -161,7 +163,9 @@ impl Store {
                 content,
                 record.size_bytes as i64,
                 job.copies,
-                at as i64
+                at as i64,
+                serde_json::to_string(&job.options).unwrap_or_else(|_| "{}".into()),
+                job.expires_at.map(|t| t.unix_timestamp()),
             ],
         )?;
         push_status(&tx, &record)?;
@@ -262,7 +266,8 @@ impl Store {
     /// Jobs in `received` or `spooled`, oldest first, with their documents.
     pub fn unfinished(&self) -> Result<Vec<Unfinished>, StoreError> {
         let mut statement = self.db.prepare(&format!(
-            "SELECT {RECORD_COLUMNS}, requested_printer, content_type, content, submit_started_at
+            "SELECT {RECORD_COLUMNS}, requested_printer, content_type, content, submit_started_at,
+                options, expires_at
              FROM jobs WHERE state IN ('received', 'spooled') ORDER BY received_at, rowid"
         ))?;
         let rows = statement.query_map([], |row| {
@@ -271,17 +276,17 @@ impl Store {
             let content_type: String = row.get(12)?;
             let content: Vec<u8> = row.get(13)?;
             let submit_started: Option<i64> = row.get(14)?;
+            let options: String = row.get(15)?;
+            let expires_at: Option<i64> = row.get(16)?;
             Ok((
-                record,
-                requested,
-                content_type,
-                content,
-                submit_started.is_some(),
+                (record, requested, content_type, content),
+                (submit_started.is_some(), options, expires_at),
             ))
         })?;
         let mut unfinished = Vec::new();
         for row in rows {
-            let (record, printer, content_type, content, submit_started) = row?;
+            let ((record, printer, content_type, content), (submit_started, options, expires_at)) =
+                row?;
             let Some(document) = decode_document(&content_type, content) else {
                 continue;
             };
@@ -291,6 +296,9 @@ impl Store {
                 document,
                 printer,
                 copies: record.copies,
+                options: serde_json::from_str(&options).unwrap_or_default(),
+                expires_at: expires_at
+                    .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()),
             };
             unfinished.push(Unfinished {
                 record,
@@ -383,12 +391,30 @@ fn push_status(tx: &rusqlite::Transaction<'_>, record: &JobRecord) -> rusqlite::
 fn encode_document(document: &Document) -> (&'static str, Vec<u8>) {
     match document {
         Document::Text(text) => ("text", text.as_bytes().to_vec()),
+        Document::Raw(bytes) => ("raw", bytes.clone()),
+        Document::Pdf(bytes) => ("pdf", bytes.clone()),
+        Document::Remote {
+            url,
+            kind: RemoteKind::Pdf,
+        } => ("pdf_uri", url.as_str().as_bytes().to_vec()),
+        Document::Remote {
+            url,
+            kind: RemoteKind::Raw,
+        } => ("raw_uri", url.as_str().as_bytes().to_vec()),
     }
 }
 
 fn decode_document(content_type: &str, content: Vec<u8>) -> Option<Document> {
+    let remote = |content: Vec<u8>, kind| {
+        let url = url::Url::parse(&String::from_utf8(content).ok()?).ok()?;
+        Some(Document::Remote { url, kind })
+    };
     match content_type {
         "text" => String::from_utf8(content).ok().map(Document::Text),
+        "raw" => Some(Document::Raw(content)),
+        "pdf" => Some(Document::Pdf(content)),
+        "pdf_uri" => remote(content, RemoteKind::Pdf),
+        "raw_uri" => remote(content, RemoteKind::Raw),
         _ => None,
     }
 }
@@ -427,6 +453,11 @@ mod tests {
             document: Document::Text("hello".into()),
             printer: Some("Q".into()),
             copies: 2,
+            options: crate::protocol::PrintOptions {
+                media: Some("A4".into()),
+                ..Default::default()
+            },
+            expires_at: None,
         }
     }
 

@@ -6,6 +6,7 @@
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 use url::Url;
 
@@ -42,6 +43,9 @@ pub(crate) enum Incoming {
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Largest websocket message accepted from the server.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 
 /// An open Engine.IO + Socket.IO connection to the default namespace.
 pub(crate) struct Session {
@@ -90,9 +94,15 @@ impl Session {
     /// Not bounded in time by itself: the supervisor wraps it in the connect timeout.
     pub async fn open(server: &Url, auth: &Value) -> Result<Self, ConnectError> {
         let endpoint = engine_url(server)?;
-        let (socket, _response) = tokio_tungstenite::connect_async(endpoint.as_str())
-            .await
-            .map_err(|e| ConnectError::Transport(e.to_string()))?;
+        // Jobs travel inside one message: allow messages well past the job size cap, so
+        // an oversized job is rejected with its error code instead of dropping the socket.
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        let (socket, _response) =
+            tokio_tungstenite::connect_async_with_config(endpoint.as_str(), Some(config), true)
+                .await
+                .map_err(|e| ConnectError::Transport(e.to_string()))?;
         let mut session = Session {
             socket,
             open: OpenInfo {

@@ -11,7 +11,7 @@ pub use system::SystemBackend;
 
 use serde::Serialize;
 
-use crate::protocol::Document;
+use crate::protocol::{Document, PrintOptions};
 
 /// A local printer as the agent reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,6 +71,7 @@ pub struct Submission<'a> {
     pub document_name: &'a str,
     pub document: &'a Document,
     pub copies: u32,
+    pub options: &'a PrintOptions,
 }
 
 /// Access to the machine's printers. All methods block.

@@ -5,7 +5,49 @@ use std::io::Write;
 use printers::common::base::job::{PrinterJobOptions, PrinterJobState};
 use printers::common::base::printer::PrinterState as CratePrinterState;
 
+use crate::protocol::{Document, Orientation, Sides};
+
 use super::{PrintError, PrinterBackend, PrinterInfo, PrinterState, SpoolerJobState, Submission};
+
+/// The job attributes handed to the spooler (CUPS option names; on Windows the
+/// crate honours only `copies`).
+fn spooler_properties(job: &Submission<'_>) -> Vec<(&'static str, String)> {
+    let mut properties = vec![("copies", job.copies.to_string())];
+    match job.document {
+        // Printer languages must pass through CUPS untouched.
+        Document::Raw(_) => properties.push(("raw", "true".into())),
+        Document::Pdf(_) => properties.push(("document-format", "application/pdf".into())),
+        Document::Text(_) => properties.push(("document-format", "text/plain".into())),
+        Document::Remote { .. } => {}
+    }
+    let options = job.options;
+    if let Some(media) = &options.media {
+        properties.push(("media", media.clone()));
+    }
+    if let Some(sides) = options.sides {
+        let value = match sides {
+            Sides::OneSided => "one-sided",
+            Sides::TwoSidedLongEdge => "two-sided-long-edge",
+            Sides::TwoSidedShortEdge => "two-sided-short-edge",
+        };
+        properties.push(("sides", value.into()));
+    }
+    if let Some(orientation) = options.orientation {
+        // IPP enum values: 3 portrait, 4 landscape.
+        let value = match orientation {
+            Orientation::Portrait => "3",
+            Orientation::Landscape => "4",
+        };
+        properties.push(("orientation-requested", value.into()));
+    }
+    if let Some(ranges) = &options.page_ranges {
+        properties.push(("page-ranges", ranges.clone()));
+    }
+    if options.fit_to_page == Some(true) {
+        properties.push(("fit-to-page", "true".into()));
+    }
+    properties
+}
 
 /// The real spooler of this machine.
 #[derive(Debug, Default, Clone, Copy)]
@@ -50,11 +92,12 @@ impl PrinterBackend for SystemBackend {
             .to_str()
             .ok_or_else(|| PrintError::SpoolFile("temp path is not UTF-8".into()))?
             .to_owned();
-        let copies = job.copies.to_string();
-        let properties = [("copies", copies.as_str())];
+        let properties = spooler_properties(&job);
+        let borrowed: Vec<(&str, &str)> =
+            properties.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let options = PrinterJobOptions {
             name: Some(job.document_name),
-            raw_properties: &properties,
+            raw_properties: &borrowed,
             ..PrinterJobOptions::none()
         };
         printer
