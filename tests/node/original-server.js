@@ -32,6 +32,9 @@ const io = new Server(server, { pingInterval, pingTimeout, cors: { origin: '*' }
 
 // clientId -> { clientId, connected, socketId }
 const clients = new Map();
+// Test hooks: every `job_status` an agent sent, and what /emit delivered, per client.
+const statuses = new Map();
+const delivered = new Map();
 
 if (requiredToken !== null) {
   io.use((socket, next) => {
@@ -52,6 +55,12 @@ io.on('connection', (socket) => {
       if (typeof ack === 'function') ack({ at: data && data.at, serverTime: Date.now() });
     });
   }
+  // The original ignores job_status; the test peer records it for assertions.
+  socket.on('job_status', (status) => {
+    const id = socket.data.clientId;
+    if (!statuses.has(id)) statuses.set(id, []);
+    statuses.get(id).push(status);
+  });
   socket.on('disconnect', (reason) => {
     const entry = clients.get(socket.data.clientId);
     if (entry && entry.socketId === socket.id) entry.connected = false;
@@ -78,6 +87,42 @@ app.get('/kick', (req, res) => {
   const socket = entry && io.sockets.sockets.get(entry.socketId);
   if (socket) socket.disconnect(true);
   res.json({ kicked: Boolean(socket) });
+});
+
+// Test hooks, not in the original: emit any event (v1 jobs, bad payloads), replay
+// what was emitted to a client, read back the statuses it sent.
+app.use(express.json({ limit: '50mb' }));
+app.post('/emit', (req, res) => {
+  const { clientId, event = 'print', payloads = [], times = 1 } = req.body;
+  const entry = clients.get(clientId);
+  if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
+  if (!delivered.has(clientId)) delivered.set(clientId, []);
+  for (let i = 0; i < times; i += 1) {
+    for (const payload of payloads) {
+      io.to(entry.socketId).emit(event, payload);
+      delivered.get(clientId).push(payload);
+    }
+  }
+  res.json({ emitted: payloads.length * times });
+});
+app.post('/emit-big', (req, res) => {
+  const { clientId, jobId, megabytes } = req.query;
+  const entry = clients.get(clientId);
+  if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
+  const content = 'A'.repeat(Number(megabytes) * 1024 * 1024);
+  io.to(entry.socketId).emit('print', { jobId, contentType: 'raw_base64', content });
+  res.json({ emitted: 1 });
+});
+app.post('/replay', (req, res) => {
+  const { clientId } = req.query;
+  const entry = clients.get(clientId);
+  if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
+  const payloads = delivered.get(clientId) || [];
+  for (const payload of payloads) io.to(entry.socketId).emit('print', payload);
+  res.json({ emitted: payloads.length });
+});
+app.get('/statuses', (req, res) => {
+  res.json({ statuses: statuses.get(req.query.clientId) || [] });
 });
 
 // Test hook, not in the original: how many connections the server holds.

@@ -16,12 +16,16 @@ use tokio::time::{timeout, Instant};
 /// GET over plain HTTP with a shared client (the workspace builds reqwest with
 /// rustls but no crypto provider, so one is installed first).
 pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http_client().get(url).send().await
+}
+
+/// The shared HTTP client of the tests.
+pub fn http_client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    let client = CLIENT.get_or_init(|| {
+    CLIENT.get_or_init(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
         reqwest::Client::new()
-    });
-    client.get(url).send().await
+    })
 }
 
 /// Root of the repository.
@@ -185,6 +189,83 @@ impl OriginalServer {
             .cloned())
     }
 
+    /// `POST /emit`: emits each payload (`times` times) to the client as `print`.
+    pub async fn emit_jobs(&self, client_id: &str, payloads: &[Value], times: usize) -> Result<()> {
+        let body = serde_json::json!({"clientId": client_id, "payloads": payloads, "times": times});
+        let response = http_client()
+            .post(format!("{}/emit", self.url()))
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "emit failed: {}",
+            response.text().await?
+        );
+        Ok(())
+    }
+
+    /// `POST /emit-big`: a raw job whose content is `megabytes` MiB of text.
+    pub async fn emit_big_job(&self, client_id: &str, job_id: &str, megabytes: u32) -> Result<()> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/emit-big", self.url()),
+            [
+                ("clientId", client_id),
+                ("jobId", job_id),
+                ("megabytes", &megabytes.to_string()),
+            ],
+        )?;
+        let response = http_client().post(url).send().await?;
+        anyhow::ensure!(response.status().is_success(), "emit-big failed");
+        Ok(())
+    }
+
+    /// `POST /replay`: emits again everything `/emit` sent to the client (a server that
+    /// re-delivers after a reconnect).
+    pub async fn replay(&self, client_id: &str) -> Result<()> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/replay", self.url()),
+            [("clientId", client_id)],
+        )?;
+        let response = http_client().post(url).send().await?;
+        anyhow::ensure!(response.status().is_success(), "replay failed");
+        Ok(())
+    }
+
+    /// Every `job_status` the client sent, in order.
+    pub async fn statuses(&self, client_id: &str) -> Result<Vec<Value>> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/statuses", self.url()),
+            [("clientId", client_id)],
+        )?;
+        let body: Value = http_get(url).await?.json().await?;
+        Ok(body["statuses"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Polls `/statuses` until `done` holds for them.
+    pub async fn wait_for_statuses(
+        &self,
+        client_id: &str,
+        limit: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Result<Vec<Value>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let statuses = self.statuses(client_id).await?;
+            if done(&statuses) {
+                return Ok(statuses);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "statuses never matched within {limit:?}; last: {:#?}",
+                    &statuses[statuses.len().saturating_sub(5)..]
+                );
+            }
+            // The peer is another process with no push channel to the test.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// `GET /stats` -> `{sockets, engineClients}` (a test hook of the reference server).
     pub async fn stats(&self) -> Result<Value> {
         Ok(http_get(format!("{}/stats", self.url()))
@@ -212,6 +293,21 @@ impl OriginalServer {
     }
 }
 
+/// The settings and data folders of one agent install, kept across restarts.
+#[derive(Debug)]
+pub struct AgentHome(tempfile::TempDir);
+
+impl AgentHome {
+    /// A fresh, empty install.
+    pub fn new() -> Result<Self> {
+        Ok(Self(tempfile::tempdir()?))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
 /// The headless agent, started with `--events json`, its stdout read line by line.
 #[derive(Debug)]
 pub struct Agent {
@@ -219,7 +315,6 @@ pub struct Agent {
     lines: Lines<BufReader<ChildStdout>>,
     /// Every event line seen so far.
     pub seen: Vec<Value>,
-    _home: tempfile::TempDir,
 }
 
 impl Agent {
@@ -235,7 +330,17 @@ impl Agent {
         printer: &str,
         flags: &[&str],
     ) -> Result<Self> {
-        let home = tempfile::tempdir()?;
+        Self::start_in(&AgentHome::new()?, server, client_id, printer, flags).await
+    }
+
+    /// Starts the agent on the folders of `home`, which may be reused across restarts.
+    pub async fn start_in(
+        home: &AgentHome,
+        server: &str,
+        client_id: &str,
+        printer: &str,
+        flags: &[&str],
+    ) -> Result<Self> {
         let mut child = Command::new(workspace_binary("printrelay-agent")?)
             .args(["run", "--events", "json"])
             .args([
@@ -260,7 +365,6 @@ impl Agent {
             process: Process::new(child),
             lines: BufReader::new(stdout).lines(),
             seen: Vec::new(),
-            _home: home,
         })
     }
 

@@ -1,0 +1,304 @@
+//! The job pipeline end to end: v1 jobs from a server, real CUPS queues, the agent's
+//! statuses as the server receives them, duplicates, bad input and a crash mid-burst.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use base64::Engine as _;
+use printrelay_e2e::{
+    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, AgentHome,
+    OriginalServer, RAW_QUEUE,
+};
+use serde_json::{json, Value};
+
+const LIMIT: Duration = Duration::from_secs(30);
+/// A second raw queue, for tests that pause it.
+const PAUSABLE_QUEUE: &str = "PrintRelayRaw2";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn raw_job(job_id: &str, bytes: &[u8]) -> Value {
+    json!({"jobId": job_id, "contentType": "raw_base64", "content": b64(bytes), "title": job_id})
+}
+
+async fn connected_agent(queue: &str, tag: &str) -> Result<(OriginalServer, Agent, String)> {
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    let client_id = unique_marker(tag);
+    let mut agent = Agent::start(&server.url(), &client_id, queue).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+    Ok((server, agent, client_id))
+}
+
+fn final_states(statuses: &[Value]) -> HashMap<String, String> {
+    let mut last = HashMap::new();
+    for status in statuses.iter().filter(|s| s["duplicate"] != true) {
+        if let (Some(id), Some(state)) = (status["jobId"].as_str(), status["state"].as_str()) {
+            last.insert(id.to_owned(), state.to_owned());
+        }
+    }
+    last
+}
+
+#[tokio::test]
+async fn raw_bytes_come_out_byte_exact_and_copies_are_honoured() -> Result<()> {
+    let (server, _agent, client_id) = connected_agent(RAW_QUEUE, "raw").await?;
+    let marker = unique_marker("ZPL");
+    let mut bytes: Vec<u8> = format!("^XA^FD{marker}^FS^XZ").into_bytes();
+    bytes.extend(0u8..=255);
+    let mut three = raw_job(&unique_marker("copies"), &bytes);
+    three["copies"] = json!(3);
+    let job_id = three["jobId"].as_str().unwrap_or_default().to_owned();
+    server.emit_jobs(&client_id, &[three], 1).await?;
+
+    let statuses = server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            final_states(s)
+                .get(&job_id)
+                .is_some_and(|st| st == "completed")
+        })
+        .await?;
+    let states: Vec<&str> = statuses
+        .iter()
+        .filter_map(|s| s["state"].as_str())
+        .collect();
+    assert_eq!(states, ["received", "spooled", "completed"]);
+    assert!(statuses[1]["spoolerJobId"].is_u64(), "{}", statuses[1]);
+    assert_eq!(statuses[2]["printer"], RAW_QUEUE);
+    let printed = wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    assert_eq!(printed, bytes.repeat(3), "three byte-exact copies");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_same_job_delivered_ten_times_prints_once() -> Result<()> {
+    let (server, _agent, client_id) = connected_agent(RAW_QUEUE, "dup").await?;
+    let marker = unique_marker("duplicate");
+    let job = raw_job(&marker, marker.as_bytes());
+    server.emit_jobs(&client_id, &[job], 10).await?;
+
+    let statuses = server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            final_states(s)
+                .get(&marker)
+                .is_some_and(|st| st == "completed")
+                && s.iter().filter(|x| x["duplicate"] == true).count() == 9
+        })
+        .await?;
+    let received = statuses
+        .iter()
+        .filter(|s| s["state"] == "received" && s["duplicate"] != true)
+        .count();
+    assert_eq!(received, 1);
+    wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_payloads_get_their_codes_and_good_jobs_still_print() -> Result<()> {
+    let (server, mut agent, client_id) = connected_agent(RAW_QUEUE, "bad").await?;
+    let id = |name: &str| format!("{client_id}-{name}");
+    let cases = [
+        (
+            json!({"jobId": id("types"), "contentType": "text", "content": 42}),
+            "missing_content",
+        ),
+        (
+            json!({"jobId": id("b64"), "contentType": "raw_base64", "content": "@@not base64@@"}),
+            "invalid_content",
+        ),
+        (
+            json!({"jobId": id("kind"), "contentType": "docx", "content": "x"}),
+            "unsupported_content_type",
+        ),
+        (
+            json!({"jobId": id("zero"), "contentType": "text", "content": "x", "copies": 0}),
+            "invalid_copies",
+        ),
+        (
+            json!({"jobId": id("many"), "contentType": "text", "content": "x", "copies": 100000}),
+            "invalid_copies",
+        ),
+        (
+            json!({"jobId": id("printer"), "contentType": "text", "content": "x", "printer": "NoSuchQueue"}),
+            "printer_not_allowed",
+        ),
+        (
+            json!({"jobId": id("expired"), "contentType": "text", "content": "x", "expiresAt": "2001-01-01T00:00:00Z"}),
+            "expired",
+        ),
+        (
+            json!({"jobId": id("nested"), "contentType": "text", "content": {"a": [[[[{"b": null}]]]]}}),
+            "missing_content",
+        ),
+        (
+            json!({"jobId": id("huge-string"), "contentType": "text", "content": "x", "title": "t".repeat(1_000_000)}),
+            "",
+        ),
+    ];
+    let payloads: Vec<Value> = cases.iter().map(|(p, _)| p.clone()).collect();
+    // Payloads without a readable id: they are rejected under a local id.
+    let anonymous = [
+        json!("not an object"),
+        json!(12),
+        json!(null),
+        json!([1, {"jobId": 3}]),
+        json!({"jobId": ["x"]}),
+    ];
+    server.emit_jobs(&client_id, &payloads, 1).await?;
+    server.emit_jobs(&client_id, &anonymous, 1).await?;
+    server.emit_big_job(&client_id, &id("100mb"), 100).await?;
+
+    let good = unique_marker("still printing");
+    server
+        .emit_jobs(&client_id, &[raw_job(&good, good.as_bytes())], 1)
+        .await?;
+    wait_for_printed(RAW_QUEUE, good.as_bytes(), LIMIT).await?;
+
+    let statuses = server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            let last = final_states(s);
+            last.contains_key(&id("100mb")) && last.get(&good).is_some_and(|st| st == "completed")
+        })
+        .await?;
+    let last = final_states(&statuses);
+    let codes: HashMap<&str, &str> = statuses
+        .iter()
+        .filter_map(|s| Some((s["jobId"].as_str()?, s["error"]["code"].as_str()?)))
+        .collect();
+    for (payload, code) in &cases {
+        let job_id = payload["jobId"].as_str().unwrap_or_default();
+        if code.is_empty() {
+            // A long title is cut, not refused.
+            assert_eq!(
+                last.get(job_id).map(String::as_str),
+                Some("completed"),
+                "{job_id}"
+            );
+            continue;
+        }
+        assert_eq!(codes.get(job_id).copied(), Some(*code), "{job_id}");
+    }
+    assert_eq!(
+        codes.get(id("100mb").as_str()).copied(),
+        Some("content_too_large")
+    );
+    let anonymous_rejections = statuses
+        .iter()
+        .filter(|s| {
+            s["jobId"].as_str().is_some_and(|j| j.starts_with("local-")) && s["state"] == "rejected"
+        })
+        .count();
+    assert_eq!(anonymous_rejections, anonymous.len());
+    assert!(
+        agent.process.child.try_wait()?.is_none(),
+        "the agent is still running"
+    );
+    agent
+        .wait_for_state("connected", Duration::from_millis(1))
+        .await
+        .ok();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_paused_queue_keeps_the_job_spooled_until_resumed() -> Result<()> {
+    let (server, _agent, client_id) = connected_agent(PAUSABLE_QUEUE, "paused").await?;
+    cups(&["cupsdisable", PAUSABLE_QUEUE])?;
+    let marker = unique_marker("paused");
+    server
+        .emit_jobs(&client_id, &[raw_job(&marker, marker.as_bytes())], 1)
+        .await?;
+    server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            final_states(s)
+                .get(&marker)
+                .is_some_and(|st| st == "spooled")
+        })
+        .await?;
+    // Held by the spooler: nothing may come out, and the state must not move on.
+    let early = wait_for_printed(PAUSABLE_QUEUE, marker.as_bytes(), Duration::from_secs(2)).await;
+    let still = final_states(&server.statuses(&client_id).await?);
+    cups(&["cupsenable", PAUSABLE_QUEUE])?;
+    assert!(early.is_err(), "printed while the queue was paused");
+    assert_eq!(still.get(&marker).map(String::as_str), Some("spooled"));
+
+    server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            final_states(s)
+                .get(&marker)
+                .is_some_and(|st| st == "completed")
+        })
+        .await?;
+    wait_for_printed(PAUSABLE_QUEUE, marker.as_bytes(), LIMIT).await?;
+    Ok(())
+}
+
+fn cups(command: &[&str]) -> Result<()> {
+    let status = std::process::Command::new(command[0])
+        .args(&command[1..])
+        .status()?;
+    ensure!(status.success(), "{command:?} failed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_crash_during_a_burst_prints_every_job_exactly_once() -> Result<()> {
+    const JOBS: usize = 200;
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    let client_id = unique_marker("crash");
+    let home = AgentHome::new()?;
+    let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+
+    let ids: Vec<String> = (0..JOBS).map(|i| format!("{client_id}-{i:03}")).collect();
+    let jobs: Vec<Value> = ids
+        .iter()
+        .map(|id| raw_job(id, format!("[{id}]").as_bytes()))
+        .collect();
+    let kill_after = 20 + (rand_u64() % 160) as usize;
+    server.emit_jobs(&client_id, &jobs, 1).await?;
+    let mut received = 0;
+    while received < kill_after {
+        agent.wait_for_job("received", LIMIT).await?;
+        received += 1;
+    }
+    agent.process.signal("KILL")?;
+    let _ = agent.process.child.wait().await;
+    println!("killed the agent after {kill_after} received jobs");
+
+    let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+    // The server delivers everything again, as a hub does for jobs it has no status of.
+    server.replay(&client_id).await?;
+
+    let statuses = server
+        .wait_for_statuses(&client_id, Duration::from_secs(120), |s| {
+            let last = final_states(s);
+            ids.iter()
+                .all(|id| last.get(id).is_some_and(|st| st == "completed"))
+        })
+        .await?;
+    for id in &ids {
+        assert_eq!(
+            count_printed(RAW_QUEUE, format!("[{id}]").as_bytes()),
+            1,
+            "{id} printed once"
+        );
+    }
+    println!("{} statuses for {JOBS} jobs", statuses.len());
+    Ok(())
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(std::process::id() as u64);
+    hasher.finish()
+}
