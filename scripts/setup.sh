@@ -70,6 +70,17 @@ add_raw_queue() {
 add_raw_queue PrintRelayRaw
 if [ "$mode" = test ]; then
   add_raw_queue PrintRelayRaw2
+  # A PDF printer (cups-pdf) whose output tests read back; its own config file
+  # (named after the device URI's path) keeps it out of anyone's ~/PDF.
+  pdf_dir="$spool/PrintRelayPDF"
+  as_root mkdir -p "$pdf_dir"
+  printf 'Out %s\nAnonDirName %s\nUserUMask 0022\nAnonUMask 0022\nGrp root\n' "$pdf_dir" "$pdf_dir" |
+    as_root tee /etc/cups/cups-pdf-PrintRelayPDF.conf >/dev/null
+  if ! lpstat -p PrintRelayPDF >/dev/null 2>&1; then
+    as_root lpadmin -p PrintRelayPDF -E -v cups-pdf:/PrintRelayPDF -m lsb/usr/cups-pdf/CUPS-PDF_opt.ppd
+  fi
+  as_root cupsenable PrintRelayPDF
+  as_root cupsaccept PrintRelayPDF
 fi
 # A first test print must work on a machine without printers: make the test
 # queue the default only when the machine has none.

@@ -573,3 +573,74 @@ pub async fn wait_until_listed(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A minimal valid PDF with `pages` pages, each saying "<label> page <n>" in Helvetica.
+pub fn make_pdf(label: &str, pages: usize) -> Vec<u8> {
+    // Objects: 1 catalog, 2 pages, 3 font, then (page, content) pairs.
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        String::new(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+    ];
+    let mut kids = Vec::new();
+    for n in 1..=pages {
+        let page_id = objects.len() + 1;
+        let content_id = page_id + 1;
+        kids.push(format!("{page_id} 0 R"));
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content_id} 0 R /Resources << /Font << /F1 3 0 R >> >> >>"
+        ));
+        let stream = format!("BT /F1 24 Tf 72 720 Td ({label} page {n}) Tj ET");
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ));
+    }
+    objects[1] = format!(
+        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+        kids.join(" ")
+    );
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (index, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{body}\nendobj\n", index + 1).bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).bytes());
+    for offset in offsets {
+        pdf.extend(format!("{offset:010} 00000 n \n").bytes());
+    }
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .bytes(),
+    );
+    pdf
+}
+
+/// Waits for a PDF in `queue`'s spool folder whose file name contains `needle`.
+pub async fn wait_for_pdf(queue: &str, needle: &str, limit: Duration) -> Result<PathBuf> {
+    let dir = spool_dir(queue);
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".pdf") && name.contains(needle) {
+                    return Ok(entry.path());
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "no PDF named like {needle:?} in {} within {limit:?}",
+                dir.display()
+            );
+        }
+        // cups-pdf writes from cupsd's backend; nothing to await but the file.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

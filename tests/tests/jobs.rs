@@ -302,3 +302,36 @@ fn rand_u64() -> u64 {
     hasher.write_u64(std::process::id() as u64);
     hasher.finish()
 }
+
+#[tokio::test]
+async fn a_pdf_job_comes_out_of_a_pdf_printer_with_its_pages() -> Result<()> {
+    let (server, _agent, client_id) = connected_agent("PrintRelayPDF", "pdf").await?;
+    let job_id = unique_marker("pdf");
+    let pdf = printrelay_e2e::make_pdf("PrintRelay", 3);
+    let job = json!({"jobId": job_id, "contentType": "pdf_base64", "content": b64(&pdf), "title": "three pages"});
+    server.emit_jobs(&client_id, &[job], 1).await?;
+    server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            final_states(s)
+                .get(&job_id)
+                .is_some_and(|st| st == "completed")
+        })
+        .await?;
+    // cups-pdf names its output after the job name, which carries the job id.
+    let id_part = job_id.split('-').next_back().unwrap_or_default();
+    let path = printrelay_e2e::wait_for_pdf("PrintRelayPDF", id_part, LIMIT).await?;
+    let info = std::process::Command::new("pdfinfo").arg(&path).output()?;
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Pages:") && l.trim_end().ends_with(" 3")),
+        "{info}"
+    );
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()?;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("PrintRelay page 2"), "{text}");
+    Ok(())
+}
