@@ -8,6 +8,7 @@ export const channels = Object.freeze({
   heartbeat: 'connection://heartbeat',
   job: 'job://updated',
   settings: 'settings://updated',
+  paused: 'printing://paused',
   warning: 'agent://warning',
 });
 

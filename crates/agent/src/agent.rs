@@ -9,11 +9,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::connection::{self, ConnectionConfig, ConnectionHandle, ConnectionState, Heartbeat};
 use crate::events::AgentEvent;
-use crate::jobs::{Incoming, JobRecord, Pipeline, SharedStore};
+use crate::jobs::{ControlError, Incoming, JobRecord, Pipeline, SharedStore};
 use crate::printing::{PrinterBackend, PrinterInfo};
 use crate::protocol::{self, Document, PrintJob};
 use crate::settings::{Settings, SettingsError};
 use crate::store::Store;
+use crate::store::{JobPage, JobQuery};
 
 /// Jobs a snapshot carries.
 const SNAPSHOT_JOBS: usize = 200;
@@ -29,6 +30,7 @@ pub struct Agent {
     store: SharedStore,
     settings: watch::Sender<Settings>,
     jobs: mpsc::UnboundedSender<Incoming>,
+    paused: watch::Sender<bool>,
     backend: Arc<dyn PrinterBackend>,
 }
 
@@ -40,6 +42,8 @@ pub struct Snapshot {
     pub heartbeat: Heartbeat,
     pub settings: Settings,
     pub jobs: Vec<JobRecord>,
+    /// Printing is paused: jobs are stored and wait.
+    pub paused: bool,
 }
 
 impl Agent {
@@ -69,7 +73,8 @@ impl Agent {
             events: events.clone(),
             outbox: Arc::clone(&outbox),
         };
-        tokio::spawn(pipeline.run(jobs_rx));
+        let (paused, paused_rx) = watch::channel(false);
+        tokio::spawn(pipeline.run(jobs_rx, paused_rx));
         tokio::spawn(crate::jobs::run_outbox(
             store.clone(),
             connection.clone(),
@@ -89,6 +94,7 @@ impl Agent {
             store,
             settings: settings_tx,
             jobs: jobs_tx,
+            paused,
             backend,
         })
     }
@@ -118,7 +124,60 @@ impl Agent {
             heartbeat: self.connection.heartbeat(),
             settings: self.settings.borrow().clone(),
             jobs,
+            paused: *self.paused.borrow(),
         }
+    }
+
+    /// Pauses or resumes printing; while paused, jobs are stored and acknowledged, then wait.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.send_replace(paused);
+        let _ = self.events.send(AgentEvent::Paused(paused));
+    }
+
+    /// Cancels a job that is queued or in the spooler.
+    pub async fn cancel_job(&self, job_id: &str) -> Result<JobRecord, ControlError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Incoming::Cancel {
+                job_id: job_id.to_owned(),
+                reply,
+            })
+            .map_err(|_| ControlError::WorkerGone)?;
+        answer.await.unwrap_or(Err(ControlError::WorkerGone))
+    }
+
+    /// Prints a past job again as a new local job linked to it; returns the new job id.
+    pub async fn reprint(&self, job_id: &str) -> Result<String, ControlError> {
+        let id = job_id.to_owned();
+        let job = self
+            .store
+            .call(move |s| s.load_job(&id))
+            .await
+            .map_err(|e| ControlError::Store(e.to_string()))?
+            .ok_or_else(|| ControlError::NotFound(job_id.to_owned()))?;
+        let new_id = format!("local-{}", uuid::Uuid::new_v4());
+        let job = PrintJob {
+            job_id: new_id.clone(),
+            title: job.title,
+            // The user reprints on the printer chosen now.
+            printer: None,
+            ..job
+        };
+        self.jobs
+            .send(Incoming::Reprint {
+                job,
+                of: job_id.to_owned(),
+            })
+            .map_err(|_| ControlError::WorkerGone)?;
+        Ok(new_id)
+    }
+
+    /// Searches the job history.
+    pub async fn query_jobs(&self, query: JobQuery) -> Result<JobPage, ControlError> {
+        self.store
+            .call(move |s| s.query(&query))
+            .await
+            .map_err(|e| ControlError::Store(e.to_string()))
     }
 
     /// Validates and applies new settings at once: a changed server, client id or token
@@ -240,6 +299,22 @@ async fn dispatch(
                 };
                 let _ = jobs.send(item);
             }
+            protocol::events::CANCEL_JOB => {
+                let Some(job_id) = event.data["jobId"].as_str() else {
+                    continue;
+                };
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let _ = jobs.send(Incoming::Cancel {
+                    job_id: job_id.to_owned(),
+                    reply,
+                });
+                // Answer off this loop: the worker may be busy printing.
+                tokio::spawn(async move {
+                    if let Ok(Err(error)) = answer.await {
+                        tracing::info!(%error, "cancel_job refused");
+                    }
+                });
+            }
             protocol::events::REFRESH_PRINTERS => {
                 let printers = list_printers(&backend).await;
                 let info = client_info(&settings.borrow(), &printers);
@@ -319,5 +394,101 @@ mod tests {
             agent.snapshot().await.settings.server_url,
             "http://127.0.0.1:9"
         );
+    }
+}
+
+#[cfg(test)]
+mod pipeline_tests {
+    use super::*;
+    use crate::jobs::JobState;
+    use crate::printing::FakeBackend;
+
+    async fn agent_with(backend: Arc<FakeBackend>) -> Agent {
+        let settings = Settings {
+            server_url: String::new(),
+            client_id: "pc-1".into(),
+            ..Settings::default()
+        };
+        Agent::start(settings, backend, Store::in_memory().expect("store"))
+            .await
+            .expect("start")
+    }
+
+    async fn until_state(
+        events: &mut broadcast::Receiver<AgentEvent>,
+        job_id: &str,
+        state: JobState,
+    ) -> JobRecord {
+        loop {
+            if let Ok(AgentEvent::Job(job)) = events.recv().await {
+                if job.job_id == job_id && job.state == state {
+                    return job;
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn paused_jobs_are_stored_then_printed_on_resume_and_can_be_cancelled() {
+        let backend = Arc::new(FakeBackend::with_printer("P"));
+        let agent = agent_with(Arc::clone(&backend)).await;
+        let mut events = agent.subscribe();
+        agent.set_paused(true);
+        let first = agent.test_print(None);
+        let second = agent.test_print(None);
+        until_state(&mut events, &first, JobState::Received).await;
+        until_state(&mut events, &second, JobState::Received).await;
+        assert_eq!(backend.submitted_count(), 0, "nothing prints while paused");
+        assert!(agent.snapshot().await.paused);
+
+        let cancelled = agent.cancel_job(&second).await.expect("cancel");
+        assert_eq!(cancelled.state, JobState::Cancelled);
+        assert!(matches!(
+            agent.cancel_job(&second).await,
+            Err(ControlError::AlreadyFinished {
+                state: JobState::Cancelled,
+                ..
+            })
+        ));
+        assert!(matches!(
+            agent.cancel_job("nope").await,
+            Err(ControlError::NotFound(_))
+        ));
+
+        agent.set_paused(false);
+        until_state(&mut events, &first, JobState::Completed).await;
+        assert_eq!(
+            backend.submitted_count(),
+            1,
+            "the cancelled job never printed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reprint_is_a_new_job_linked_to_the_original() {
+        let backend = Arc::new(FakeBackend::with_printer("P"));
+        let agent = agent_with(Arc::clone(&backend)).await;
+        let mut events = agent.subscribe();
+        let original = agent.test_print(None);
+        until_state(&mut events, &original, JobState::Completed).await;
+        let copy = agent.reprint(&original).await.expect("reprint");
+        assert_ne!(copy, original);
+        let done = until_state(&mut events, &copy, JobState::Completed).await;
+        assert_eq!(done.reprint_of.as_deref(), Some(original.as_str()));
+        assert_eq!(backend.submitted_count(), 2);
+        let submitted = backend.submitted.lock().expect("lock").clone();
+        assert_eq!(submitted[0].bytes, submitted[1].bytes);
+        let page = agent
+            .query_jobs(JobQuery {
+                text: Some(copy.clone()),
+                ..JobQuery::default()
+            })
+            .await
+            .expect("query");
+        assert_eq!(page.total, 1);
+        assert!(matches!(
+            agent.reprint("missing").await,
+            Err(ControlError::NotFound(_))
+        ));
     }
 }

@@ -16,6 +16,8 @@ pub enum AgentEvent {
     Heartbeat(Heartbeat),
     /// A job was created or changed state.
     Job(JobRecord),
+    /// Printing was paused (`true`) or resumed.
+    Paused(bool),
     /// The settings in force changed.
     Settings(Settings),
     /// Something the user should know that is not an error of one job (e.g. corrupt settings).
@@ -30,6 +32,7 @@ impl AgentEvent {
             AgentEvent::Heartbeat(_) => "connection://heartbeat",
             AgentEvent::Job(_) => "job://updated",
             AgentEvent::Settings(_) => "settings://updated",
+            AgentEvent::Paused(_) => "printing://paused",
             AgentEvent::Warning(_) => "agent://warning",
         }
     }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, mpsc, watch, Notify};
+use std::collections::VecDeque;
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
 use crate::connection::{now_ms, ConnectionHandle, EpochMillis};
 use crate::events::AgentEvent;
@@ -46,6 +48,8 @@ pub struct JobRecord {
     pub updated_at: EpochMillis,
     pub spooler_job_id: Option<u64>,
     pub error: Option<JobError>,
+    /// For a reprint: the job it reprints.
+    pub reprint_of: Option<String>,
 }
 
 /// The `job_status` payload for a record (protocol section 5).
@@ -78,6 +82,29 @@ pub fn document_name(job_id: &str) -> String {
 pub enum Incoming {
     Job(PrintJob),
     Rejected(Rejected),
+    /// A new local job printing the document of job `of` again.
+    Reprint {
+        job: PrintJob,
+        of: String,
+    },
+    /// Cancel a job that is not finished.
+    Cancel {
+        job_id: String,
+        reply: oneshot::Sender<Result<JobRecord, ControlError>>,
+    },
+}
+
+/// Why a request about one job could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("no job {0:?}")]
+    NotFound(String),
+    #[error("job {job_id:?} is already {state:?}")]
+    AlreadyFinished { job_id: String, state: JobState },
+    #[error("{0}")]
+    Store(String),
+    #[error("the job worker has stopped")]
+    WorkerGone,
 }
 
 /// The store, shared between tasks; every call runs on the blocking pool.
@@ -118,23 +145,90 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Resumes unfinished jobs, then takes new ones until the sender side closes.
-    pub async fn run(self, mut incoming: mpsc::UnboundedReceiver<Incoming>) {
-        self.resume().await;
-        while let Some(item) = incoming.recv().await {
-            match item {
-                Incoming::Job(job) => self.accept(job).await,
-                Incoming::Rejected(rejected) => self.reject(rejected).await,
+    /// Resumes unfinished jobs, then takes new ones until the sender side closes. Jobs
+    /// are stored (and `received` sent) as they arrive; printing waits while `paused`.
+    pub async fn run(
+        self,
+        mut incoming: mpsc::UnboundedReceiver<Incoming>,
+        mut paused: watch::Receiver<bool>,
+    ) {
+        let mut ready = self.resume().await;
+        loop {
+            if !*paused.borrow_and_update() {
+                if let Some((job, record)) = ready.pop_front() {
+                    // Store what already arrived first, so `received` goes out promptly.
+                    while let Ok(item) = incoming.try_recv() {
+                        self.take(item, &mut ready).await;
+                    }
+                    self.print(job, record).await;
+                    continue;
+                }
+            }
+            tokio::select! {
+                item = incoming.recv() => match item {
+                    Some(item) => self.take(item, &mut ready).await,
+                    None => return,
+                },
+                changed = paused.changed() => if changed.is_err() { return },
             }
         }
     }
 
-    async fn resume(&self) {
+    async fn take(&self, item: Incoming, ready: &mut VecDeque<(PrintJob, JobRecord)>) {
+        match item {
+            Incoming::Job(job) => ready.extend(self.accept(job, None).await),
+            Incoming::Reprint { job, of } => ready.extend(self.accept(job, Some(of)).await),
+            Incoming::Rejected(rejected) => self.reject(rejected).await,
+            Incoming::Cancel { job_id, reply } => {
+                let _ = reply.send(self.cancel(&job_id, ready).await);
+            }
+        }
+    }
+
+    async fn cancel(
+        &self,
+        job_id: &str,
+        ready: &mut VecDeque<(PrintJob, JobRecord)>,
+    ) -> Result<JobRecord, ControlError> {
+        if let Some(index) = ready.iter().position(|(job, _)| job.job_id == job_id) {
+            if let Some((_, record)) = ready.remove(index) {
+                return Ok(self.finish(record, JobState::Cancelled, None).await);
+            }
+        }
+        let id = job_id.to_owned();
+        let record = self
+            .store
+            .call(move |s| s.get(&id))
+            .await
+            .map_err(|e| ControlError::Store(e.to_string()))?
+            .ok_or_else(|| ControlError::NotFound(job_id.to_owned()))?;
+        match (record.state, &record.printer, record.spooler_job_id) {
+            (JobState::Spooled, Some(printer), Some(spooler_id)) => {
+                let backend = Arc::clone(&self.backend);
+                let printer = printer.clone();
+                // The watcher sees the spooler's cancellation and publishes it.
+                tokio::task::spawn_blocking(move || backend.cancel(&printer, spooler_id))
+                    .await
+                    .map_err(|e| ControlError::Store(e.to_string()))?
+                    .map_err(|e| ControlError::Store(e.to_string()))?;
+                Ok(record)
+            }
+            (state, _, _) => Err(ControlError::AlreadyFinished {
+                job_id: record.job_id,
+                state,
+            }),
+        }
+    }
+
+    /// Jobs to finish after a restart: spooled ones get a watcher, the rest are returned
+    /// to be printed (unless the spooler already has them).
+    async fn resume(&self) -> VecDeque<(PrintJob, JobRecord)> {
+        let mut ready = VecDeque::new();
         let unfinished = match self.store.call(|s| s.unfinished()).await {
             Ok(unfinished) => unfinished,
             Err(error) => {
                 tracing::error!(%error, "cannot read unfinished jobs");
-                return;
+                return ready;
             }
         };
         for item in unfinished {
@@ -150,8 +244,9 @@ impl Pipeline {
                     continue;
                 }
             }
-            self.print(item.job, item.record).await;
+            ready.push_back((item.job, item.record));
         }
+        ready
     }
 
     /// Looks for a job the agent may have submitted before it stopped.
@@ -171,11 +266,18 @@ impl Pipeline {
         Some(record)
     }
 
-    async fn accept(&self, job: PrintJob) {
+    /// Stores a new job and announces it; returns it when it is to be printed.
+    async fn accept(
+        &self,
+        job: PrintJob,
+        reprint_of: Option<String>,
+    ) -> Option<(PrintJob, JobRecord)> {
         let at = now_ms();
         let stored = {
             let job = job.clone();
-            self.store.call(move |s| s.insert(&job, at)).await
+            self.store
+                .call(move |s| s.insert(&job, reprint_of.as_deref(), at))
+                .await
         };
         match stored {
             Ok(Inserted::New) => {
@@ -188,10 +290,9 @@ impl Pipeline {
                     .await
                     .ok()
                     .flatten();
-                if let Some(record) = record {
-                    self.announce(&record);
-                    self.print(job, record).await;
-                }
+                let record = record?;
+                self.announce(&record);
+                Some((job, record))
             }
             Ok(Inserted::Duplicate(record)) => {
                 tracing::info!(job = %record.job_id, state = ?record.state, "duplicate delivery; not printing again");
@@ -200,10 +301,12 @@ impl Pipeline {
                     tracing::error!(%error, "cannot queue a duplicate status");
                 }
                 self.outbox.notify_one();
+                None
             }
             Err(error) => {
                 // Not stored means not acknowledged: the server keeps it and delivers again.
                 tracing::error!(job = %job.job_id, %error, "cannot store the job; not printing it");
+                None
             }
         }
     }
@@ -233,7 +336,8 @@ impl Pipeline {
                 ErrorCode::Expired,
                 "the job expired before it could be printed",
             );
-            return self.finish(record, JobState::Expired, Some(error)).await;
+            self.finish(record, JobState::Expired, Some(error)).await;
+            return;
         }
         let (selected, allow_choice, max_bytes) = {
             let settings = self.settings.borrow();
@@ -246,7 +350,10 @@ impl Pipeline {
         let wanted = match choose_printer(job.printer.as_deref(), selected.as_deref(), allow_choice)
         {
             Ok(wanted) => wanted,
-            Err(error) => return self.finish(record, JobState::Failed, Some(error)).await,
+            Err(error) => {
+                self.finish(record, JobState::Failed, Some(error)).await;
+                return;
+            }
         };
         let backend = Arc::clone(&self.backend);
         let printer = tokio::task::spawn_blocking(move || {
@@ -257,15 +364,18 @@ impl Pipeline {
         let printer = match printer {
             Ok(printer) => printer.system_name,
             Err(error) => {
-                return self
-                    .finish(record, JobState::Failed, Some(print_error(&error)))
-                    .await
+                self.finish(record, JobState::Failed, Some(print_error(&error)))
+                    .await;
+                return;
             }
         };
         if let Document::Remote { url, kind } = &job.document {
             match crate::fetch::fetch(url, *kind, max_bytes).await {
                 Ok(document) => job.document = document,
-                Err(error) => return self.finish(record, JobState::Failed, Some(error)).await,
+                Err(error) => {
+                    self.finish(record, JobState::Failed, Some(error)).await;
+                    return;
+                }
             }
         }
         let started = {
@@ -302,17 +412,23 @@ impl Pipeline {
             }
             Err(error) => {
                 self.finish(record, JobState::Failed, Some(print_error(&error)))
-                    .await
+                    .await;
             }
         }
     }
 
     /// Ends a job in a final state.
-    async fn finish(&self, mut record: JobRecord, state: JobState, error: Option<JobError>) {
+    async fn finish(
+        &self,
+        mut record: JobRecord,
+        state: JobState,
+        error: Option<JobError>,
+    ) -> JobRecord {
         record.state = state;
         record.error = error;
         record.updated_at = now_ms();
         self.publish(&record).await;
+        record
     }
 
     /// Polls the spooler until the job leaves it; polls back off to spare the spooler.

@@ -23,6 +23,8 @@ enum Command {
     Run(RunArgs),
     /// List local printers with their default flag and state.
     Printers,
+    /// Search the job history (works while the agent runs).
+    Jobs(JobsArgs),
     /// Print one test page.
     PrintTest {
         /// Queue name; defaults to the configured printer, then the system default.
@@ -62,6 +64,34 @@ struct RunArgs {
     events: EventFormat,
 }
 
+#[derive(Debug, clap::Args)]
+struct JobsArgs {
+    /// Only jobs in these states (received, spooled, completed, failed, rejected, expired, cancelled).
+    #[arg(long, value_delimiter = ',')]
+    state: Vec<String>,
+    /// Only jobs printed on this queue.
+    #[arg(long)]
+    printer: Option<String>,
+    /// Part of the job id or title.
+    #[arg(long)]
+    search: Option<String>,
+    /// Received at or after this time (RFC 3339, e.g. 2026-11-25T08:00:00Z).
+    #[arg(long)]
+    since: Option<String>,
+    /// Received before this time (RFC 3339).
+    #[arg(long)]
+    until: Option<String>,
+    /// Jobs per page (1..=1000).
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Jobs to skip (paging).
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// Print the page as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum EventFormat {
     /// Events only in the log (stderr and log file).
@@ -81,6 +111,8 @@ enum CliError {
     Print(#[from] printrelay_agent::printing::PrintError),
     #[error(transparent)]
     Store(#[from] printrelay_agent::store::StoreError),
+    #[error("{0}")]
+    BadArgument(String),
     #[error("no printers are installed on this machine")]
     NoPrinters,
     #[error("cannot start the async runtime: {0}")]
@@ -120,6 +152,36 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     p.system_name,
                     format!("{:?}", p.state).to_lowercase(),
                     p.name
+                );
+            }
+            Ok(())
+        }
+        Command::Jobs(args) => {
+            let store = printrelay_agent::store::Store::open(&paths.database_file())?;
+            let page = store.query(&args.to_query()?)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&page).unwrap_or_default()
+                );
+                return Ok(());
+            }
+            println!("{} job(s) match; showing {}", page.total, page.jobs.len());
+            for job in &page.jobs {
+                let when =
+                    time::OffsetDateTime::from_unix_timestamp((job.received_at / 1000) as i64)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                let error = job
+                    .error
+                    .as_ref()
+                    .map(|e| format!("  {}", e.message))
+                    .unwrap_or_default();
+                println!(
+                    "{when:<32} {:<10} {:<20} {}{error}",
+                    format!("{:?}", job.state).to_lowercase(),
+                    job.printer.as_deref().unwrap_or("-"),
+                    job.job_id
                 );
             }
             Ok(())
@@ -216,5 +278,38 @@ fn print_event(event: &AgentEvent) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
+    }
+}
+
+impl JobsArgs {
+    fn to_query(&self) -> Result<printrelay_agent::store::JobQuery, CliError> {
+        let states = self
+            .state
+            .iter()
+            .map(|s| {
+                serde_json::from_value(serde_json::Value::String(s.trim().to_owned()))
+                    .map_err(|_| CliError::BadArgument(format!("unknown job state {s:?}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let time = |text: &Option<String>| -> Result<Option<u64>, CliError> {
+            text.as_deref()
+                .map(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as u64)
+                        .map_err(|e| {
+                            CliError::BadArgument(format!("{t:?} is not an RFC 3339 time: {e}"))
+                        })
+                })
+                .transpose()
+        };
+        Ok(printrelay_agent::store::JobQuery {
+            states,
+            printer: self.printer.clone(),
+            text: self.search.clone(),
+            since: time(&self.since)?,
+            until: time(&self.until)?,
+            offset: self.offset,
+            limit: self.limit,
+        })
     }
 }

@@ -46,6 +46,8 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL,
         event TEXT NOT NULL
     );",
+    // 2: reprints link to the job they reprint.
+    "ALTER TABLE jobs ADD COLUMN reprint_of TEXT;",
 ];
 
 /// A store operation that failed.
@@ -59,6 +61,47 @@ pub enum StoreError {
     Task(String),
     #[error("job store: schema version {found} is newer than this agent knows ({known})")]
     TooNew { found: i64, known: usize },
+}
+
+/// A filter over the job history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct JobQuery {
+    /// Any of these states (empty: all).
+    pub states: Vec<JobState>,
+    pub printer: Option<String>,
+    /// Part of the job id or title.
+    pub text: Option<String>,
+    /// Received at or after (ms since epoch).
+    pub since: Option<EpochMillis>,
+    /// Received before (ms since epoch).
+    pub until: Option<EpochMillis>,
+    pub offset: usize,
+    /// Page size, 1..=1000.
+    pub limit: usize,
+}
+
+impl Default for JobQuery {
+    fn default() -> Self {
+        Self {
+            states: Vec::new(),
+            printer: None,
+            text: None,
+            since: None,
+            until: None,
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+/// One page of a [`JobQuery`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPage {
+    pub jobs: Vec<JobRecord>,
+    /// Matching jobs in all pages.
+    pub total: u64,
 }
 
 /// What inserting a job found.
@@ -133,7 +176,12 @@ impl Store {
 
     /// Stores a new job in state `received` with its status in the outbox, or reports
     /// the existing record when the id is known.
-    pub fn insert(&mut self, job: &PrintJob, at: EpochMillis) -> Result<Inserted, StoreError> {
+    pub fn insert(
+        &mut self,
+        job: &PrintJob,
+        reprint_of: Option<&str>,
+        at: EpochMillis,
+    ) -> Result<Inserted, StoreError> {
         if let Some(existing) = self.get(&job.job_id)? {
             return Ok(Inserted::Duplicate(existing));
         }
@@ -149,12 +197,13 @@ impl Store {
             updated_at: at,
             spooler_job_id: None,
             error: None,
+            reprint_of: reprint_of.map(str::to_owned),
         };
         let tx = self.db.transaction()?;
         tx.execute(
             "INSERT INTO jobs (job_id, title, requested_printer, state, content_type, content,
-                size_bytes, copies, received_at, updated_at, options, expires_at)
-             VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
+                size_bytes, copies, received_at, updated_at, options, expires_at, reprint_of)
+             VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
             params![
                 job.job_id,
                 job.title,
@@ -166,6 +215,7 @@ impl Store {
                 at as i64,
                 serde_json::to_string(&job.options).unwrap_or_else(|_| "{}".into()),
                 job.expires_at.map(|t| t.unix_timestamp()),
+                reprint_of,
             ],
         )?;
         push_status(&tx, &record)?;
@@ -194,6 +244,7 @@ impl Store {
             updated_at: at,
             spooler_job_id: None,
             error: Some(error.clone()),
+            reprint_of: None,
         };
         let tx = self.db.transaction()?;
         tx.execute(
@@ -272,12 +323,12 @@ impl Store {
         ))?;
         let rows = statement.query_map([], |row| {
             let record = record_from_row(row)?;
-            let requested: Option<String> = row.get(11)?;
-            let content_type: String = row.get(12)?;
-            let content: Vec<u8> = row.get(13)?;
-            let submit_started: Option<i64> = row.get(14)?;
-            let options: String = row.get(15)?;
-            let expires_at: Option<i64> = row.get(16)?;
+            let requested: Option<String> = row.get(12)?;
+            let content_type: String = row.get(13)?;
+            let content: Vec<u8> = row.get(14)?;
+            let submit_started: Option<i64> = row.get(15)?;
+            let options: String = row.get(16)?;
+            let expires_at: Option<i64> = row.get(17)?;
             Ok((
                 (record, requested, content_type, content),
                 (submit_started.is_some(), options, expires_at),
@@ -321,6 +372,92 @@ impl Store {
         Ok(())
     }
 
+    /// The stored document and settings of a job, to print it again.
+    pub fn load_job(&self, job_id: &str) -> Result<Option<PrintJob>, StoreError> {
+        let row = self
+            .db
+            .query_row(
+                "SELECT title, requested_printer, content_type, content, copies, options FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Vec<u8>>(3)?,
+                        row.get::<_, u32>(4)?,
+                        row.get::<_, String>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(
+            row.and_then(|(title, printer, content_type, content, copies, options)| {
+                Some(PrintJob {
+                    job_id: job_id.to_owned(),
+                    title,
+                    document: decode_document(&content_type, content)?,
+                    printer,
+                    copies: copies.max(1),
+                    options: serde_json::from_str(&options).unwrap_or_default(),
+                    expires_at: None,
+                })
+            }),
+        )
+    }
+
+    /// Jobs matching `query`, newest first, and how many match in all.
+    pub fn query(&self, query: &JobQuery) -> Result<JobPage, StoreError> {
+        let mut clauses = vec!["1 = 1".to_owned()];
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        if !query.states.is_empty() {
+            let marks = vec!["?"; query.states.len()].join(", ");
+            clauses.push(format!("state IN ({marks})"));
+            values.extend(query.states.iter().map(|s| state_text(*s).into()));
+        }
+        if let Some(printer) = &query.printer {
+            clauses.push("printer = ?".into());
+            values.push(printer.clone().into());
+        }
+        if let Some(text) = query.text.as_ref().filter(|t| !t.is_empty()) {
+            clauses.push("(job_id LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\')".into());
+            let pattern = format!(
+                "%{}%",
+                text.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            values.push(pattern.clone().into());
+            values.push(pattern.into());
+        }
+        if let Some(since) = query.since {
+            clauses.push("received_at >= ?".into());
+            values.push((since as i64).into());
+        }
+        if let Some(until) = query.until {
+            clauses.push("received_at < ?".into());
+            values.push((until as i64).into());
+        }
+        let filter = clauses.join(" AND ");
+        let total: i64 = self.db.query_row(
+            &format!("SELECT COUNT(*) FROM jobs WHERE {filter}"),
+            rusqlite::params_from_iter(values.iter()),
+            |row| row.get(0),
+        )?;
+        values.push((query.limit.clamp(1, 1000) as i64).into());
+        values.push((query.offset as i64).into());
+        let mut statement = self.db.prepare(&format!(
+            "SELECT {RECORD_COLUMNS} FROM jobs WHERE {filter} ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        ))?;
+        let jobs = statement
+            .query_map(rusqlite::params_from_iter(values.iter()), record_from_row)?
+            .collect::<Result<_, _>>()?;
+        Ok(JobPage {
+            jobs,
+            total: total as u64,
+        })
+    }
+
     /// Statuses not yet sent, oldest first: (outbox id, `job_status` payload).
     pub fn pending_statuses(&self, limit: usize) -> Result<Vec<(i64, Value)>, StoreError> {
         let mut statement = self
@@ -356,7 +493,7 @@ impl Store {
     }
 }
 
-const RECORD_COLUMNS: &str = "job_id, title, printer, state, size_bytes, copies, received_at, updated_at, spooler_job_id, error_code, error_message";
+const RECORD_COLUMNS: &str = "job_id, title, printer, state, size_bytes, copies, received_at, updated_at, spooler_job_id, error_code, error_message, reprint_of";
 
 fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     let state: String = row.get(3)?;
@@ -376,6 +513,7 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
             code: parse_code(&code),
             message: message.unwrap_or_default(),
         }),
+        reprint_of: row.get(11)?,
     })
 }
 
@@ -464,8 +602,11 @@ mod tests {
     #[test]
     fn a_known_job_id_is_a_duplicate_and_nothing_is_stored_twice() {
         let mut store = Store::in_memory().expect("store");
-        assert_eq!(store.insert(&job("a"), 1).expect("insert"), Inserted::New);
-        match store.insert(&job("a"), 2).expect("insert") {
+        assert_eq!(
+            store.insert(&job("a"), None, 1).expect("insert"),
+            Inserted::New
+        );
+        match store.insert(&job("a"), None, 2).expect("insert") {
             Inserted::Duplicate(record) => assert_eq!(record.received_at, 1),
             other => panic!("unexpected {other:?}"),
         }
@@ -476,7 +617,7 @@ mod tests {
     #[test]
     fn transitions_are_stored_and_queued_in_order() {
         let mut store = Store::in_memory().expect("store");
-        store.insert(&job("a"), 1).expect("insert");
+        store.insert(&job("a"), None, 1).expect("insert");
         let mut record = store.get("a").expect("get").expect("exists");
         record.state = JobState::Spooled;
         record.printer = Some("Q".into());
@@ -503,8 +644,8 @@ mod tests {
     #[test]
     fn unfinished_jobs_come_back_with_their_documents() {
         let mut store = Store::in_memory().expect("store");
-        store.insert(&job("a"), 1).expect("insert");
-        store.insert(&job("b"), 2).expect("insert");
+        store.insert(&job("a"), None, 1).expect("insert");
+        store.insert(&job("b"), None, 2).expect("insert");
         store.mark_submit_started("b", "Q", 3).expect("mark");
         let unfinished = store.unfinished().expect("unfinished");
         assert_eq!(unfinished.len(), 2);
@@ -519,7 +660,7 @@ mod tests {
         let path = dir.path().join("agent.db");
         Store::open(&path)
             .expect("open")
-            .insert(&job("a"), 1)
+            .insert(&job("a"), None, 1)
             .expect("insert");
         assert!(Store::open(&path)
             .expect("reopen")
@@ -539,7 +680,9 @@ mod tests {
     fn pruning_keeps_unfinished_jobs() {
         let mut store = Store::in_memory().expect("store");
         for i in 0..5 {
-            store.insert(&job(&format!("j{i}")), i).expect("insert");
+            store
+                .insert(&job(&format!("j{i}")), None, i)
+                .expect("insert");
         }
         let mut done = store.get("j4").expect("get").expect("exists");
         done.state = JobState::Completed;
@@ -548,6 +691,118 @@ mod tests {
             store.prune(1).expect("prune"),
             0,
             "received jobs are never pruned"
+        );
+    }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+    use crate::protocol::PrintOptions;
+
+    fn job(id: &str, title: &str) -> PrintJob {
+        PrintJob {
+            job_id: id.into(),
+            title: title.into(),
+            document: Document::Raw(vec![1, 2, 3]),
+            printer: None,
+            copies: 1,
+            options: PrintOptions::default(),
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn filters_by_state_printer_text_time_and_pages() {
+        let mut store = Store::in_memory().expect("store");
+        for i in 0..30u64 {
+            let title = if i % 3 == 0 {
+                "Invoice 50%_off"
+            } else {
+                "Label"
+            };
+            store
+                .insert(&job(&format!("j{i:02}"), title), None, 1000 + i)
+                .expect("insert");
+            let mut record = store
+                .get(&format!("j{i:02}"))
+                .expect("get")
+                .expect("exists");
+            record.state = if i % 2 == 0 {
+                JobState::Completed
+            } else {
+                JobState::Failed
+            };
+            record.printer = Some(if i < 15 { "A" } else { "B" }.into());
+            store.transition(&record).expect("transition");
+        }
+        let page = |q: JobQuery| store.query(&q).expect("query");
+        assert_eq!(page(JobQuery::default()).total, 30);
+        assert_eq!(page(JobQuery::default()).jobs[0].job_id, "j29");
+        let failed = page(JobQuery {
+            states: vec![JobState::Failed],
+            ..JobQuery::default()
+        });
+        assert_eq!(failed.total, 15);
+        assert!(failed.jobs.iter().all(|j| j.state == JobState::Failed));
+        assert_eq!(
+            page(JobQuery {
+                printer: Some("B".into()),
+                ..JobQuery::default()
+            })
+            .total,
+            15
+        );
+        // LIKE wildcards in the search text are literal.
+        assert_eq!(
+            page(JobQuery {
+                text: Some("50%_".into()),
+                ..JobQuery::default()
+            })
+            .total,
+            10
+        );
+        assert_eq!(
+            page(JobQuery {
+                text: Some("%".into()),
+                ..JobQuery::default()
+            })
+            .total,
+            10
+        );
+        assert_eq!(
+            page(JobQuery {
+                since: Some(1010),
+                until: Some(1020),
+                ..JobQuery::default()
+            })
+            .total,
+            10
+        );
+        let second = page(JobQuery {
+            offset: 10,
+            limit: 10,
+            ..JobQuery::default()
+        });
+        assert_eq!(second.jobs.len(), 10);
+        assert_eq!(second.jobs[0].job_id, "j19");
+    }
+
+    #[test]
+    fn a_stored_job_can_be_loaded_for_a_reprint() {
+        let mut store = Store::in_memory().expect("store");
+        store.insert(&job("orig", "T"), None, 1).expect("insert");
+        let loaded = store.load_job("orig").expect("load").expect("exists");
+        assert_eq!(loaded.document, Document::Raw(vec![1, 2, 3]));
+        let mut copy = loaded;
+        copy.job_id = "local-copy".into();
+        store.insert(&copy, Some("orig"), 2).expect("insert");
+        assert_eq!(
+            store
+                .get("local-copy")
+                .expect("get")
+                .and_then(|r| r.reprint_of),
+            Some("orig".into())
         );
     }
 }

@@ -79,4 +79,8 @@ impl PrinterBackend for FakeBackend {
             .position(|job| job.document_name == document_name)
             .map(|index| index as u64 + 1)
     }
+
+    fn cancel(&self, _printer: &str, _spooler_job_id: u64) -> Result<(), PrintError> {
+        Ok(())
+    }
 }

@@ -84,6 +84,8 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState;
     /// The spooler id of a job on `printer` named `document_name`, if the spooler still knows it.
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64>;
+    /// Cancels a job the spooler holds.
+    fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError>;
 }
 
 /// Picks the queue for a job: the explicit name if it exists, else the system default.

@@ -138,4 +138,12 @@ impl PrinterBackend for SystemBackend {
             .find(|job| job.name == document_name)
             .map(|job| job.id)
     }
+
+    fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError> {
+        let printer = printers::get_printer_by_name(printer)
+            .ok_or_else(|| PrintError::PrinterNotFound(printer.to_owned()))?;
+        printer
+            .cancel_job(spooler_job_id)
+            .map_err(|e| PrintError::Spooler(e.message))
+    }
 }
