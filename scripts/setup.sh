@@ -81,6 +81,15 @@ if [ "$mode" = test ]; then
   fi
   as_root cupsenable PrintRelayPDF
   as_root cupsaccept PrintRelayPDF
+  # A printer that takes PDF through CUPS' own filters (pdftopdf) into the test sink:
+  # unlike cups-pdf's Ghostscript pass, it keeps fonts as they are, so tests can read
+  # the text back.
+  if ! lpstat -p PrintRelayPDFOut >/dev/null 2>&1; then
+    as_root lpadmin -p PrintRelayPDFOut -E -v "printrelay-test:$spool/PrintRelayPDFOut" \
+      -m lsb/usr/cupsfilters/Generic-PDF_Printer-PDF.ppd
+  fi
+  as_root cupsenable PrintRelayPDFOut
+  as_root cupsaccept PrintRelayPDFOut
 fi
 # A first test print must work on a machine without printers: make the test
 # queue the default only when the machine has none.

@@ -644,3 +644,34 @@ pub async fn wait_for_pdf(queue: &str, needle: &str, limit: Duration) -> Result<
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Waits for the output of the job whose spooler title is `printrelay:<job_id>` in
+/// `queue`'s spool folder (the test backend writes the title beside each job).
+pub async fn wait_for_job_output(queue: &str, job_id: &str, limit: Duration) -> Result<Vec<u8>> {
+    let dir = spool_dir(queue);
+    let wanted = format!("printrelay:{job_id}");
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "title")
+                    && std::fs::read_to_string(&path).is_ok_and(|t| t.trim() == wanted)
+                {
+                    let output = path.with_extension("prn");
+                    if output.exists() {
+                        return Ok(std::fs::read(output)?);
+                    }
+                }
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "no output for job {job_id} in {} within {limit:?}",
+                dir.display()
+            );
+        }
+        // Written by cupsd's backend in another process; poll.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -335,3 +335,50 @@ async fn a_pdf_job_comes_out_of_a_pdf_printer_with_its_pages() -> Result<()> {
     assert!(text.contains("PrintRelay page 2"), "{text}");
     Ok(())
 }
+
+#[tokio::test]
+async fn chinese_and_english_text_is_laid_out_as_real_text_on_a_pdf_printer() -> Result<()> {
+    const QUEUE: &str = "PrintRelayPDFOut";
+    let (server, _agent, client_id) = connected_agent(QUEUE, "text").await?;
+    let job_id = unique_marker("text");
+    let lines = [
+        "PrintRelay invoice 42",
+        "打印测试：发票编号 42",
+        "Total 合计 ¥128.00",
+    ];
+    let long_line = "wrap ".repeat(40);
+    let text = format!("{}\n{long_line}\n", lines.join("\n"));
+    let job = json!({"jobId": job_id, "contentType": "text", "content": text});
+    server.emit_jobs(&client_id, &[job], 1).await?;
+    server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            final_states(s)
+                .get(&job_id)
+                .is_some_and(|st| st == "completed")
+        })
+        .await?;
+    let output = printrelay_e2e::wait_for_job_output(QUEUE, &job_id, LIMIT).await?;
+    // The driver wraps the PDF in a PJL job header, as it would for a real printer.
+    let start = output.windows(5).position(|w| w == b"%PDF-");
+    let pdf = &output[start.ok_or_else(|| anyhow::anyhow!("the printer received no PDF"))?..];
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("out.pdf");
+    std::fs::write(&path, pdf)?;
+    let extracted = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()?;
+    let extracted = String::from_utf8_lossy(&extracted.stdout);
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    for line in lines {
+        assert!(
+            squeeze(&extracted).contains(&squeeze(line)),
+            "{line:?} not in the PDF text:\n{extracted}"
+        );
+    }
+    // The long line wrapped onto more than one line of the page.
+    let wrapped = extracted.lines().filter(|l| l.contains("wrap")).count();
+    assert!(wrapped >= 2, "{extracted}");
+    Ok(())
+}

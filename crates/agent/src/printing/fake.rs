@@ -34,6 +34,7 @@ impl FakeBackend {
                 system_name: name.into(),
                 is_default: true,
                 state: PrinterState::Ready,
+                raw_queue: false,
             }],
             ..Self::default()
         }

@@ -4,7 +4,9 @@
 //! `tokio::task::spawn_blocking`, never on a runtime thread.
 
 mod fake;
+mod fonts;
 mod system;
+pub mod text_pdf;
 
 pub use fake::{FakeBackend, FakeSubmission};
 pub use system::SystemBackend;
@@ -25,6 +27,9 @@ pub struct PrinterInfo {
     pub is_default: bool,
     /// What the spooler says of it now.
     pub state: PrinterState,
+    /// The queue sends data to the device untouched (a CUPS raw queue): text goes as
+    /// plain bytes there instead of being laid out as pages.
+    pub raw_queue: bool,
 }
 
 /// Printer state as reported by the spooler.
@@ -117,6 +122,7 @@ mod tests {
             system_name: name.into(),
             is_default,
             state: PrinterState::Ready,
+            raw_queue: false,
         }
     }
 

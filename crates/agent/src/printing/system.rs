@@ -49,6 +49,25 @@ fn spooler_properties(job: &Submission<'_>) -> Vec<(&'static str, String)> {
     properties
 }
 
+/// CUPS names queues without a driver "Local Raw Printer".
+fn is_raw_queue(driver_name: &str) -> bool {
+    driver_name == "Local Raw Printer"
+}
+
+/// Lays text out as PDF pages with a font covering Chinese; `None` leaves the text to
+/// the spooler's own filter (no such font on this machine, or rendering failed).
+fn render_text(text: &str) -> Option<Vec<u8>> {
+    let font = super::fonts::text_font()?;
+    let data = std::fs::read(&font.path).ok()?;
+    match super::text_pdf::render(text, data, font.index) {
+        Ok(pdf) => Some(pdf),
+        Err(error) => {
+            tracing::warn!(%error, "text rendering failed; the spooler's text filter prints it");
+            None
+        }
+    }
+}
+
 /// The real spooler of this machine.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemBackend;
@@ -69,6 +88,7 @@ impl PrinterBackend for SystemBackend {
             .into_iter()
             .map(|p| PrinterInfo {
                 state: convert_state(&p.state),
+                raw_queue: is_raw_queue(&p.driver_name),
                 name: p.name,
                 system_name: p.system_name,
                 is_default: p.is_default,
@@ -79,6 +99,22 @@ impl PrinterBackend for SystemBackend {
     fn submit(&self, job: Submission<'_>) -> Result<u64, PrintError> {
         let printer = printers::get_printer_by_name(job.printer)
             .ok_or_else(|| PrintError::PrinterNotFound(job.printer.to_owned()))?;
+        let rendered;
+        let job = match job.document {
+            Document::Text(text) if !is_raw_queue(&printer.driver_name) => {
+                match render_text(text) {
+                    Some(pdf) => {
+                        rendered = Document::Pdf(pdf);
+                        Submission {
+                            document: &rendered,
+                            ..job
+                        }
+                    }
+                    None => job,
+                }
+            }
+            _ => job,
+        };
         // Our own temp file, removed when dropped: the crate's `print()` leaves one behind.
         let mut file = tempfile::Builder::new()
             .prefix("printrelay-")

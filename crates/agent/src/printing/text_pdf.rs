@@ -1,0 +1,207 @@
+//! Lays plain text out on A4 pages as a PDF: margins, line wrapping, page breaks
+//! (also on form feed), one font that covers Chinese. Pure and blocking.
+
+use krilla::geom::Point;
+use krilla::page::PageSettings;
+use krilla::text::{Font, TextDirection};
+use krilla::Document;
+
+/// A4 in PostScript points.
+const PAGE_WIDTH: f32 = 595.0;
+const PAGE_HEIGHT: f32 = 842.0;
+const MARGIN: f32 = 48.0;
+const FONT_SIZE: f32 = 11.0;
+const LINE_HEIGHT: f32 = FONT_SIZE * 1.45;
+const TAB: &str = "    ";
+
+/// Why text could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot read the font {0}")]
+    Font(String),
+    #[error("cannot write the PDF: {0}")]
+    Pdf(String),
+}
+
+/// Renders `text` with the font at `font_path` (face `index`) into PDF bytes.
+pub fn render(text: &str, font_data: Vec<u8>, index: u32) -> Result<Vec<u8>, RenderError> {
+    let font = Font::new(font_data.into(), index)
+        .ok_or_else(|| RenderError::Font(format!("face {index}")))?;
+    let pages = paginate(text);
+    let mut document = Document::new();
+    for lines in &pages {
+        let settings = PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
+            .ok_or_else(|| RenderError::Pdf("page size".into()))?;
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        for (row, line) in lines.iter().enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let baseline = MARGIN + FONT_SIZE + row as f32 * LINE_HEIGHT;
+            surface.draw_text(
+                Point::from_xy(MARGIN, baseline),
+                font.clone(),
+                FONT_SIZE,
+                line,
+                false,
+                TextDirection::Auto,
+            );
+        }
+        surface.finish();
+        page.finish();
+    }
+    document
+        .finish()
+        .map_err(|e| RenderError::Pdf(e.to_string()))
+}
+
+/// Splits text into pages of wrapped lines.
+pub fn paginate(text: &str) -> Vec<Vec<String>> {
+    let lines_per_page = ((PAGE_HEIGHT - 2.0 * MARGIN) / LINE_HEIGHT)
+        .floor()
+        .max(1.0) as usize;
+    let width_em = (PAGE_WIDTH - 2.0 * MARGIN) / FONT_SIZE;
+    let mut pages = vec![Vec::new()];
+    for (index, sheet) in text.split('\u{c}').enumerate() {
+        if index > 0 {
+            pages.push(Vec::new());
+        }
+        for raw_line in sheet.lines() {
+            let clean: String = raw_line
+                .replace('\t', TAB)
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
+            for line in wrap(&clean, width_em) {
+                if pages.last().is_some_and(|p| p.len() >= lines_per_page) {
+                    pages.push(Vec::new());
+                }
+                if let Some(page) = pages.last_mut() {
+                    page.push(line);
+                }
+            }
+        }
+    }
+    pages
+}
+
+/// Approximate advance of a character in ems: wide for CJK and full-width forms.
+fn advance(c: char) -> f32 {
+    match c as u32 {
+        0x1100..=0x115F
+        | 0x2E80..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x20000..=0x3FFFD => 1.0,
+        _ => 0.6,
+    }
+}
+
+/// Breaks a line into pieces no wider than `width_em`, at spaces where possible.
+fn wrap(line: &str, width_em: f32) -> Vec<String> {
+    if line.is_empty() {
+        return vec![String::new()];
+    }
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut width = 0.0;
+    for c in line.chars() {
+        let w = advance(c);
+        if width + w > width_em && !current.is_empty() {
+            // Prefer breaking after the last space of a Latin run.
+            match current
+                .rfind(' ')
+                .filter(|_| !c.is_whitespace() && advance(c) < 1.0)
+            {
+                Some(space) if space > 0 => {
+                    let rest = current.split_off(space + 1);
+                    out.push(current.trim_end().to_owned());
+                    width = rest.chars().map(advance).sum();
+                    current = rest;
+                }
+                _ => {
+                    out.push(std::mem::take(&mut current));
+                    width = 0.0;
+                }
+            }
+        }
+        if current.is_empty() && c == ' ' && !out.is_empty() {
+            continue;
+        }
+        current.push(c);
+        width += w;
+    }
+    out.push(current.trim_end().to_owned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_wrap_within_the_margins_at_spaces() {
+        let words = "word ".repeat(60);
+        let pages = paginate(&words);
+        assert_eq!(pages.len(), 1);
+        assert!(pages[0].len() >= 3);
+        let width_em = (PAGE_WIDTH - 2.0 * MARGIN) / FONT_SIZE;
+        for line in &pages[0] {
+            assert!(line.chars().map(advance).sum::<f32>() <= width_em, "{line}");
+            assert!(!line.starts_with(' ') && !line.ends_with(' '), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn chinese_wraps_by_width_and_keeps_every_character() {
+        let text = "打印测试".repeat(40);
+        let pages = paginate(&text);
+        let joined: String = pages.concat().concat();
+        assert_eq!(joined, text);
+        assert!(pages[0].len() > 1);
+    }
+
+    #[test]
+    fn many_lines_and_form_feeds_make_pages() {
+        let text = "line\n".repeat(120);
+        assert!(paginate(&text).len() >= 3);
+        assert_eq!(paginate("a\u{c}b\u{c}c").len(), 3);
+        assert_eq!(paginate("").len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+
+    /// Renders with the machine's CJK font (skipped where there is none) and reads the
+    /// text back with poppler's pdftotext when installed.
+    #[test]
+    fn rendered_text_is_extractable() {
+        let Some(font) = crate::printing::fonts::text_font() else {
+            return;
+        };
+        let data = std::fs::read(&font.path).expect("font");
+        let pdf = render("Hello 打印测试\nTotal 合计", data, font.index).expect("render");
+        assert!(pdf.starts_with(b"%PDF-"));
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.pdf");
+        std::fs::write(&path, &pdf).expect("write");
+        let Ok(out) = std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+        else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("打印测试") && text.contains("Hello"),
+            "{text}"
+        );
+    }
+}
