@@ -14,10 +14,12 @@ use crate::printing::{PrinterBackend, PrinterInfo};
 use crate::protocol::{self, Document, PrintJob};
 use crate::settings::{Settings, SettingsError};
 use crate::store::Store;
-use crate::store::{JobPage, JobQuery};
+use crate::store::{ConnectionEvent, JobPage, JobQuery};
 
 /// Jobs a snapshot carries.
 const SNAPSHOT_JOBS: usize = 200;
+/// Connection events a snapshot carries.
+const SNAPSHOT_CONNECTION_EVENTS: usize = 50;
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const EVENT_BUFFER: usize = 256;
@@ -42,6 +44,8 @@ pub struct Snapshot {
     pub heartbeat: Heartbeat,
     pub settings: Settings,
     pub jobs: Vec<JobRecord>,
+    /// Recent connection changes (connected, lost, gave up...), newest first.
+    pub connection_events: Vec<ConnectionEvent>,
     /// Printing is paused: jobs are stored and wait.
     pub paused: bool,
 }
@@ -55,6 +59,7 @@ impl Agent {
         store: Store,
     ) -> Result<Self, SettingsError> {
         settings.validate()?;
+        let history_limit = settings.history_limit;
         // One process-wide TLS provider for wss:// and https:// (ring: it cross-compiles).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -64,6 +69,12 @@ impl Agent {
             connection::spawn(connection_config(&settings)?, client_info);
         let (settings_tx, settings_rx) = watch::channel(settings);
         let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+        let mut store = store;
+        match store.prune(history_limit) {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old jobs removed from the history"),
+            Err(error) => tracing::warn!(%error, "cannot prune the history"),
+        }
         let store = SharedStore::new(store);
         let outbox = Arc::new(tokio::sync::Notify::new());
         let pipeline = Pipeline {
@@ -87,7 +98,11 @@ impl Agent {
             Arc::clone(&backend),
             settings_tx.subscribe(),
         ));
-        tokio::spawn(forward_connection(connection.clone(), events.clone()));
+        tokio::spawn(forward_connection(
+            connection.clone(),
+            events.clone(),
+            store.clone(),
+        ));
         Ok(Self {
             connection,
             events,
@@ -111,19 +126,25 @@ impl Agent {
 
     /// What the UI shows, now.
     pub async fn snapshot(&self) -> Snapshot {
-        let jobs = self
+        let history = self
             .store
-            .call(|s| s.recent(SNAPSHOT_JOBS))
-            .await
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "cannot read the job history");
-                Vec::new()
-            });
+            .call(|s| {
+                Ok((
+                    s.recent(SNAPSHOT_JOBS)?,
+                    s.recent_connection_events(SNAPSHOT_CONNECTION_EVENTS)?,
+                ))
+            })
+            .await;
+        let (jobs, connection_events) = history.unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot read the history");
+            (Vec::new(), Vec::new())
+        });
         Snapshot {
             connection: self.connection.state(),
             heartbeat: self.connection.heartbeat(),
             settings: self.settings.borrow().clone(),
             jobs,
+            connection_events,
             paused: *self.paused.borrow(),
         }
     }
@@ -325,16 +346,31 @@ async fn dispatch(
     }
 }
 
-/// Republishes connection state and heartbeat changes as [`AgentEvent`]s.
-async fn forward_connection(connection: ConnectionHandle, events: broadcast::Sender<AgentEvent>) {
+/// Republishes connection state and heartbeat changes as [`AgentEvent`]s, and keeps
+/// each change of state kind (connected, reconnecting, gave up...) in the history.
+async fn forward_connection(
+    connection: ConnectionHandle,
+    events: broadcast::Sender<AgentEvent>,
+    store: SharedStore,
+) {
     let mut state = connection.watch_state();
     let mut heartbeat = connection.watch_heartbeat();
-    let _ = events.send(AgentEvent::Connection(state.borrow_and_update().clone()));
+    let mut last_kind = None;
+    state.mark_changed();
     loop {
         tokio::select! {
             changed = state.changed() => {
                 if changed.is_err() { break; }
-                let _ = events.send(AgentEvent::Connection(state.borrow_and_update().clone()));
+                let current = state.borrow_and_update().clone();
+                let kind = Some(std::mem::discriminant(&current));
+                if kind != last_kind {
+                    last_kind = kind;
+                    let record = serde_json::to_value(&current).unwrap_or(Value::Null);
+                    if let Err(error) = store.call(move |s| s.record_connection_event(connection::now_ms(), &record)).await {
+                        tracing::warn!(%error, "cannot record a connection event");
+                    }
+                }
+                let _ = events.send(AgentEvent::Connection(current));
             }
             changed = heartbeat.changed() => {
                 if changed.is_err() { break; }
@@ -490,5 +526,48 @@ mod pipeline_tests {
             agent.reprint("missing").await,
             Err(ControlError::NotFound(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+    use crate::printing::FakeBackend;
+
+    #[tokio::test(start_paused = true)]
+    async fn connection_changes_are_kept_in_the_history() {
+        let mut settings = Settings {
+            server_url: "http://127.0.0.1:9".into(),
+            client_id: "pc-1".into(),
+            ..Settings::default()
+        };
+        settings.reconnect.attempts = 3;
+        let agent = Agent::start(
+            settings,
+            Arc::new(FakeBackend::with_printer("P")),
+            Store::in_memory().expect("store"),
+        )
+        .await
+        .expect("start");
+        let mut state = agent.connection().watch_state();
+        state
+            .wait_for(|s| matches!(s, ConnectionState::GaveUp { .. }))
+            .await
+            .expect("gave up");
+        // The recorder runs on its own task; let it catch up.
+        let mut kinds = Vec::new();
+        for _ in 0..100 {
+            let events = agent.snapshot().await.connection_events;
+            kinds = events
+                .iter()
+                .map(|e| e.event["state"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            if kinds.first().is_some_and(|k| k == "gaveUp") {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        // Attempts 2 and 3 are one "reconnecting" entry, not two.
+        assert_eq!(kinds, ["gaveUp", "reconnecting", "connecting"]);
     }
 }
