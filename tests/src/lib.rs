@@ -293,6 +293,18 @@ impl OriginalServer {
     }
 }
 
+/// The agent's stderr goes to `artifacts/logs/agent-<client id>.log`, kept for reviewers
+/// and out of the test runner's output.
+fn agent_log(client_id: &str) -> Result<Stdio> {
+    let dir = artifacts_dir().join("logs");
+    std::fs::create_dir_all(&dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("agent-{client_id}.log")))?;
+    Ok(Stdio::from(file))
+}
+
 /// The settings and data folders of one agent install, kept across restarts.
 #[derive(Debug)]
 pub struct AgentHome(tempfile::TempDir);
@@ -356,7 +368,7 @@ impl Agent {
             .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
             .env_remove("PRINTRELAY_TOKEN")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(agent_log(client_id)?)
             .kill_on_drop(true)
             .spawn()
             .context("starting printrelay-agent")?;
@@ -674,4 +686,30 @@ pub async fn wait_for_job_output(queue: &str, job_id: &str, limit: Duration) -> 
         // Written by cupsd's backend in another process; poll.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Serves `body` with `status` to every GET on a loopback port, for `*_uri` jobs.
+/// Returns the base URL; the server lives until the runtime ends.
+pub async fn serve_bytes(status: u16, body: Vec<u8>) -> Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let body = std::sync::Arc::new(body);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = std::sync::Arc::clone(&body);
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    Ok(url)
 }

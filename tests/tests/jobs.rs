@@ -382,3 +382,45 @@ async fn chinese_and_english_text_is_laid_out_as_real_text_on_a_pdf_printer() ->
     assert!(wrapped >= 2, "{extracted}");
     Ok(())
 }
+
+#[tokio::test]
+async fn documents_by_uri_are_fetched_and_bad_ones_fail_with_their_codes() -> Result<()> {
+    let (server, _agent, client_id) = connected_agent(RAW_QUEUE, "uri").await?;
+    let marker = unique_marker("fetched");
+    let good =
+        printrelay_e2e::serve_bytes(200, format!("^XA^FD{marker}^FS^XZ").into_bytes()).await?;
+    let missing = printrelay_e2e::serve_bytes(404, b"not here".to_vec()).await?;
+    let not_pdf = printrelay_e2e::serve_bytes(200, b"<html>".to_vec()).await?;
+    let id = |name: &str| format!("{client_id}-{name}");
+    let jobs = [
+        json!({"jobId": id("raw"), "contentType": "raw_uri", "content": format!("{good}/label.zpl")}),
+        json!({"jobId": id("404"), "contentType": "raw_uri", "content": format!("{missing}/x")}),
+        json!({"jobId": id("html"), "contentType": "pdf_uri", "content": format!("{not_pdf}/a.pdf")}),
+        json!({"jobId": id("refused"), "contentType": "pdf_uri", "content": "http://127.0.0.1:9/a.pdf"}),
+    ];
+    server.emit_jobs(&client_id, &jobs, 1).await?;
+    let statuses = server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            let last = final_states(s);
+            last.get(&id("raw")).is_some_and(|st| st == "completed")
+                && last.len() == 4
+                && last.values().all(|st| st != "received" && st != "spooled")
+        })
+        .await?;
+    let codes: HashMap<&str, &str> = statuses
+        .iter()
+        .filter_map(|s| Some((s["jobId"].as_str()?, s["error"]["code"].as_str()?)))
+        .collect();
+    assert_eq!(codes.get(id("404").as_str()).copied(), Some("fetch_failed"));
+    assert_eq!(
+        codes.get(id("html").as_str()).copied(),
+        Some("invalid_content")
+    );
+    assert_eq!(
+        codes.get(id("refused").as_str()).copied(),
+        Some("fetch_failed")
+    );
+    let printed = wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    assert_eq!(printed, format!("^XA^FD{marker}^FS^XZ").into_bytes());
+    Ok(())
+}
