@@ -32,6 +32,14 @@ fn flags<'a>(extra: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+/// Starts an agent with fast retries (plus `flags`) and waits until it is connected.
+async fn connected(server: &OriginalServer, tag: &str, flags: &[&str]) -> Result<(Agent, String)> {
+    let client_id = unique_marker(tag);
+    let mut agent = Agent::start_with(&server.url(), &client_id, RAW_QUEUE, flags).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    Ok((agent, client_id))
+}
+
 async fn stop(server: OriginalServer) -> Result<()> {
     let mut process = server.process;
     process.child.kill().await?;
@@ -42,15 +50,8 @@ async fn stop(server: OriginalServer) -> Result<()> {
 async fn server_restarted_within_the_attempts_is_rejoined_and_prints_once() -> Result<()> {
     let server = OriginalServer::start(2_000, 1_000).await?;
     let port = server.port;
-    let client_id = unique_marker("restart");
-    let mut agent = Agent::start_with(
-        &server.url(),
-        &client_id,
-        RAW_QUEUE,
-        &flags(&["--reconnect-attempts", "20"]),
-    )
-    .await?;
-    agent.wait_for_state("connected", LIMIT).await?;
+    let (mut agent, client_id) =
+        connected(&server, "restart", &flags(&["--reconnect-attempts", "20"])).await?;
     wait_until_listed(&server, &client_id, LIMIT).await?;
 
     stop(server).await?;
@@ -73,15 +74,8 @@ async fn server_restarted_within_the_attempts_is_rejoined_and_prints_once() -> R
 async fn gives_up_after_exactly_n_attempts_and_reconnects_on_request() -> Result<()> {
     let server = OriginalServer::start(2_000, 1_000).await?;
     let port = server.port;
-    let client_id = unique_marker("giveup");
-    let mut agent = Agent::start_with(
-        &server.url(),
-        &client_id,
-        RAW_QUEUE,
-        &flags(&["--reconnect-attempts", "3"]),
-    )
-    .await?;
-    agent.wait_for_state("connected", LIMIT).await?;
+    let (mut agent, client_id) =
+        connected(&server, "giveup", &flags(&["--reconnect-attempts", "3"])).await?;
     let seen_before = agent.seen.len();
 
     stop(server).await?;
@@ -124,15 +118,8 @@ async fn frozen_server_is_detected_within_the_heartbeat_bound_and_attempts_time_
 {
     let (interval, timeout) = (500, 500);
     let server = OriginalServer::start(interval, timeout).await?;
-    let client_id = unique_marker("frozen");
-    let mut agent = Agent::start_with(
-        &server.url(),
-        &client_id,
-        RAW_QUEUE,
-        &flags(&["--reconnect-attempts", "50"]),
-    )
-    .await?;
-    agent.wait_for_state("connected", LIMIT).await?;
+    let (mut agent, _client_id) =
+        connected(&server, "frozen", &flags(&["--reconnect-attempts", "50"])).await?;
     let heartbeat = agent.wait_for_heartbeat(LIMIT).await?;
     assert_eq!(heartbeat["payload"]["pingIntervalMs"], interval);
     assert_eq!(heartbeat["payload"]["pingTimeoutMs"], timeout);
@@ -171,9 +158,7 @@ async fn frozen_server_is_detected_within_the_heartbeat_bound_and_attempts_time_
 #[tokio::test]
 async fn a_kick_is_not_reconnected_automatically() -> Result<()> {
     let server = OriginalServer::start(2_000, 1_000).await?;
-    let client_id = unique_marker("kick");
-    let mut agent = Agent::start_with(&server.url(), &client_id, RAW_QUEUE, &flags(&[])).await?;
-    agent.wait_for_state("connected", LIMIT).await?;
+    let (mut agent, client_id) = connected(&server, "kick", &flags(&[])).await?;
     wait_until_listed(&server, &client_id, LIMIT).await?;
 
     let answer = server.kick(&client_id).await?;
@@ -199,9 +184,7 @@ async fn a_kick_is_not_reconnected_automatically() -> Result<()> {
 #[tokio::test]
 async fn two_hundred_reconnect_cycles_leave_one_connection_and_print_once() -> Result<()> {
     let server = OriginalServer::start(2_000, 1_000).await?;
-    let client_id = unique_marker("cycles");
-    let mut agent = Agent::start_with(&server.url(), &client_id, RAW_QUEUE, &flags(&[])).await?;
-    agent.wait_for_state("connected", LIMIT).await?;
+    let (mut agent, client_id) = connected(&server, "cycles", &flags(&[])).await?;
 
     for _ in 0..20 {
         agent.process.signal("HUP")?;
@@ -258,9 +241,7 @@ async fn two_hundred_reconnect_cycles_leave_one_connection_and_print_once() -> R
 #[tokio::test]
 async fn rtt_is_measured_where_the_server_acks_heartbeats() -> Result<()> {
     let server = OriginalServer::start_with(0, 300, 300, &["--ack-heartbeat"]).await?;
-    let client_id = unique_marker("rtt");
-    let mut agent = Agent::start_with(&server.url(), &client_id, RAW_QUEUE, &flags(&[])).await?;
-    agent.wait_for_state("connected", LIMIT).await?;
+    let (mut agent, _client_id) = connected(&server, "rtt", &flags(&[])).await?;
     let with_rtt = agent
         .wait_for(LIMIT, "a heartbeat with RTT", |e| {
             e["type"] == "heartbeat" && e["payload"]["rttMs"].is_u64()

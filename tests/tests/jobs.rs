@@ -33,6 +33,20 @@ async fn connected_agent(queue: &str, tag: &str) -> Result<(OriginalServer, Agen
     Ok((server, agent, client_id))
 }
 
+/// Waits until the server has seen `job_id` reach `state` (its last non-duplicate status).
+async fn until_job_state(
+    server: &OriginalServer,
+    client_id: &str,
+    job_id: &str,
+    state: &str,
+) -> Result<Vec<Value>> {
+    server
+        .wait_for_statuses(client_id, LIMIT, |s| {
+            final_states(s).get(job_id).is_some_and(|st| st == state)
+        })
+        .await
+}
+
 fn final_states(statuses: &[Value]) -> HashMap<String, String> {
     let mut last = HashMap::new();
     for status in statuses.iter().filter(|s| s["duplicate"] != true) {
@@ -54,13 +68,7 @@ async fn raw_bytes_come_out_byte_exact_and_copies_are_honoured() -> Result<()> {
     let job_id = three["jobId"].as_str().unwrap_or_default().to_owned();
     server.emit_jobs(&client_id, &[three], 1).await?;
 
-    let statuses = server
-        .wait_for_statuses(&client_id, LIMIT, |s| {
-            final_states(s)
-                .get(&job_id)
-                .is_some_and(|st| st == "completed")
-        })
-        .await?;
+    let statuses = until_job_state(&server, &client_id, &job_id, "completed").await?;
     let states: Vec<&str> = statuses
         .iter()
         .filter_map(|s| s["state"].as_str())
@@ -213,13 +221,7 @@ async fn a_paused_queue_keeps_the_job_spooled_until_resumed() -> Result<()> {
     server
         .emit_jobs(&client_id, &[raw_job(&marker, marker.as_bytes())], 1)
         .await?;
-    server
-        .wait_for_statuses(&client_id, LIMIT, |s| {
-            final_states(s)
-                .get(&marker)
-                .is_some_and(|st| st == "spooled")
-        })
-        .await?;
+    until_job_state(&server, &client_id, &marker, "spooled").await?;
     // Held by the spooler: nothing may come out, and the state must not move on.
     let early = wait_for_printed(PAUSABLE_QUEUE, marker.as_bytes(), Duration::from_secs(2)).await;
     let still = final_states(&server.statuses(&client_id).await?);
@@ -227,13 +229,7 @@ async fn a_paused_queue_keeps_the_job_spooled_until_resumed() -> Result<()> {
     assert!(early.is_err(), "printed while the queue was paused");
     assert_eq!(still.get(&marker).map(String::as_str), Some("spooled"));
 
-    server
-        .wait_for_statuses(&client_id, LIMIT, |s| {
-            final_states(s)
-                .get(&marker)
-                .is_some_and(|st| st == "completed")
-        })
-        .await?;
+    until_job_state(&server, &client_id, &marker, "completed").await?;
     wait_for_printed(PAUSABLE_QUEUE, marker.as_bytes(), LIMIT).await?;
     Ok(())
 }
@@ -310,13 +306,7 @@ async fn a_pdf_job_comes_out_of_a_pdf_printer_with_its_pages() -> Result<()> {
     let pdf = printrelay_e2e::make_pdf("PrintRelay", 3);
     let job = json!({"jobId": job_id, "contentType": "pdf_base64", "content": b64(&pdf), "title": "three pages"});
     server.emit_jobs(&client_id, &[job], 1).await?;
-    server
-        .wait_for_statuses(&client_id, LIMIT, |s| {
-            final_states(s)
-                .get(&job_id)
-                .is_some_and(|st| st == "completed")
-        })
-        .await?;
+    until_job_state(&server, &client_id, &job_id, "completed").await?;
     // cups-pdf names its output after the job name, which carries the job id.
     let id_part = job_id.split('-').next_back().unwrap_or_default();
     let path = printrelay_e2e::wait_for_pdf("PrintRelayPDF", id_part, LIMIT).await?;
@@ -350,13 +340,7 @@ async fn chinese_and_english_text_is_laid_out_as_real_text_on_a_pdf_printer() ->
     let text = format!("{}\n{long_line}\n", lines.join("\n"));
     let job = json!({"jobId": job_id, "contentType": "text", "content": text});
     server.emit_jobs(&client_id, &[job], 1).await?;
-    server
-        .wait_for_statuses(&client_id, LIMIT, |s| {
-            final_states(s)
-                .get(&job_id)
-                .is_some_and(|st| st == "completed")
-        })
-        .await?;
+    until_job_state(&server, &client_id, &job_id, "completed").await?;
     let output = printrelay_e2e::wait_for_job_output(QUEUE, &job_id, LIMIT).await?;
     // The driver wraps the PDF in a PJL job header, as it would for a real printer.
     let start = output.windows(5).position(|w| w == b"%PDF-");
