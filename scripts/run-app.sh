@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Runs the PrintRelay desktop app with a local dispatch server on http://localhost:3000,
-# so a first print works at once:
+# Runs the PrintRelay desktop app with a local hub on http://localhost:3000, so a
+# first print works at once:
 #   curl 'http://localhost:3000/startPrint?clientId=<your client id>&printData=Hello'
 # Installs what is missing first (scripts/setup.sh app).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh app
-cargo build --locked -p printrelay-desktop
+cargo build --locked -p printrelay-desktop -p printrelay-hub
 
 server_pid=
 if ! (exec 3<>/dev/tcp/127.0.0.1/3000) 2>/dev/null; then
-  echo "== starting a local server on http://localhost:3000 (the original-style reference server)" >&2
-  node tests/node/original-server.js --port 3000 &
+  echo "== starting the PrintRelay hub on http://localhost:3000" >&2
+  ./target/debug/printrelay-hub --listen 127.0.0.1:3000 &
   server_pid=$!
   trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null' EXIT
 else

@@ -320,6 +320,88 @@ impl AgentHome {
     }
 }
 
+/// PrintRelay's hub (`printrelay-hub`), on a free port with its own database.
+#[derive(Debug)]
+pub struct Hub {
+    pub process: Process,
+    pub port: u16,
+}
+
+impl Hub {
+    /// Starts the hub on a free port with the database at `db`.
+    pub async fn start(db: &Path, ping_interval: u64, ping_timeout: u64) -> Result<Self> {
+        let mut child = Command::new(workspace_binary("printrelay-hub")?)
+            .args(["--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(["--ping-interval-ms", &ping_interval.to_string()])
+            .args(["--ping-timeout-ms", &ping_timeout.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting printrelay-hub")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .context("hub did not start within 20 s")??
+            .ok_or_else(|| anyhow!("hub exited before listening"))?;
+        let ready: Value = serde_json::from_str(&line)?;
+        let port = ready["listening"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("unexpected first line {line}"))? as u16;
+        Ok(Self {
+            process: Process::new(child),
+            port,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `POST /api/v1/jobs` -> (status code, body).
+    pub async fn submit(&self, job: &Value) -> Result<(u16, Value)> {
+        let response = http_client()
+            .post(format!("{}/api/v1/jobs", self.url()))
+            .json(job)
+            .send()
+            .await?;
+        Ok((response.status().as_u16(), response.json().await?))
+    }
+
+    /// `GET /api/v1/jobs/{id}` (`None` when unknown).
+    pub async fn job(&self, job_id: &str) -> Result<Option<Value>> {
+        let response = http_get(format!("{}/api/v1/jobs/{job_id}", self.url())).await?;
+        if response.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        Ok(Some(response.json().await?))
+    }
+
+    /// Polls a job until it is in `state`.
+    pub async fn wait_for_job_state(
+        &self,
+        job_id: &str,
+        state: &str,
+        limit: Duration,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let job = self.job(job_id).await?;
+            if job.as_ref().is_some_and(|j| j["state"] == state) {
+                return job.ok_or_else(|| anyhow!("vanished"));
+            }
+            if Instant::now() >= deadline {
+                bail!("job {job_id} not {state} within {limit:?}: {job:?}");
+            }
+            // The HTTP API is the sender's view; SSE comes later.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// The headless agent, started with `--events json`, its stdout read line by line.
 #[derive(Debug)]
 pub struct Agent {

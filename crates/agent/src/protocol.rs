@@ -188,7 +188,7 @@ pub fn parse_print(payload: &Value, limits: Limits) -> Result<PrintJob, Rejected
             "the print payload is not a JSON object",
         ));
     };
-    if fields.contains_key("printData") && !fields.contains_key("jobId") {
+    if fields.contains_key("printData") && !fields.contains_key("contentType") {
         return parse_original(fields, limits);
     }
     let job_id = match fields.get("jobId") {
@@ -218,8 +218,20 @@ pub fn parse_print(payload: &Value, limits: Limits) -> Result<PrintJob, Rejected
     parse_v1(&job_id, fields, limits).map_err(|error| Rejected { job_id, error })
 }
 
+/// The original `{printData}` shape; our hub adds a `jobId` so the job can be tracked
+/// and deduplicated while original browser clients still read `printData`.
 fn parse_original(fields: &Map<String, Value>, limits: Limits) -> Result<PrintJob, Rejected> {
-    let job_id = local_id();
+    let job_id = match fields.get("jobId") {
+        None | Some(Value::Null) => local_id(),
+        Some(Value::String(id)) if valid_job_id(id) => id.clone(),
+        Some(_) => {
+            return Err(reject(
+                local_id(),
+                ErrorCode::InvalidJobId,
+                "jobId must be 1 to 128 printable characters",
+            ))
+        }
+    };
     let text = match fields.get("printData") {
         Some(Value::String(text)) => text,
         _ => {

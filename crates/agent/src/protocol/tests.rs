@@ -20,6 +20,15 @@ fn accepts_the_original_shape_with_a_local_id() {
 }
 
 #[test]
+fn the_original_shape_may_carry_a_job_id() {
+    let job = parse(json!({"printData": "x", "jobId": "sp-1"})).expect("valid");
+    assert_eq!(job.job_id, "sp-1");
+    assert_eq!(job.document, Document::Text("x".into()));
+    let bad = parse(json!({"printData": "x", "jobId": 5})).expect_err("bad id");
+    assert_eq!(bad.error.code, ErrorCode::InvalidJobId);
+}
+
+#[test]
 fn accepts_every_v1_content_type() {
     let base = |kind: &str, content: String| json!({"jobId": "j", "contentType": kind, "content": content});
     assert_eq!(

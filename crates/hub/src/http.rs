@@ -1,0 +1,188 @@
+//! HTTP routes: the original `/getStatus` and `/startPrint`, and the JSON API `/api/v1`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::hub::{now_ms, Hub};
+
+/// The HTTP API.
+pub fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/getStatus", get(get_status))
+        .route("/startPrint", get(start_print))
+        .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
+        .route("/api/v1/jobs", post(submit_job))
+        .route("/api/v1/jobs/{job_id}", get(get_job))
+        .route("/api/v1/clients", get(list_clients))
+        .route("/api/v1/clients/{client_id}", get(get_client))
+        .with_state(hub)
+}
+
+/// A JSON error `{"error": {"code", "message"}}` with its status code.
+struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(json!({"error": {"code": self.1, "message": self.2}})),
+        )
+            .into_response()
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        error.to_string(),
+    )
+}
+
+async fn get_status(State(hub): State<Hub>) -> Result<Json<Value>, ApiError> {
+    let clients = hub.store().clients().map_err(internal)?;
+    let data: Vec<Value> = clients
+        .iter()
+        .map(|c| json!({"clientId": c.client_id, "connected": c.connected, "socketId": c.socket_id, "lastSeen": c.last_seen}))
+        .collect();
+    Ok(Json(json!({ "data": data })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartPrint {
+    client_id: Option<String>,
+    print_data: Option<String>,
+}
+
+/// The original endpoint, with its three outcomes; accepted jobs get a `jobId`.
+async fn start_print(
+    State(hub): State<Hub>,
+    Query(query): Query<StartPrint>,
+) -> Result<Json<Value>, ApiError> {
+    let client_id = query.client_id.unwrap_or_default();
+    let known = hub.store().client(&client_id).map_err(internal)?;
+    if known.is_none() {
+        return Ok(Json(
+            json!({"message": format!("client {client_id} is not registered")}),
+        ));
+    }
+    if !hub.is_online(&client_id) {
+        return Ok(Json(
+            json!({"message": format!("client {client_id} is offline")}),
+        ));
+    }
+    let job_id = format!("sp-{}", uuid::Uuid::new_v4());
+    // `printData` for original clients, `jobId` so PrintRelay agents report and dedupe.
+    let payload = json!({"jobId": job_id, "printData": query.print_data.unwrap_or_default()});
+    hub.store()
+        .insert_job(&job_id, &client_id, &payload, None, now_ms())
+        .map_err(internal)?;
+    hub.deliver(&client_id);
+    Ok(Json(json!({"message": "print job sent", "jobId": job_id})))
+}
+
+async fn submit_job(
+    State(hub): State<Hub>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) =
+        body.map_err(|e| ApiError(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))?;
+    let client_id = body["clientId"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_client_id",
+                "clientId must be a non-empty string".into(),
+            )
+        })?;
+    let job_id = body["jobId"]
+        .as_str()
+        .filter(|j| (1..=128).contains(&j.chars().count()))
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_job_id",
+                "jobId must be 1 to 128 characters".into(),
+            )
+        })?;
+    let expires_at = match body.get("expiresAt").and_then(Value::as_str) {
+        None => None,
+        Some(text) => Some(time_ms(text).ok_or_else(|| {
+            ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_timestamp",
+                "expiresAt must be RFC 3339".into(),
+            )
+        })?),
+    };
+    let created = hub
+        .store()
+        .insert_job(
+            job_id,
+            client_id,
+            &Hub::agent_payload(&body),
+            expires_at,
+            now_ms(),
+        )
+        .map_err(internal)?;
+    if created {
+        hub.deliver(client_id);
+    }
+    let state = hub
+        .store()
+        .job(job_id)
+        .map_err(internal)?
+        .map_or_else(|| "queued".to_owned(), |j| j.state);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"jobId": job_id, "state": state})),
+    ))
+}
+
+fn time_ms(text: &str) -> Option<u64> {
+    let at =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+async fn get_job(
+    State(hub): State<Hub>,
+    Path(job_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = hub.store().job(&job_id).map_err(internal)?;
+    match job {
+        Some(job) => Ok(Json(serde_json::to_value(job).map_err(internal)?)),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "job_not_found",
+            format!("no job {job_id}"),
+        )),
+    }
+}
+
+async fn list_clients(State(hub): State<Hub>) -> Result<Json<Value>, ApiError> {
+    let clients = hub.store().clients().map_err(internal)?;
+    Ok(Json(json!({ "clients": clients })))
+}
+
+async fn get_client(
+    State(hub): State<Hub>,
+    Path(client_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    match hub.store().client(&client_id).map_err(internal)? {
+        Some(client) => Ok(Json(serde_json::to_value(client).map_err(internal)?)),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("no client {client_id}"),
+        )),
+    }
+}

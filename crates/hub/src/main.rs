@@ -1,0 +1,100 @@
+//! `printrelay-hub`: the PrintRelay dispatch server.
+
+mod http;
+mod hub;
+mod socket;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use socketioxide::SocketIo;
+
+#[derive(Debug, Parser)]
+#[command(name = "printrelay-hub", version, about = "PrintRelay dispatch server")]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "PRINTRELAY_HUB_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// SQLite database (default: the platform data folder, e.g. ~/.local/share/printrelay/hub.db).
+    #[arg(long, env = "PRINTRELAY_HUB_DB")]
+    db: Option<PathBuf>,
+    /// Engine.IO ping interval in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    ping_interval_ms: u64,
+    /// Engine.IO ping timeout in milliseconds.
+    #[arg(long, default_value_t = 5_000)]
+    ping_timeout_ms: u64,
+}
+
+/// A failure that stops the hub, with a one-line message.
+#[derive(Debug, thiserror::Error)]
+enum HubError {
+    #[error("cannot find a data folder; pass --db")]
+    NoDataDir,
+    #[error("cannot create {0}: {1}")]
+    Folder(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("printrelay-hub: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), HubError> {
+    let db = match cli.db {
+        Some(db) => db,
+        None => directories::ProjectDirs::from("", "", "PrintRelay")
+            .ok_or(HubError::NoDataDir)?
+            .data_local_dir()
+            .join("hub.db"),
+    };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| HubError::Folder(dir.to_path_buf(), e))?;
+    }
+    let store = store::Store::open(&db)?;
+    let (layer, io) = SocketIo::builder()
+        .ping_interval(Duration::from_millis(cli.ping_interval_ms))
+        .ping_timeout(Duration::from_millis(cli.ping_timeout_ms))
+        .build_layer();
+    let hub = hub::Hub::new(store);
+    socket::attach(&io, hub.clone());
+    let app = http::router(hub).layer(layer);
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .map_err(|e| HubError::Listen(cli.listen, e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| HubError::Listen(cli.listen, e))?;
+    // One machine-readable line for scripts and tests.
+    println!("{}", serde_json::json!({"listening": local.port()}));
+    tracing::info!(%local, db = %db.display(), "hub listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(HubError::Serve)
+}

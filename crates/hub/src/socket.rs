@@ -1,0 +1,86 @@
+//! Socket.IO handlers: register, client_info, job_status, heartbeat, disconnect.
+//! They run on socketioxide's tasks and only touch the store briefly.
+
+use serde_json::{json, Value};
+use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::SocketIo;
+
+use crate::hub::{now_ms, Hub};
+
+/// Installs the handlers of the default namespace.
+pub fn attach(io: &SocketIo, hub: Hub) {
+    io.ns("/", async move |socket: SocketRef| {
+        on_connect(&socket, &hub)
+    });
+}
+
+fn on_connect(socket: &SocketRef, hub: &Hub) {
+    tracing::debug!(sid = %socket.id, "socket connected");
+    let h = hub.clone();
+    socket.on(
+        "register",
+        async move |socket: SocketRef, Data::<Value>(id)| on_register(&socket, &id, &h),
+    );
+    let h = hub.clone();
+    socket.on(
+        "client_info",
+        async move |socket: SocketRef, Data::<Value>(info)| {
+            // Handlers run concurrently: `register` may not be bound yet, so fall back
+            // to the id the agent states in the payload.
+            let client_id = h
+                .client_of(&socket.id.to_string())
+                .or_else(|| info["clientId"].as_str().map(str::to_owned));
+            if let Some(client_id) = client_id {
+                if let Err(error) = h.store().client_info(&client_id, &info, now_ms()) {
+                    tracing::error!(%error, "cannot store client_info");
+                }
+            }
+        },
+    );
+    let h = hub.clone();
+    socket.on("job_status", async move |Data::<Value>(status)| {
+        if let Err(error) = h.store().job_status(&status, now_ms()) {
+            tracing::error!(%error, "cannot store a job status");
+        }
+    });
+    socket.on("heartbeat", async |Data::<Value>(data), ack: AckSender| {
+        let _ = ack.send(&json!({"at": data["at"], "serverTime": now_ms()}));
+    });
+    let h = hub.clone();
+    socket.on_disconnect(async move |socket: SocketRef| {
+        let sid = socket.id.to_string();
+        if let Some(client_id) = h.unbind_socket(&sid) {
+            if let Err(error) = h.store().client_offline(&client_id, &sid, now_ms()) {
+                tracing::error!(%error, "cannot mark a client offline");
+            }
+            tracing::info!(client = %client_id, "client offline");
+        }
+    });
+}
+
+fn on_register(socket: &SocketRef, client_id: &Value, hub: &Hub) {
+    // The original protocol sends the bare id string; anything else is ignored.
+    let Some(client_id) = client_id
+        .as_str()
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+    else {
+        return;
+    };
+    let sid = socket.id.to_string();
+    if let Err(error) = hub.store().client_online(client_id, &sid, now_ms()) {
+        tracing::error!(%error, "cannot store a registration");
+        return;
+    }
+    hub.bind(client_id, socket);
+    let queued = hub
+        .store()
+        .deliverable(client_id, now_ms())
+        .map(|jobs| jobs.len())
+        .unwrap_or(0);
+    let _ = socket.emit(
+        "registered",
+        &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
+    );
+    let sent = hub.deliver(client_id);
+    tracing::info!(client = %client_id, sent, "client registered");
+}

@@ -1,0 +1,296 @@
+//! The hub's durable state (SQLite, WAL): clients, jobs in delivery order, and every
+//! status an agent reported. Blocking; called under the hub's mutex.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value;
+
+const MIGRATIONS: &[&str] = &["CREATE TABLE clients (
+        client_id TEXT PRIMARY KEY,
+        connected INTEGER NOT NULL DEFAULT 0,
+        socket_id TEXT,
+        last_seen INTEGER NOT NULL,
+        info TEXT
+    );
+    CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL UNIQUE,
+        client_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        error TEXT
+    );
+    CREATE INDEX jobs_client_state ON jobs(client_id, state);
+    CREATE TABLE job_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        status TEXT NOT NULL
+    );"];
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("hub store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// A client as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Client {
+    pub client_id: String,
+    pub connected: bool,
+    pub socket_id: Option<String>,
+    pub last_seen: u64,
+    /// The agent's last `client_info` (printers, version, host).
+    pub info: Option<Value>,
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub job_id: String,
+    pub client_id: String,
+    /// `queued` (waiting for the client), `delivered` (sent, no status yet), then the
+    /// agent's states: `received`, `spooled`, `completed`, `failed`...
+    pub state: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub expires_at: Option<u64>,
+    pub error: Option<Value>,
+    /// Every status the agent reported, oldest first.
+    pub events: Vec<Value>,
+}
+
+/// The hub database.
+#[derive(Debug)]
+pub struct Store {
+    db: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Connection::open(path)?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            db.execute_batch(sql)?;
+            db.pragma_update(None, "user_version", (index + 1) as i64)?;
+        }
+        // Nobody is connected to a hub that just started.
+        db.execute("UPDATE clients SET connected = 0, socket_id = NULL", [])?;
+        Ok(Self { db })
+    }
+
+    /// Marks a client connected on `socket_id`.
+    pub fn client_online(
+        &mut self,
+        client_id: &str,
+        socket_id: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO clients (client_id, connected, socket_id, last_seen) VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT(client_id) DO UPDATE SET connected = 1, socket_id = ?2, last_seen = ?3",
+            params![client_id, socket_id, now as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a client offline if `socket_id` is still its socket.
+    pub fn client_offline(
+        &mut self,
+        client_id: &str,
+        socket_id: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.db.execute(
+            "UPDATE clients SET connected = 0, last_seen = ?3 WHERE client_id = ?1 AND socket_id = ?2",
+            params![client_id, socket_id, now as i64],
+        )? > 0)
+    }
+
+    /// Stores the agent's `client_info` (it may arrive before `register` is handled).
+    pub fn client_info(
+        &mut self,
+        client_id: &str,
+        info: &Value,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO clients (client_id, connected, last_seen, info) VALUES (?1, 0, ?3, ?2)
+             ON CONFLICT(client_id) DO UPDATE SET info = ?2",
+            params![client_id, info.to_string(), now as i64],
+        )?;
+        Ok(())
+    }
+
+    /// One client.
+    pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT client_id, connected, socket_id, last_seen, info FROM clients WHERE client_id = ?1",
+                params![client_id],
+                client_from_row,
+            )
+            .optional()?)
+    }
+
+    /// All clients, by id.
+    pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT client_id, connected, socket_id, last_seen, info FROM clients ORDER BY client_id")?;
+        let rows = statement.query_map([], client_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Queues a job; `false` when the job id exists already (idempotent submit).
+    pub fn insert_job(
+        &mut self,
+        job_id: &str,
+        client_id: &str,
+        payload: &Value,
+        expires_at: Option<u64>,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.db.execute(
+            "INSERT OR IGNORE INTO jobs (job_id, client_id, payload, state, created_at, updated_at, expires_at)
+             VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5)",
+            params![job_id, client_id, payload.to_string(), now as i64, expires_at.map(|t| t as i64)],
+        )? > 0)
+    }
+
+    /// Jobs to send to a client now, in order: queued ones, and delivered ones that
+    /// never got a status (the agent dedupes, so re-sending is safe). Expired ones are
+    /// marked `expired` and left out.
+    pub fn deliverable(
+        &mut self,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        self.db.execute(
+            "UPDATE jobs SET state = 'expired', updated_at = ?2
+             WHERE client_id = ?1 AND state IN ('queued', 'delivered') AND expires_at IS NOT NULL AND expires_at <= ?2",
+            params![client_id, now as i64],
+        )?;
+        let mut statement = self.db.prepare(
+            "SELECT job_id, payload FROM jobs WHERE client_id = ?1 AND state IN ('queued', 'delivered') ORDER BY seq",
+        )?;
+        let rows = statement.query_map(params![client_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut jobs = Vec::new();
+        for row in rows {
+            let (job_id, payload) = row?;
+            jobs.push((
+                job_id,
+                serde_json::from_str(&payload).unwrap_or(Value::Null),
+            ));
+        }
+        Ok(jobs)
+    }
+
+    /// Notes that a job was sent to its client.
+    pub fn delivered(&mut self, job_id: &str, now: u64) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE jobs SET state = 'delivered', updated_at = ?2 WHERE job_id = ?1 AND state = 'queued'",
+            params![job_id, now as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Records an agent's `job_status`; returns the job's client when the job is known.
+    pub fn job_status(&mut self, status: &Value, now: u64) -> Result<Option<String>, StoreError> {
+        let Some(job_id) = status["jobId"].as_str() else {
+            return Ok(None);
+        };
+        let Some(state) = status["state"].as_str() else {
+            return Ok(None);
+        };
+        self.db.execute(
+            "INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)",
+            params![job_id, now as i64, status.to_string()],
+        )?;
+        // A duplicate answer repeats the current state; it must not move the job back.
+        if status["duplicate"] != Value::Bool(true) {
+            self.db.execute(
+                "UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1",
+                params![
+                    job_id,
+                    state,
+                    now as i64,
+                    status
+                        .get("error")
+                        .filter(|e| !e.is_null())
+                        .map(Value::to_string)
+                ],
+            )?;
+        }
+        Ok(self
+            .db
+            .query_row(
+                "SELECT client_id FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// One job with its status history.
+    pub fn job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+        let job = self
+            .db
+            .query_row(
+                "SELECT job_id, client_id, state, created_at, updated_at, expires_at, error FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |row| {
+                    Ok(Job {
+                        job_id: row.get(0)?,
+                        client_id: row.get(1)?,
+                        state: row.get(2)?,
+                        created_at: row.get::<_, i64>(3)? as u64,
+                        updated_at: row.get::<_, i64>(4)? as u64,
+                        expires_at: row.get::<_, Option<i64>>(5)?.map(|t| t as u64),
+                        error: row
+                            .get::<_, Option<String>>(6)?
+                            .and_then(|e| serde_json::from_str(&e).ok()),
+                        events: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut job) = job else { return Ok(None) };
+        let mut statement = self
+            .db
+            .prepare("SELECT status FROM job_events WHERE job_id = ?1 ORDER BY id")?;
+        let rows = statement.query_map(params![job_id], |row| row.get::<_, String>(0))?;
+        for row in rows {
+            job.events
+                .push(serde_json::from_str(&row?).unwrap_or(Value::Null));
+        }
+        Ok(Some(job))
+    }
+}
+
+fn client_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
+    Ok(Client {
+        client_id: row.get(0)?,
+        connected: row.get::<_, i64>(1)? != 0,
+        socket_id: row.get(2)?,
+        last_seen: row.get::<_, i64>(3)? as u64,
+        info: row
+            .get::<_, Option<String>>(4)?
+            .and_then(|i| serde_json::from_str(&i).ok()),
+    })
+}

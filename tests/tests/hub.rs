@@ -1,0 +1,160 @@
+//! PrintRelay's hub with the real headless agent and CUPS: the JSON API, the original
+//! endpoints, queueing for offline agents, and a hub restart with jobs waiting.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use base64::Engine as _;
+use printrelay_e2e::{
+    count_printed, http_get, unique_marker, wait_for_printed, Agent, Hub, RAW_QUEUE,
+};
+use serde_json::{json, Value};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn raw_job(client_id: &str, job_id: &str, text: &str) -> Value {
+    json!({
+        "clientId": client_id, "jobId": job_id, "contentType": "raw_base64",
+        "content": base64::engine::general_purpose::STANDARD.encode(text),
+    })
+}
+
+#[tokio::test]
+async fn a_submitted_job_is_printed_and_completed_is_visible_to_the_sender() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("hubpc");
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+
+    let job_id = unique_marker("inv");
+    let marker = unique_marker("hub job");
+    let (status, body) = hub.submit(&raw_job(&client_id, &job_id, &marker)).await?;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["jobId"], job_id.as_str());
+    // Idempotent: the same id again is the same job.
+    let (again, _) = hub.submit(&raw_job(&client_id, &job_id, &marker)).await?;
+    assert_eq!(again, 202);
+
+    let job = hub.wait_for_job_state(&job_id, "completed", LIMIT).await?;
+    let states: Vec<&str> = job["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["state"].as_str())
+        .collect();
+    assert_eq!(states, ["received", "spooled", "completed"], "{job}");
+    wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
+
+    // The agent's heartbeat is acked by the hub: RTT shows up.
+    agent
+        .wait_for(LIMIT, "an RTT", |e| {
+            e["type"] == "heartbeat" && e["payload"]["rttMs"].is_u64()
+        })
+        .await?;
+    let client: Value = http_get(format!("{}/api/v1/clients/{client_id}", hub.url()))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(client["connected"], true, "{client}");
+    assert!(
+        client["info"]["printers"].is_array(),
+        "client_info stored: {client}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_original_endpoints_work_against_the_hub() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("orig");
+    let unknown: Value = http_get(format!(
+        "{}/startPrint?clientId={client_id}&printData=x",
+        hub.url()
+    ))
+    .await?
+    .json()
+    .await?;
+    assert!(
+        unknown["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not registered")),
+        "{unknown}"
+    );
+
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let status: Value = http_get(format!("{}/getStatus", hub.url()))
+        .await?
+        .json()
+        .await?;
+    let entry = status["data"].as_array().and_then(|d| {
+        d.iter()
+            .find(|c| c["clientId"] == client_id.as_str())
+            .cloned()
+    });
+    assert_eq!(
+        entry.as_ref().map(|e| e["connected"].clone()),
+        Some(json!(true)),
+        "{status}"
+    );
+
+    let text = unique_marker("start print 打印");
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/startPrint", hub.url()),
+        [
+            ("clientId", client_id.as_str()),
+            ("printData", text.as_str()),
+        ],
+    )?;
+    let sent: Value = http_get(url).await?.json().await?;
+    assert_eq!(sent["message"], "print job sent", "{sent}");
+    let job_id = sent["jobId"].as_str().unwrap_or_default().to_owned();
+    hub.wait_for_job_state(&job_id, "completed", LIMIT).await?;
+    let printed = wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    assert_eq!(printed, text.as_bytes());
+    Ok(())
+}
+
+#[tokio::test]
+async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let db_path = db.path().join("hub.db");
+    let hub = Hub::start(&db_path, 2_000, 1_000).await?;
+    let client_id = unique_marker("offline");
+    let markers: Vec<String> = (0..3)
+        .map(|i| unique_marker(&format!("queued-{i}")))
+        .collect();
+    for (i, marker) in markers.iter().enumerate() {
+        let (status, body) = hub
+            .submit(&raw_job(&client_id, &format!("{client_id}-{i}"), marker))
+            .await?;
+        assert_eq!((status, body["state"].clone()), (202, json!("queued")));
+    }
+    // The hub goes down and comes back with the same database.
+    let mut process = hub.process;
+    process.child.kill().await?;
+    let hub = Hub::start(&db_path, 2_000, 1_000).await?;
+    assert_eq!(
+        hub.job(&format!("{client_id}-0"))
+            .await?
+            .map(|j| j["state"].clone()),
+        Some(json!("queued"))
+    );
+
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    for (i, marker) in markers.iter().enumerate() {
+        hub.wait_for_job_state(&format!("{client_id}-{i}"), "completed", LIMIT)
+            .await?;
+        wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+        assert_eq!(
+            count_printed(RAW_QUEUE, marker.as_bytes()),
+            1,
+            "{marker} printed once"
+        );
+    }
+    Ok(())
+}
