@@ -330,11 +330,24 @@ pub struct Hub {
 impl Hub {
     /// Starts the hub on a free port with the database at `db`.
     pub async fn start(db: &Path, ping_interval: u64, ping_timeout: u64) -> Result<Self> {
+        Self::start_with(db, ping_interval, ping_timeout, &[]).await
+    }
+
+    /// As [`Hub::start`], with extra flags (e.g. `--agent-token`).
+    pub async fn start_with(
+        db: &Path,
+        ping_interval: u64,
+        ping_timeout: u64,
+        flags: &[&str],
+    ) -> Result<Self> {
         let mut child = Command::new(workspace_binary("printrelay-hub")?)
             .args(["--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(["--ping-interval-ms", &ping_interval.to_string()])
             .args(["--ping-timeout-ms", &ping_timeout.to_string()])
+            .args(flags)
+            .env_remove("PRINTRELAY_HUB_AGENT_TOKENS")
+            .env_remove("PRINTRELAY_HUB_API_TOKENS")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)

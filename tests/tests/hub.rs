@@ -86,20 +86,27 @@ async fn the_original_endpoints_work_against_the_hub() -> Result<()> {
 
     let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
     agent.wait_for_state("connected", LIMIT).await?;
-    let status: Value = http_get(format!("{}/getStatus", hub.url()))
-        .await?
-        .json()
-        .await?;
-    let entry = status["data"].as_array().and_then(|d| {
-        d.iter()
-            .find(|c| c["clientId"] == client_id.as_str())
-            .cloned()
-    });
-    assert_eq!(
-        entry.as_ref().map(|e| e["connected"].clone()),
-        Some(json!(true)),
-        "{status}"
-    );
+    // The hub handles `register` on its own task: poll its status page, as a sender would.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let status: Value = http_get(format!("{}/getStatus", hub.url()))
+            .await?
+            .json()
+            .await?;
+        let listed = status["data"].as_array().and_then(|d| {
+            d.iter()
+                .find(|c| c["clientId"] == client_id.as_str())
+                .cloned()
+        });
+        if listed.is_some_and(|e| e["connected"] == true) {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "never listed connected: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let text = unique_marker("start print 打印");
     let url = reqwest::Url::parse_with_params(
@@ -156,5 +163,129 @@ async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()
             "{marker} printed once"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn tokens_guard_agents_and_the_api() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let flags = ["--agent-token", "agent-secret", "--api-token", "api-secret"];
+    let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &flags).await?;
+    let client_id = unique_marker("tok");
+
+    let fast = [
+        "--reconnect-attempts",
+        "2",
+        "--reconnect-delay-ms",
+        "100",
+        "--reconnect-delay-max-ms",
+        "200",
+    ];
+    let wrong: Vec<&str> = fast.iter().copied().chain(["--token", "guess"]).collect();
+    let mut refused = Agent::start_with(&hub.url(), &client_id, RAW_QUEUE, &wrong).await?;
+    let gave_up = refused.wait_for_state("gaveUp", LIMIT).await?;
+    assert!(
+        gave_up["payload"]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("invalid token")),
+        "{gave_up}"
+    );
+
+    let right: Vec<&str> = fast
+        .iter()
+        .copied()
+        .chain(["--token", "agent-secret"])
+        .collect();
+    let mut agent = Agent::start_with(&hub.url(), &client_id, RAW_QUEUE, &right).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+
+    let client = printrelay_e2e::http_client();
+    let job = raw_job(&client_id, &unique_marker("tokjob"), "x");
+    let anonymous = client
+        .post(format!("{}/api/v1/jobs", hub.url()))
+        .json(&job)
+        .send()
+        .await?;
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let body: Value = anonymous.json().await?;
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let allowed = client
+        .post(format!("{}/api/v1/jobs", hub.url()))
+        .bearer_auth("api-secret")
+        .json(&job)
+        .send()
+        .await?;
+    assert_eq!(allowed.status().as_u16(), 202);
+    assert_eq!(
+        http_get(format!("{}/getStatus", hub.url()))
+            .await?
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        http_get(format!("{}/getStatus?token=api-secret", hub.url()))
+            .await?
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        http_get(format!("{}/healthz", hub.url()))
+            .await?
+            .status()
+            .as_u16(),
+        200
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_bodies_get_json_errors() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let limit = ["--max-body-bytes", "1048576"];
+    let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &limit).await?;
+    let client = printrelay_e2e::http_client();
+    let url = format!("{}/api/v1/jobs", hub.url());
+    // Just over the limit, so the refused remainder fits in the socket buffers.
+    let huge = vec![b'a'; 1024 * 1024 + 100];
+    let response = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 413);
+    let response = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "invalid_json");
+    let (status, body) = hub.submit(&json!({"jobId": "x"})).await?;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (422, json!("invalid_client_id"))
+    );
+    Ok(())
+}
+
+#[test]
+fn a_hub_on_a_public_address_refuses_to_start_without_tokens() -> Result<()> {
+    let out = std::process::Command::new(printrelay_e2e::workspace_binary("printrelay-hub")?)
+        .args([
+            "--listen",
+            "0.0.0.0:0",
+            "--db",
+            "/nonexistent/never-created.db",
+        ])
+        .env_remove("PRINTRELAY_HUB_AGENT_TOKENS")
+        .env_remove("PRINTRELAY_HUB_API_TOKENS")
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --agent-token and --api-token"));
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! HTTP routes: the original `/getStatus` and `/startPrint`, and the JSON API `/api/v1`.
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -8,18 +9,27 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::auth::{require_api_token, Tokens};
 use crate::hub::{now_ms, Hub};
 
-/// The HTTP API.
-pub fn router(hub: Hub) -> Router {
-    Router::new()
+/// The HTTP API; everything but `/healthz` needs an API token when tokens are configured.
+/// Bodies over `max_body_bytes` get 413.
+pub fn router(hub: Hub, tokens: Tokens, max_body_bytes: usize) -> Router {
+    let protected = Router::new()
         .route("/getStatus", get(get_status))
         .route("/startPrint", get(start_print))
-        .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
         .route("/api/v1/jobs", post(submit_job))
         .route("/api/v1/jobs/{job_id}", get(get_job))
         .route("/api/v1/clients", get(list_clients))
         .route("/api/v1/clients/{client_id}", get(get_client))
+        .layer(axum::middleware::from_fn_with_state(
+            tokens,
+            require_api_token,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes));
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
+        .merge(protected)
         .with_state(hub)
 }
 
@@ -89,10 +99,9 @@ async fn start_print(
 
 async fn submit_job(
     State(hub): State<Hub>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) =
-        body.map_err(|e| ApiError(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))?;
+    let Json(body) = body.map_err(json_error)?;
     let client_id = body["clientId"]
         .as_str()
         .filter(|c| !c.is_empty())
@@ -145,6 +154,21 @@ async fn submit_job(
         StatusCode::ACCEPTED,
         Json(json!({"jobId": job_id, "state": state})),
     ))
+}
+
+/// Maps a body rejection to a JSON error; an over-long body is 413 `too_large`.
+fn json_error(rejection: JsonRejection) -> ApiError {
+    use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+    match &rejection {
+        JsonRejection::BytesRejection(BytesRejection::FailedToBufferBody(
+            FailedToBufferBody::LengthLimitError(_),
+        )) => ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            rejection.body_text(),
+        ),
+        _ => ApiError(rejection.status(), "invalid_json", rejection.body_text()),
+    }
 }
 
 fn time_ms(text: &str) -> Option<u64> {

@@ -24,6 +24,9 @@ pub struct Hub {
     sockets: Arc<Mutex<HashMap<String, SocketRef>>>,
     /// socket sid -> the clientId it registered.
     clients: Arc<Mutex<HashMap<String, String>>>,
+    /// Held while delivering, so two deliveries (a submit and a registration) never
+    /// send the same queued job twice.
+    delivering: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -39,6 +42,7 @@ impl Hub {
             store: Arc::new(Mutex::new(store)),
             sockets: Arc::new(Mutex::new(HashMap::new())),
             clients: Arc::new(Mutex::new(HashMap::new())),
+            delivering: Arc::new(Mutex::new(())),
         }
     }
 
@@ -90,8 +94,13 @@ impl Hub {
         else {
             return 0;
         };
+        let _one_at_a_time = self
+            .delivering
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = now_ms();
-        let jobs = match self.store().deliverable(client_id, now) {
+        let sid = socket.id.to_string();
+        let jobs = match self.store().deliverable(client_id, &sid, now) {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::error!(%error, "cannot read queued jobs");
@@ -103,7 +112,7 @@ impl Hub {
             if socket.emit("print", &payload).is_err() {
                 break;
             }
-            if let Err(error) = self.store().delivered(&job_id, now) {
+            if let Err(error) = self.store().delivered(&job_id, &sid, now) {
                 tracing::error!(%error, job = %job_id, "cannot mark a job delivered");
             }
             sent += 1;

@@ -1,5 +1,6 @@
 //! `printrelay-hub`: the PrintRelay dispatch server.
 
+mod auth;
 mod http;
 mod hub;
 mod socket;
@@ -28,6 +29,25 @@ struct Cli {
     /// Engine.IO ping timeout in milliseconds.
     #[arg(long, default_value_t = 5_000)]
     ping_timeout_ms: u64,
+    /// Largest HTTP request body in bytes (default: a 64 MiB document as base64, plus JSON).
+    #[arg(long, default_value_t = 96 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// A token agents must send in their handshake (repeat for several; comma-separated in env).
+    #[arg(
+        long = "agent-token",
+        env = "PRINTRELAY_HUB_AGENT_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    agent_tokens: Vec<String>,
+    /// A bearer token the HTTP API requires (repeat for several; comma-separated in env).
+    #[arg(
+        long = "api-token",
+        env = "PRINTRELAY_HUB_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_tokens: Vec<String>,
 }
 
 /// A failure that stops the hub, with a one-line message.
@@ -43,6 +63,8 @@ enum HubError {
     Listen(SocketAddr, std::io::Error),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("listening on {0} (not loopback) needs --agent-token and --api-token")]
+    TokensRequired(SocketAddr),
 }
 
 #[tokio::main]
@@ -64,6 +86,21 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), HubError> {
+    let tokens = auth::Tokens {
+        agent: cli
+            .agent_tokens
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect(),
+        api: cli
+            .api_tokens
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect(),
+    };
+    if !cli.listen.ip().is_loopback() && (tokens.agent.is_empty() || tokens.api.is_empty()) {
+        return Err(HubError::TokensRequired(cli.listen));
+    }
     let db = match cli.db {
         Some(db) => db,
         None => directories::ProjectDirs::from("", "", "PrintRelay")
@@ -78,10 +115,12 @@ async fn run(cli: Cli) -> Result<(), HubError> {
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_millis(cli.ping_interval_ms))
         .ping_timeout(Duration::from_millis(cli.ping_timeout_ms))
+        // Agents send small events (statuses, client_info with a printer list).
+        .max_payload(1024 * 1024)
         .build_layer();
     let hub = hub::Hub::new(store);
-    socket::attach(&io, hub.clone());
-    let app = http::router(hub).layer(layer);
+    socket::attach(&io, hub.clone(), tokens.clone());
+    let app = http::router(hub, tokens, cli.max_body_bytes).layer(layer);
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .map_err(|e| HubError::Listen(cli.listen, e))?;

@@ -5,13 +5,25 @@ use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
 
+use socketioxide::handler::ConnectHandler;
+
+use crate::auth::Tokens;
 use crate::hub::{now_ms, Hub};
 
-/// Installs the handlers of the default namespace.
-pub fn attach(io: &SocketIo, hub: Hub) {
-    io.ns("/", async move |socket: SocketRef| {
-        on_connect(&socket, &hub)
-    });
+/// Installs the handlers of the default namespace; handshakes without a valid agent
+/// token (when tokens are configured) are refused with CONNECT_ERROR "invalid token".
+///
+/// The event handlers are installed in the middleware, which socketioxide awaits before
+/// it sends CONNECT; its connect handler runs on a spawned task, and events an agent
+/// sends right after CONNECT (`register`) would race with it and be lost.
+pub fn attach(io: &SocketIo, hub: Hub, tokens: Tokens) {
+    let handler = async |_socket: SocketRef| {};
+    let middleware = async move |socket: SocketRef, Data::<Value>(auth): Data<Value>| {
+        tokens.check_agent(&auth)?;
+        on_connect(&socket, &hub);
+        Ok::<(), crate::auth::InvalidToken>(())
+    };
+    io.ns("/", handler.with(middleware));
 }
 
 fn on_connect(socket: &SocketRef, hub: &Hub) {
@@ -67,14 +79,15 @@ fn on_register(socket: &SocketRef, client_id: &Value, hub: &Hub) {
         return;
     };
     let sid = socket.id.to_string();
+    // Bind first: once the store says "connected", /startPrint must find the socket.
+    hub.bind(client_id, socket);
     if let Err(error) = hub.store().client_online(client_id, &sid, now_ms()) {
         tracing::error!(%error, "cannot store a registration");
         return;
     }
-    hub.bind(client_id, socket);
     let queued = hub
         .store()
-        .deliverable(client_id, now_ms())
+        .deliverable(client_id, &sid, now_ms())
         .map(|jobs| jobs.len())
         .unwrap_or(0);
     let _ = socket.emit(

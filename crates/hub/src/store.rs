@@ -23,7 +23,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE clients (
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         expires_at INTEGER,
-        error TEXT
+        error TEXT,
+        delivered_to TEXT
     );
     CREATE INDEX jobs_client_state ON jobs(client_id, state);
     CREATE TABLE job_events (
@@ -171,12 +172,13 @@ impl Store {
         )? > 0)
     }
 
-    /// Jobs to send to a client now, in order: queued ones, and delivered ones that
-    /// never got a status (the agent dedupes, so re-sending is safe). Expired ones are
-    /// marked `expired` and left out.
+    /// Jobs to send to a client's socket `sid` now, in order: queued ones, and ones
+    /// delivered over an earlier connection that never got a status (the agent dedupes,
+    /// so re-sending is safe). Expired ones are marked `expired` and left out.
     pub fn deliverable(
         &mut self,
         client_id: &str,
+        sid: &str,
         now: u64,
     ) -> Result<Vec<(String, Value)>, StoreError> {
         self.db.execute(
@@ -185,9 +187,11 @@ impl Store {
             params![client_id, now as i64],
         )?;
         let mut statement = self.db.prepare(
-            "SELECT job_id, payload FROM jobs WHERE client_id = ?1 AND state IN ('queued', 'delivered') ORDER BY seq",
+            "SELECT job_id, payload FROM jobs WHERE client_id = ?1
+               AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS NOT ?2))
+             ORDER BY seq",
         )?;
-        let rows = statement.query_map(params![client_id], |row| {
+        let rows = statement.query_map(params![client_id, sid], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
         })?;
         let mut jobs = Vec::new();
@@ -201,11 +205,12 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Notes that a job was sent to its client.
-    pub fn delivered(&mut self, job_id: &str, now: u64) -> Result<(), StoreError> {
+    /// Notes that a job was sent to its client on socket `sid`.
+    pub fn delivered(&mut self, job_id: &str, sid: &str, now: u64) -> Result<(), StoreError> {
         self.db.execute(
-            "UPDATE jobs SET state = 'delivered', updated_at = ?2 WHERE job_id = ?1 AND state = 'queued'",
-            params![job_id, now as i64],
+            "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3
+             WHERE job_id = ?1 AND state IN ('queued', 'delivered')",
+            params![job_id, now as i64, sid],
         )?;
         Ok(())
     }
@@ -222,8 +227,18 @@ impl Store {
             "INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)",
             params![job_id, now as i64, status.to_string()],
         )?;
-        // A duplicate answer repeats the current state; it must not move the job back.
-        if status["duplicate"] != Value::Bool(true) {
+        // A duplicate answer repeats the current state, and statuses may be handled out of
+        // order (socketioxide runs each event on its own task): a job only moves forward.
+        let current: Option<String> = self
+            .db
+            .query_row(
+                "SELECT state FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let forward = current.is_some_and(|c| state_rank(state) > state_rank(&c));
+        if status["duplicate"] != Value::Bool(true) && forward {
             self.db.execute(
                 "UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1",
                 params![
@@ -280,6 +295,17 @@ impl Store {
                 .push(serde_json::from_str(&row?).unwrap_or(Value::Null));
         }
         Ok(Some(job))
+    }
+}
+
+/// Order of job states: a job never moves to a lower rank.
+fn state_rank(state: &str) -> u8 {
+    match state {
+        "queued" => 0,
+        "delivered" => 1,
+        "received" => 2,
+        "spooled" => 3,
+        _ => 4,
     }
 }
 
