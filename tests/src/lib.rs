@@ -121,6 +121,27 @@ impl Process {
     }
 }
 
+/// Spawns a server that prints `{"listening": <port>}` as its first stdout line once it
+/// accepts connections (the Node peer and the hub both do), and waits for that line.
+async fn spawn_listening(command: &mut Command, what: &str) -> Result<(Process, u16)> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {what}"))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .with_context(|| format!("{what} did not start within 20 s"))??
+        .ok_or_else(|| anyhow!("{what} exited before listening"))?;
+    let ready: Value = serde_json::from_str(&line)?;
+    let port = ready["listening"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("unexpected first line from {what}: {line}"))?;
+    Ok((Process::new(child), port as u16))
+}
+
 /// The reference Node server that behaves as the original one (tests/node/original-server.js).
 #[derive(Debug)]
 pub struct OriginalServer {
@@ -145,31 +166,16 @@ impl OriginalServer {
         if !node_dir.join("node_modules/socket.io").exists() {
             bail!("tests/node/node_modules is missing: run scripts/setup.sh test");
         }
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg(node_dir.join("original-server.js"))
             .args(["--port", &port.to_string()])
             .args(["--ping-interval", &ping_interval.to_string()])
             .args(["--ping-timeout", &ping_timeout.to_string()])
             .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting node")?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let line = timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .context("node server did not start within 20 s")??
-            .ok_or_else(|| anyhow!("node server exited before listening"))?;
-        let ready: Value = serde_json::from_str(&line)?;
-        let port = ready["listening"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("unexpected first line {line}"))? as u16;
-        Ok(Self {
-            process: Process::new(child),
-            port,
-        })
+            .stderr(Stdio::inherit());
+        let (process, port) = spawn_listening(&mut command, "node server").await?;
+        Ok(Self { process, port })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -340,7 +346,8 @@ impl Hub {
         ping_timeout: u64,
         flags: &[&str],
     ) -> Result<Self> {
-        let mut child = Command::new(workspace_binary("printrelay-hub")?)
+        let mut command = Command::new(workspace_binary("printrelay-hub")?);
+        command
             .args(["--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(["--ping-interval-ms", &ping_interval.to_string()])
@@ -348,25 +355,9 @@ impl Hub {
             .args(flags)
             .env_remove("PRINTRELAY_HUB_AGENT_TOKENS")
             .env_remove("PRINTRELAY_HUB_API_TOKENS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting printrelay-hub")?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let line = timeout(Duration::from_secs(20), lines.next_line())
-            .await
-            .context("hub did not start within 20 s")??
-            .ok_or_else(|| anyhow!("hub exited before listening"))?;
-        let ready: Value = serde_json::from_str(&line)?;
-        let port = ready["listening"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("unexpected first line {line}"))? as u16;
-        Ok(Self {
-            process: Process::new(child),
-            port,
-        })
+            .stderr(Stdio::null());
+        let (process, port) = spawn_listening(&mut command, "printrelay-hub").await?;
+        Ok(Self { process, port })
     }
 
     /// `http://127.0.0.1:<port>`.
