@@ -140,6 +140,25 @@ async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()
             .await?;
         assert_eq!((status, body["state"].clone()), (202, json!("queued")));
     }
+    // The sender can list what waits for this PC.
+    let url = format!(
+        "{}/api/v1/jobs?clientId={client_id}&state=queued",
+        hub.url()
+    );
+    let listed: Value = http_get(url).await?.json().await?;
+    assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(3), "{listed}");
+    assert_eq!(
+        listed["jobs"][0]["jobId"],
+        format!("{client_id}-2"),
+        "newest first"
+    );
+    let url = format!(
+        "{}/api/v1/jobs?clientId={client_id}&limit=1&offset=1",
+        hub.url()
+    );
+    let page: Value = http_get(url).await?.json().await?;
+    assert_eq!(page["jobs"][0]["jobId"], format!("{client_id}-1"), "{page}");
+
     // The hub goes down and comes back with the same database.
     let mut process = hub.process;
     process.child.kill().await?;

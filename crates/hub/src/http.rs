@@ -18,7 +18,7 @@ pub fn router(hub: Hub, tokens: Tokens, max_body_bytes: usize) -> Router {
     let protected = Router::new()
         .route("/getStatus", get(get_status))
         .route("/startPrint", get(start_print))
-        .route("/api/v1/jobs", post(submit_job))
+        .route("/api/v1/jobs", post(submit_job).get(list_jobs))
         .route("/api/v1/jobs/{job_id}", get(get_job))
         .route("/api/v1/clients", get(list_clients))
         .route("/api/v1/clients/{client_id}", get(get_client))
@@ -175,6 +175,31 @@ fn time_ms(text: &str) -> Option<u64> {
     let at =
         time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     u64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobFilter {
+    client_id: Option<String>,
+    state: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+async fn list_jobs(
+    State(hub): State<Hub>,
+    Query(filter): Query<JobFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let jobs = hub
+        .store()
+        .jobs(
+            filter.client_id.as_deref(),
+            filter.state.as_deref(),
+            filter.limit.unwrap_or(50),
+            filter.offset.unwrap_or(0),
+        )
+        .map_err(internal)?;
+    Ok(Json(json!({ "jobs": jobs })))
 }
 
 async fn get_job(

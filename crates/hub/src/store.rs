@@ -262,6 +262,27 @@ impl Store {
             .optional()?)
     }
 
+    /// Jobs, newest first, optionally of one client and/or in one state; at most `limit`
+    /// after skipping `offset`. Without status histories (ask for one job for that).
+    pub fn jobs(
+        &self,
+        client_id: Option<&str>,
+        state: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut statement = self.db.prepare(
+            "SELECT job_id, client_id, state, created_at, updated_at, expires_at, error FROM jobs
+             WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR state = ?2)
+             ORDER BY seq DESC LIMIT ?3 OFFSET ?4",
+        )?;
+        let rows = statement.query_map(
+            params![client_id, state, limit.clamp(1, 1000) as i64, offset as i64],
+            job_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// One job with its status history.
     pub fn job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
         let job = self
@@ -269,20 +290,7 @@ impl Store {
             .query_row(
                 "SELECT job_id, client_id, state, created_at, updated_at, expires_at, error FROM jobs WHERE job_id = ?1",
                 params![job_id],
-                |row| {
-                    Ok(Job {
-                        job_id: row.get(0)?,
-                        client_id: row.get(1)?,
-                        state: row.get(2)?,
-                        created_at: row.get::<_, i64>(3)? as u64,
-                        updated_at: row.get::<_, i64>(4)? as u64,
-                        expires_at: row.get::<_, Option<i64>>(5)?.map(|t| t as u64),
-                        error: row
-                            .get::<_, Option<String>>(6)?
-                            .and_then(|e| serde_json::from_str(&e).ok()),
-                        events: Vec::new(),
-                    })
-                },
+                job_from_row,
             )
             .optional()?;
         let Some(mut job) = job else { return Ok(None) };
@@ -296,6 +304,21 @@ impl Store {
         }
         Ok(Some(job))
     }
+}
+
+fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        job_id: row.get(0)?,
+        client_id: row.get(1)?,
+        state: row.get(2)?,
+        created_at: row.get::<_, i64>(3)? as u64,
+        updated_at: row.get::<_, i64>(4)? as u64,
+        expires_at: row.get::<_, Option<i64>>(5)?.map(|t| t as u64),
+        error: row
+            .get::<_, Option<String>>(6)?
+            .and_then(|e| serde_json::from_str(&e).ok()),
+        events: Vec::new(),
+    })
 }
 
 /// Order of job states: a job never moves to a lower rank.
