@@ -185,14 +185,7 @@ impl OriginalServer {
 
     /// `GET /getStatus` -> the entry of `client_id`, if listed.
     pub async fn client_status(&self, client_id: &str) -> Result<Option<Value>> {
-        let status: Value = http_get(format!("{}/getStatus", self.url()))
-            .await?
-            .json()
-            .await?;
-        Ok(status["data"]
-            .as_array()
-            .and_then(|clients| clients.iter().find(|c| c["clientId"] == client_id))
-            .cloned())
+        client_status_at(&self.url(), client_id).await
     }
 
     /// `POST /emit`: emits each payload (`times` times) to the client as `print`.
@@ -651,15 +644,24 @@ pub fn artifacts_dir() -> PathBuf {
         .map_or_else(|| repo_root().join("artifacts"), PathBuf::from)
 }
 
-/// Polls the original server's `/getStatus` until `client_id` is listed as connected.
-pub async fn wait_until_listed(
-    server: &OriginalServer,
-    client_id: &str,
-    limit: Duration,
-) -> Result<Value> {
+/// `GET <base>/getStatus` (the original format, which the hub serves too) -> the entry
+/// of `client_id`, if listed.
+pub async fn client_status_at(base_url: &str, client_id: &str) -> Result<Option<Value>> {
+    let status: Value = http_get(format!("{base_url}/getStatus"))
+        .await?
+        .json()
+        .await?;
+    Ok(status["data"]
+        .as_array()
+        .and_then(|clients| clients.iter().find(|c| c["clientId"] == client_id))
+        .cloned())
+}
+
+/// Polls `GET <base>/getStatus` until `client_id` is listed as connected.
+pub async fn wait_until_listed(base_url: &str, client_id: &str, limit: Duration) -> Result<Value> {
     let deadline = Instant::now() + limit;
     loop {
-        if let Some(status) = server.client_status(client_id).await? {
+        if let Some(status) = client_status_at(base_url, client_id).await? {
             if status["connected"] == true {
                 return Ok(status);
             }

@@ -52,14 +52,14 @@ async fn server_restarted_within_the_attempts_is_rejoined_and_prints_once() -> R
     let port = server.port;
     let (mut agent, client_id) =
         connected(&server, "restart", &flags(&["--reconnect-attempts", "20"])).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
 
     stop(server).await?;
     agent.wait_for_state("reconnecting", LIMIT).await?;
     let server = OriginalServer::start_with(port, 2_000, 1_000, &[]).await?;
     agent.wait_for_state("connected", LIMIT).await?;
     // A fresh server knows only clients that registered with it: proves re-registration.
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
 
     let text = unique_marker("after restart");
     let answer = server.start_print(&client_id, &text).await?;
@@ -109,7 +109,7 @@ async fn gives_up_after_exactly_n_attempts_and_reconnects_on_request() -> Result
     let server = OriginalServer::start_with(port, 2_000, 1_000, &[]).await?;
     agent.process.signal("HUP")?;
     agent.wait_for_state("connected", LIMIT).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     Ok(())
 }
 
@@ -159,7 +159,7 @@ async fn frozen_server_is_detected_within_the_heartbeat_bound_and_attempts_time_
 async fn a_kick_is_not_reconnected_automatically() -> Result<()> {
     let server = OriginalServer::start(2_000, 1_000).await?;
     let (mut agent, client_id) = connected(&server, "kick", &flags(&[])).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
 
     let answer = server.kick(&client_id).await?;
     assert_eq!(answer["kicked"], true, "{answer}");
@@ -177,7 +177,7 @@ async fn a_kick_is_not_reconnected_automatically() -> Result<()> {
 
     agent.process.signal("HUP")?;
     agent.wait_for_state("connected", LIMIT).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     Ok(())
 }
 
@@ -293,6 +293,6 @@ async fn a_refused_token_is_shown_as_such_and_retried_with_backoff() -> Result<(
     )
     .await?;
     agent.wait_for_state("connected", LIMIT).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     Ok(())
 }

@@ -43,7 +43,7 @@ async fn desktop_app_connects_prints_and_shows_its_window() -> Result<()> {
         .context("starting the desktop app")?;
     let _app = Process::group_leader(child);
 
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     let text = unique_marker("desktop print");
     let answer = server.start_print(&client_id, &text).await?;
     assert_eq!(answer["message"], "print job sent", "{answer}");

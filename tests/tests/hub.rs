@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use base64::Engine as _;
 use printrelay_e2e::{
-    count_printed, http_get, unique_marker, wait_for_printed, Agent, Hub, RAW_QUEUE,
+    count_printed, http_get, unique_marker, wait_for_printed, wait_until_listed, Agent, Hub,
+    RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -87,26 +88,7 @@ async fn the_original_endpoints_work_against_the_hub() -> Result<()> {
     let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
     agent.wait_for_state("connected", LIMIT).await?;
     // The hub handles `register` on its own task: poll its status page, as a sender would.
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    loop {
-        let status: Value = http_get(format!("{}/getStatus", hub.url()))
-            .await?
-            .json()
-            .await?;
-        let listed = status["data"].as_array().and_then(|d| {
-            d.iter()
-                .find(|c| c["clientId"] == client_id.as_str())
-                .cloned()
-        });
-        if listed.is_some_and(|e| e["connected"] == true) {
-            break;
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "never listed connected: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_listed(&hub.url(), &client_id, LIMIT).await?;
 
     let text = unique_marker("start print 打印");
     let url = reqwest::Url::parse_with_params(

@@ -29,7 +29,7 @@ async fn connected_agent(queue: &str, tag: &str) -> Result<(OriginalServer, Agen
     let client_id = unique_marker(tag);
     let mut agent = Agent::start(&server.url(), &client_id, queue).await?;
     agent.wait_for_state("connected", LIMIT).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     Ok((server, agent, client_id))
 }
 
@@ -250,7 +250,7 @@ async fn a_crash_during_a_burst_prints_every_job_exactly_once() -> Result<()> {
     let home = AgentHome::new()?;
     let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
     agent.wait_for_state("connected", LIMIT).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
 
     let ids: Vec<String> = (0..JOBS).map(|i| format!("{client_id}-{i:03}")).collect();
     let jobs: Vec<Value> = ids
@@ -270,7 +270,7 @@ async fn a_crash_during_a_burst_prints_every_job_exactly_once() -> Result<()> {
 
     let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
     agent.wait_for_state("connected", LIMIT).await?;
-    wait_until_listed(&server, &client_id, LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     // The server delivers everything again, as a hub does for jobs it has no status of.
     server.replay(&client_id).await?;
 

@@ -34,7 +34,7 @@ async fn a_slow_print_does_not_stall_the_heartbeat() -> Result<()> {
         state.wait_for(ConnectionState::is_connected),
     )
     .await??;
-    wait_until_listed(&server, &client_id, Duration::from_secs(20)).await?;
+    wait_until_listed(&server.url(), &client_id, Duration::from_secs(20)).await?;
 
     server.start_print(&client_id, "slow job").await?;
     let mut heartbeats_while_printing = 0;
