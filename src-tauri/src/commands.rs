@@ -1,49 +1,96 @@
-//! Thin Tauri commands: each maps one UI request onto the agent core's API.
+//! Thin Tauri commands of the window process: each forwards one UI request to the tray
+//! process, where `control::Desktop::handle` answers it.
 
-use printrelay_agent::printing::PrinterInfo;
-use printrelay_agent::{Agent, Snapshot};
-use tauri::{AppHandle, Manager, Runtime};
+use printrelay_agent::settings::Settings;
+use printrelay_agent::store::JobQuery;
+use serde_json::Value;
+use tauri::{Runtime, State};
 
+use crate::bridge::Bridge;
+use crate::control::Request;
 use crate::error::CommandError;
 
-/// Why the agent did not start, kept for the UI when it failed.
-#[derive(Debug)]
-pub struct StartupFailure(pub String);
-
-fn agent<R: Runtime>(app: &AppHandle<R>) -> Result<Agent, CommandError> {
-    if let Some(agent) = app.try_state::<Agent>() {
-        return Ok(agent.inner().clone());
-    }
-    let reason = app
-        .try_state::<StartupFailure>()
-        .map_or_else(|| "still starting".to_owned(), |f| f.0.clone());
-    Err(CommandError::AgentNotRunning(reason))
+/// Registers every command on `builder`.
+pub fn register<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        snapshot,
+        reconnect,
+        set_paused,
+        printers,
+        test_print,
+        query_jobs,
+        cancel_job,
+        reprint,
+        check_settings,
+        save_settings,
+    ])
 }
 
 /// Everything the window shows when it opens; later changes arrive as events.
 #[tauri::command]
-pub async fn snapshot<R: Runtime>(app: AppHandle<R>) -> Result<Snapshot, CommandError> {
-    Ok(agent(&app)?.snapshot().await)
+async fn snapshot(bridge: State<'_, Bridge>) -> Result<Value, CommandError> {
+    bridge.call(Request::Snapshot).await
 }
 
 /// Starts a fresh round of connect attempts.
 #[tauri::command]
-pub async fn reconnect<R: Runtime>(app: AppHandle<R>) -> Result<(), CommandError> {
-    agent(&app)?.reconnect().await;
-    Ok(())
+async fn reconnect(bridge: State<'_, Bridge>) -> Result<Value, CommandError> {
+    bridge.call(Request::Reconnect).await
+}
+
+/// Pauses or resumes printing.
+#[tauri::command]
+async fn set_paused(bridge: State<'_, Bridge>, paused: bool) -> Result<Value, CommandError> {
+    bridge.call(Request::SetPaused { paused }).await
 }
 
 /// The machine's printers.
 #[tauri::command]
-pub async fn printers<R: Runtime>(app: AppHandle<R>) -> Result<Vec<PrinterInfo>, CommandError> {
-    Ok(agent(&app)?.printers().await)
+async fn printers(bridge: State<'_, Bridge>) -> Result<Value, CommandError> {
+    bridge.call(Request::Printers).await
 }
 
-/// Queues a test page; returns its job id.
+/// Queues a test page; answers its job id.
 #[tauri::command]
-pub fn test_print<R: Runtime>(
-    app: AppHandle<R>,
+async fn test_print(
+    bridge: State<'_, Bridge>,
     printer: Option<String>,
-) -> Result<String, CommandError> {
-    Ok(agent(&app)?.test_print(printer))
+) -> Result<Value, CommandError> {
+    bridge.call(Request::TestPrint { printer }).await
+}
+
+/// A page of the job history.
+#[tauri::command]
+async fn query_jobs(bridge: State<'_, Bridge>, query: JobQuery) -> Result<Value, CommandError> {
+    bridge.call(Request::QueryJobs { query }).await
+}
+
+/// Cancels a queued or spooled job.
+#[tauri::command]
+async fn cancel_job(bridge: State<'_, Bridge>, job_id: String) -> Result<Value, CommandError> {
+    bridge.call(Request::CancelJob { job_id }).await
+}
+
+/// Prints a past job again; answers the new job id.
+#[tauri::command]
+async fn reprint(bridge: State<'_, Bridge>, job_id: String) -> Result<Value, CommandError> {
+    bridge.call(Request::Reprint { job_id }).await
+}
+
+/// Every problem of a settings draft, for inline validation.
+#[tauri::command]
+async fn check_settings(
+    bridge: State<'_, Bridge>,
+    settings: Settings,
+) -> Result<Value, CommandError> {
+    bridge.call(Request::CheckSettings { settings }).await
+}
+
+/// Saves and applies settings; a bad value changes nothing.
+#[tauri::command]
+async fn save_settings(
+    bridge: State<'_, Bridge>,
+    settings: Settings,
+) -> Result<Value, CommandError> {
+    bridge.call(Request::SaveSettings { settings }).await
 }

@@ -145,7 +145,7 @@ impl Agent {
             settings: self.settings.borrow().clone(),
             jobs,
             connection_events,
-            paused: *self.paused.borrow(),
+            paused: self.is_paused(),
         }
     }
 
@@ -153,6 +153,11 @@ impl Agent {
     pub fn set_paused(&self, paused: bool) {
         self.paused.send_replace(paused);
         let _ = self.events.send(AgentEvent::Paused(paused));
+    }
+
+    /// Whether printing is paused.
+    pub fn is_paused(&self) -> bool {
+        *self.paused.borrow()
     }
 
     /// Cancels a job that is queued or in the spooler.
@@ -182,6 +187,7 @@ impl Agent {
             title: job.title,
             // The user reprints on the printer chosen now.
             printer: None,
+            origin: protocol::Origin::Local,
             ..job
         };
         self.jobs
@@ -265,6 +271,7 @@ pub fn test_page(printer: Option<String>) -> PrintJob {
         copies: 1,
         options: protocol::PrintOptions::default(),
         expires_at: None,
+        origin: protocol::Origin::Local,
     }
 }
 

@@ -347,6 +347,7 @@ impl Pipeline {
                 settings.max_job_bytes,
             )
         };
+        let allow_choice = allow_choice || job.origin == crate::protocol::Origin::Local;
         let wanted = match choose_printer(job.printer.as_deref(), selected.as_deref(), allow_choice)
         {
             Ok(wanted) => wanted,

@@ -47,6 +47,18 @@ pub struct PrintJob {
     pub options: PrintOptions,
     /// After this moment the job must not be printed.
     pub expires_at: Option<OffsetDateTime>,
+    /// Who asked for it: the printer rule binds servers, not the user at this PC.
+    pub origin: Origin,
+}
+
+/// Where a job came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// A dispatch server (or a job restored from the store).
+    #[default]
+    Server,
+    /// The user at this PC: a test page or a reprint.
+    Local,
 }
 
 /// What to print and how the spooler should treat it.
@@ -264,6 +276,7 @@ fn parse_original(fields: &Map<String, Value>, limits: Limits) -> Result<PrintJo
         copies: 1,
         options: PrintOptions::default(),
         expires_at: None,
+        origin: Origin::Server,
     })
 }
 
@@ -365,6 +378,7 @@ fn parse_v1(
         copies,
         options,
         expires_at,
+        origin: Origin::Server,
     })
 }
 

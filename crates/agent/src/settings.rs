@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::connection::ReconnectPolicy;
+use crate::connection::{PolicyProblem, ReconnectPolicy};
 
 /// The server a fresh install talks to: a hub on this machine.
 pub const DEFAULT_SERVER_URL: &str = "http://localhost:3000";
@@ -50,6 +50,8 @@ pub struct Settings {
     pub max_job_bytes: u64,
     /// Finished jobs kept in the history.
     pub history_limit: usize,
+    /// Desktop notifications when a job fails or reconnecting gives up.
+    pub notifications: bool,
 }
 
 impl Default for Settings {
@@ -65,6 +67,7 @@ impl Default for Settings {
             language: Language::System,
             max_job_bytes: crate::protocol::DEFAULT_MAX_JOB_BYTES,
             history_limit: 10_000,
+            notifications: true,
         }
     }
 }
@@ -77,7 +80,7 @@ pub enum SettingsError {
     #[error("clientId: must be 1 to 128 characters without control characters")]
     ClientId,
     #[error("{0}")]
-    Reconnect(&'static str),
+    Reconnect(PolicyProblem),
     #[error("cannot read {path}: {detail}")]
     Read { path: PathBuf, detail: String },
     #[error("cannot write {path}: {detail}")]
@@ -97,14 +100,41 @@ impl Settings {
         Ok(Some(url))
     }
 
-    /// Checks every field a user can type.
+    /// Checks every field a user can type; the first problem found.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        self.server()?;
+        self.problems().into_iter().next().map_or(Ok(()), Err)
+    }
+
+    /// Every field a user typed that cannot be used, for inline validation in a form.
+    pub fn problems(&self) -> Vec<SettingsError> {
+        let mut problems = Vec::new();
+        if let Err(error) = self.server() {
+            problems.push(error);
+        }
         let id_len = self.client_id.chars().count();
         if !(1..=128).contains(&id_len) || self.client_id.chars().any(char::is_control) {
-            return Err(SettingsError::ClientId);
+            problems.push(SettingsError::ClientId);
         }
-        self.reconnect.validate().map_err(SettingsError::Reconnect)
+        problems.extend(
+            self.reconnect
+                .problems()
+                .into_iter()
+                .map(SettingsError::Reconnect),
+        );
+        problems
+    }
+}
+
+impl SettingsError {
+    /// The settings field at fault (`serverUrl`, `clientId`, `reconnect.attempts`...),
+    /// or `None` for file errors.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            SettingsError::ServerUrl(_) => Some("serverUrl"),
+            SettingsError::ClientId => Some("clientId"),
+            SettingsError::Reconnect(problem) => Some(problem.field),
+            SettingsError::Read { .. } | SettingsError::Write { .. } => None,
+        }
     }
 }
 
@@ -174,6 +204,15 @@ impl Overrides {
     }
 }
 
+/// `settings` if every value can be used once a missing client id is generated.
+fn usable(settings: Settings) -> Result<Settings, SettingsError> {
+    let mut check = settings.clone();
+    if check.client_id.trim().is_empty() {
+        check.client_id = "generated".into();
+    }
+    check.validate().map(|()| settings)
+}
+
 /// Settings as loaded, with a warning for the user when the file was unusable.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -216,12 +255,15 @@ impl SettingsStore {
         let mut warning = None;
         let parsed = match text {
             None => None,
-            Some(text) => match serde_json::from_str::<Settings>(&text) {
+            Some(text) => match serde_json::from_str::<Settings>(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|s| usable(s).map_err(|e| e.to_string()))
+            {
                 Ok(settings) => Some(settings),
                 Err(e) => {
                     let aside = self.move_aside()?;
                     let message = format!(
-                        "the settings file was unreadable ({e}); it was kept as {} and defaults are in use",
+                        "the settings file was unusable ({e}); it was kept as {} and defaults are in use",
                         aside.display()
                     );
                     tracing::warn!("{message}");
@@ -300,6 +342,7 @@ mod tests {
             .warning
             .as_deref()
             .is_some_and(|w| w.contains("corrupt")));
+        assert_eq!(loaded.settings.server_url, DEFAULT_SERVER_URL);
         let kept: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .filter_map(Result::ok)
@@ -310,6 +353,42 @@ mod tests {
             std::fs::read_to_string(kept[0].path()).ok().as_deref(),
             Some("{ not json")
         );
+    }
+
+    #[test]
+    fn a_file_with_an_unusable_value_is_kept_aside_too() {
+        let (dir, store) = store();
+        let text = r#"{"clientId":"pc-7","serverUrl":"ftp://nowhere"}"#;
+        std::fs::write(store.path(), text).expect("write");
+        let loaded = store.load().expect("load");
+        let warning = loaded.warning.expect("a warning");
+        assert!(warning.contains("serverUrl"), "{warning}");
+        assert_eq!(loaded.settings.server_url, DEFAULT_SERVER_URL);
+        let kept = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().contains("corrupt"))
+            .expect("the file kept aside");
+        assert_eq!(
+            std::fs::read_to_string(kept.path()).ok().as_deref(),
+            Some(text)
+        );
+    }
+
+    #[test]
+    fn problems_name_every_bad_field() {
+        let mut settings = Settings {
+            server_url: "nope".into(),
+            client_id: String::new(),
+            ..Settings::default()
+        };
+        settings.reconnect.attempts = 0;
+        let fields: Vec<_> = settings
+            .problems()
+            .iter()
+            .filter_map(|p| p.field())
+            .collect();
+        assert_eq!(fields, ["serverUrl", "clientId", "reconnect.attempts"]);
     }
 
     #[test]

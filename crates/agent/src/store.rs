@@ -64,7 +64,7 @@ pub enum StoreError {
 }
 
 /// A filter over the job history.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct JobQuery {
     /// Any of these states (empty: all).
@@ -358,6 +358,7 @@ impl Store {
                 options: serde_json::from_str(&options).unwrap_or_default(),
                 expires_at: expires_at
                     .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()),
+                origin: crate::protocol::Origin::Server,
             };
             unfinished.push(Unfinished {
                 record,
@@ -409,6 +410,7 @@ impl Store {
                     copies: copies.max(1),
                     options: serde_json::from_str(&options).unwrap_or_default(),
                     expires_at: None,
+                    origin: crate::protocol::Origin::Server,
                 })
             }),
         )
@@ -645,6 +647,7 @@ mod tests {
                 ..Default::default()
             },
             expires_at: None,
+            origin: crate::protocol::Origin::Server,
         }
     }
 
@@ -758,6 +761,7 @@ mod query_tests {
             copies: 1,
             options: PrintOptions::default(),
             expires_at: None,
+            origin: crate::protocol::Origin::Server,
         }
     }
 

@@ -51,20 +51,54 @@ impl ReconnectPolicy {
     }
 
     /// Checks the values a user can type, naming the first field that is out of range.
-    pub fn validate(&self) -> Result<(), &'static str> {
-        if self.attempts == 0 || self.attempts > 1000 {
-            return Err("reconnect.attempts must be between 1 and 1000");
-        }
-        if self.delay_ms == 0 || self.delay_ms > 3_600_000 {
-            return Err("reconnect.delayMs must be between 1 and 3600000");
-        }
-        if self.delay_max_ms < self.delay_ms || self.delay_max_ms > 3_600_000 {
-            return Err("reconnect.delayMaxMs must be between delayMs and 3600000");
-        }
-        if !(100..=600_000).contains(&self.connect_timeout_ms) {
-            return Err("reconnect.connectTimeoutMs must be between 100 and 600000");
-        }
-        Ok(())
+    pub fn validate(&self) -> Result<(), PolicyProblem> {
+        self.problems().into_iter().next().map_or(Ok(()), Err)
+    }
+
+    /// Every field that is out of range, for inline validation in a form.
+    pub fn problems(&self) -> Vec<PolicyProblem> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, field: &'static str, rule: &'static str| {
+            if !ok {
+                problems.push(PolicyProblem { field, rule });
+            }
+        };
+        check(
+            (1..=1000).contains(&self.attempts),
+            "reconnect.attempts",
+            "must be between 1 and 1000",
+        );
+        check(
+            (1..=3_600_000).contains(&self.delay_ms),
+            "reconnect.delayMs",
+            "must be between 1 and 3600000",
+        );
+        check(
+            self.delay_max_ms >= self.delay_ms && self.delay_max_ms <= 3_600_000,
+            "reconnect.delayMaxMs",
+            "must be between delayMs and 3600000",
+        );
+        check(
+            (100..=600_000).contains(&self.connect_timeout_ms),
+            "reconnect.connectTimeoutMs",
+            "must be between 100 and 600000",
+        );
+        problems
+    }
+}
+
+/// A reconnect policy field out of range: its settings path and the rule it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyProblem {
+    /// Path of the field in the settings, e.g. `reconnect.attempts`.
+    pub field: &'static str,
+    /// The rule, e.g. `must be between 1 and 1000`.
+    pub rule: &'static str,
+}
+
+impl std::fmt::Display for PolicyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.field, self.rule)
     }
 }
 
@@ -107,9 +141,9 @@ mod tests {
         let mut p = policy();
         assert!(p.validate().is_ok());
         p.attempts = 0;
-        assert!(p.validate().unwrap_err().contains("attempts"));
+        assert_eq!(p.validate().unwrap_err().field, "reconnect.attempts");
         let mut p = policy();
         p.delay_max_ms = 10;
-        assert!(p.validate().unwrap_err().contains("delayMaxMs"));
+        assert_eq!(p.validate().unwrap_err().field, "reconnect.delayMaxMs");
     }
 }

@@ -11,7 +11,7 @@ mod supervisor;
 #[cfg(test)]
 mod tests;
 
-pub use backoff::ReconnectPolicy;
+pub use backoff::{PolicyProblem, ReconnectPolicy};
 pub use session::{engine_url, ConnectError};
 pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat};
 
