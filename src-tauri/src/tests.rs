@@ -178,7 +178,7 @@ fn good_settings_are_saved_applied_and_autostart_follows() {
         .invoke("save_settings", json!({"settings": draft}))
         .expect("saved");
     assert_eq!(saved["autostart"]["enabled"], true);
-    assert_eq!(*h.autostart.0.lock().expect("lock"), true);
+    assert!(*h.autostart.0.lock().expect("lock"));
     assert_eq!(h.settings()["clientId"], "front-desk");
     let file: Value = serde_json::from_str(
         &std::fs::read_to_string(h.desktop.settings_store.path()).expect("file written"),
