@@ -1,73 +1,109 @@
-// Wires the window: loads a snapshot, then follows agent events.
+// Wires the window: loads a snapshot, follows agent events, switches views and language.
 
 import * as api from './api.js';
 import { pickLanguage, translator } from './i18n.js';
-import { describeConnection, describeHeartbeat, mergeJob } from './view.js';
+import { mergeJob } from './view.js';
+import * as status from './status.js';
+import * as jobs from './jobs.js';
+import * as settings from './settings.js';
 
 const $ = (id) => document.getElementById(id);
-const model = { connection: { state: 'idle' }, heartbeat: null, settings: {}, jobs: [] };
-let t = translator('en');
 
-function render() {
-  const now = Date.now();
-  const view = describeConnection(model.connection, t, now);
-  $('state-badge').textContent = view.label;
-  $('state-badge').dataset.state = model.connection.state;
-  $('state-detail').textContent = view.detail;
-  $('reconnect').hidden = !view.canReconnect;
-  $('server').textContent = model.settings.serverUrl || '—';
-  $('client-id').textContent = model.settings.clientId || '—';
-  $('printer').textContent = model.settings.printer || t('systemDefault');
-  $('heartbeat').textContent = describeHeartbeat(model.heartbeat, t, now);
-  renderJobs();
-}
+/** What the window knows; views read it, events and commands update it. */
+const ctx = {
+  model: {
+    connection: { state: 'idle' }, heartbeat: null, settings: {}, jobs: [], connectionEvents: [],
+    paused: false, autostart: { enabled: false, error: null }, warnings: [], printers: null,
+  },
+  t: translator('en'),
+  render: () => {},
+};
 
-function renderJobs() {
-  const body = $('jobs');
-  body.replaceChildren(...model.jobs.slice(0, 50).map((job) => {
-    const row = document.createElement('tr');
-    row.dataset.state = job.state;
-    const cells = [
-      new Date(job.receivedAt).toLocaleTimeString(),
-      job.title || job.jobId,
-      job.printer || '—',
-      job.error ? `${t(`job.${job.state}`)}: ${job.error.message}` : t(`job.${job.state}`),
-    ];
-    for (const text of cells) {
-      const cell = document.createElement('td');
-      cell.textContent = text;
-      row.append(cell);
-    }
-    return row;
-  }));
-  $('no-jobs').hidden = model.jobs.length > 0;
-}
+const views = { status, jobs, settings };
 
-function translatePage() {
-  for (const element of document.querySelectorAll('[data-i18n]')) {
-    element.textContent = t(element.dataset.i18n);
+function showView(name) {
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    const selected = tab.dataset.view === name;
+    tab.setAttribute('aria-selected', String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    $(`view-${tab.dataset.view}`).hidden = !selected;
   }
+  views[name].shown(ctx);
+}
+
+function setupTabs() {
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  tabs.forEach((tab, index) => {
+    tab.addEventListener('click', () => showView(tab.dataset.view));
+    // Arrow keys move between tabs, as in any tab list.
+    tab.addEventListener('keydown', (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      const next = tabs[(index + step + tabs.length) % tabs.length];
+      next.focus();
+      showView(next.dataset.view);
+    });
+  });
+}
+
+/** Applies the language setting to every static text and to the views. */
+function applyLanguage() {
+  const language = pickLanguage(ctx.model.settings.language, navigator.languages);
+  document.documentElement.lang = language;
+  ctx.t = translator(language);
+  for (const element of document.querySelectorAll('[data-i18n]')) {
+    element.textContent = ctx.t(element.dataset.i18n);
+  }
+  for (const element of document.querySelectorAll('[data-i18n-placeholder]')) {
+    element.placeholder = ctx.t(element.dataset.i18nPlaceholder);
+  }
+  ctx.render();
+}
+
+function renderWarnings() {
+  const { warnings } = ctx.model;
+  $('warnings').textContent = warnings.join(' · ');
+  $('warnings').hidden = warnings.length === 0;
+}
+
+/** Shows a failed command's message where the user looks. */
+export function showError(error) {
+  const text = error && error.message ? error.message : String(error);
+  ctx.model.warnings = [...ctx.model.warnings.filter((w) => w !== text), text];
+  renderWarnings();
 }
 
 async function main() {
-  const snap = await api.snapshot();
-  Object.assign(model, snap);
-  const language = pickLanguage(model.settings.language, navigator.languages);
-  document.documentElement.lang = language;
-  t = translator(language);
-  translatePage();
-  await api.on(api.channels.connection, (state) => { model.connection = state; render(); });
-  await api.on(api.channels.heartbeat, (hb) => { model.heartbeat = hb; render(); });
-  await api.on(api.channels.job, (job) => { model.jobs = mergeJob(model.jobs, job); render(); });
-  await api.on(api.channels.settings, (settings) => { model.settings = settings; render(); });
-  await api.on(api.channels.warning, (text) => { $('warning').textContent = text; $('warning').hidden = false; });
-  $('reconnect').addEventListener('click', () => api.reconnect());
-  render();
+  setupTabs();
+  Object.assign(ctx.model, await api.snapshot());
+  ctx.render = () => {
+    status.render(ctx);
+    jobs.render(ctx);
+    renderWarnings();
+  };
+  ctx.showError = showError;
+  ctx.applyLanguage = applyLanguage;
+  for (const view of Object.values(views)) view.mount(ctx);
+  applyLanguage();
+  await api.on(api.channels.connection, (state) => { status.connectionChanged(ctx, state); ctx.render(); });
+  await api.on(api.channels.heartbeat, (hb) => { ctx.model.heartbeat = hb; status.render(ctx); });
+  await api.on(api.channels.job, (job) => {
+    ctx.model.jobs = mergeJob(ctx.model.jobs, job);
+    jobs.jobChanged(ctx, job);
+    status.jobChanged(ctx);
+    ctx.render();
+  });
+  await api.on(api.channels.paused, (paused) => { ctx.model.paused = paused; ctx.render(); });
+  await api.on(api.channels.settings, (next) => {
+    const languageChanged = next.language !== ctx.model.settings.language;
+    ctx.model.settings = next;
+    if (languageChanged) applyLanguage(); else ctx.render();
+  });
+  await api.on(api.channels.warning, (text) => { ctx.model.warnings = [...ctx.model.warnings, text]; renderWarnings(); });
+  showView('status');
   // Countdown and "seconds since heartbeat" tick without events.
-  setInterval(render, 1000);
+  setInterval(() => status.render(ctx), 1000);
+  document.body.dataset.ready = 'true';
 }
 
-main().catch((error) => {
-  $('warning').textContent = String(error && error.message ? error.message : error);
-  $('warning').hidden = false;
-});
+main().catch(showError);

@@ -1,10 +1,13 @@
-// UI strings in English and Simplified Chinese; the language follows the system.
+// UI strings in English and Simplified Chinese; the language follows the setting, then the system.
 
 const strings = {
   en: {
-    status: 'Status', reconnect: 'Reconnect', server: 'Server', clientId: 'Client id',
-    printer: 'Printer', heartbeat: 'Heartbeat', jobs: 'Recent jobs', time: 'Time',
-    job: 'Job', state: 'State', noJobs: 'No jobs yet.', systemDefault: 'system default',
+    'tab.status': 'Status', 'tab.jobs': 'Jobs', 'tab.settings': 'Settings',
+    status: 'Connection', reconnect: 'Reconnect', pause: 'Pause printing', resume: 'Resume printing',
+    paused: 'Printing paused', server: 'Server', clientId: 'Client id', printer: 'Printer',
+    heartbeat: 'Heartbeat', today: 'Today', events: 'Connection history', noEvents: 'Nothing yet.',
+    'count.completed': 'completed', 'count.failed': 'failed', 'count.waiting': 'waiting',
+    systemDefault: 'system default', noServer: 'Set a server in Settings.',
     'state.idle': 'No server', 'state.connecting': 'Connecting', 'state.connected': 'Connected',
     'state.reconnecting': 'Reconnecting', 'state.gaveUp': 'Offline', 'state.kicked': 'Disconnected by server',
     'state.stopped': 'Stopped',
@@ -12,13 +15,35 @@ const strings = {
     gaveUp: (n, e) => `Gave up after ${n} attempts: ${e}`,
     since: (t) => `since ${t}`, lastBeat: (s, i, t) => `${s} s ago (every ${i} s, timeout ${t} s)`,
     rtt: (ms) => `, round trip ${ms} ms`,
-    'job.received': 'received', 'job.spooled': 'spooled', 'job.completed': 'completed',
+    'event.connected': 'Connected', 'event.reconnected': 'Reconnected',
+    'event.lost': (e) => `Connection lost: ${e}`, 'event.retrying': (e) => `Retrying: ${e}`,
+    'event.gaveUp': (n, e) => `Gave up after ${n} attempts: ${e}`, 'event.kicked': (r) => `Disconnected by the server: ${r}`,
+    'job.received': 'received', 'job.spooled': 'at the spooler', 'job.completed': 'completed',
     'job.failed': 'failed', 'job.rejected': 'rejected', 'job.expired': 'expired', 'job.cancelled': 'cancelled',
+    'printer.ready': 'ready', 'printer.printing': 'printing', 'printer.paused': 'paused',
+    'printer.offline': 'offline', 'printer.unknown': 'state unknown', 'printer.missing': 'not found on this computer',
+    'filter.all': 'All', 'filter.waiting': 'Waiting', 'filter.completed': 'Completed', 'filter.failed': 'Failed',
+    'filter.cancelled': 'Cancelled', search: 'Search title or job id', time: 'Time', title: 'Title', size: 'Size',
+    state: 'State', noJobs: 'No jobs.', more: 'Show more', details: 'Details', reprint: 'Print again',
+    cancel: 'Cancel job', close: 'Close', jobId: 'Job id', copies: 'Copies', received: 'Received',
+    updated: 'Updated', spoolerJob: 'Spooler job', reprintOf: 'Reprint of', error: 'Error',
+    shown: (n, total) => `${n} of ${total}`,
+    serverUrl: 'Server URL', token: 'Token', refresh: 'Refresh', testPrint: 'Test print',
+    allowServerPrinterChoice: 'Let servers choose another printer of this computer',
+    reconnectPolicy: 'Reconnecting', attempts: 'Attempts', delayMs: 'First delay (ms)',
+    delayMaxMs: 'Longest delay (ms)', connectTimeoutMs: 'Connect timeout (ms)',
+    autostart: 'Start with the computer', notifications: 'Notify me when a job fails or the connection gives up',
+    language: 'Language', 'language.system': 'System', save: 'Save', saved: 'Saved and applied.',
+    notANumber: 'Enter a whole number.', testQueued: (id) => `Test page queued (${id}).`,
+    connectionGroup: 'Connection', printingGroup: 'Printing', appGroup: 'This app',
   },
   'zh-CN': {
-    status: '状态', reconnect: '重新连接', server: '服务器', clientId: '客户端 ID',
-    printer: '打印机', heartbeat: '心跳', jobs: '最近的任务', time: '时间',
-    job: '任务', state: '状态', noJobs: '暂无任务。', systemDefault: '系统默认',
+    'tab.status': '状态', 'tab.jobs': '任务', 'tab.settings': '设置',
+    status: '连接', reconnect: '重新连接', pause: '暂停打印', resume: '恢复打印',
+    paused: '打印已暂停', server: '服务器', clientId: '客户端 ID', printer: '打印机',
+    heartbeat: '心跳', today: '今天', events: '连接记录', noEvents: '暂无记录。',
+    'count.completed': '已完成', 'count.failed': '失败', 'count.waiting': '等待中',
+    systemDefault: '系统默认', noServer: '请在设置中填写服务器。',
     'state.idle': '未配置服务器', 'state.connecting': '正在连接', 'state.connected': '已连接',
     'state.reconnecting': '正在重连', 'state.gaveUp': '离线', 'state.kicked': '被服务器断开',
     'state.stopped': '已停止',
@@ -26,15 +51,37 @@ const strings = {
     gaveUp: (n, e) => `${n} 次尝试后放弃：${e}`,
     since: (t) => `自 ${t}`, lastBeat: (s, i, t) => `${s} 秒前（间隔 ${i} 秒，超时 ${t} 秒）`,
     rtt: (ms) => `，往返 ${ms} 毫秒`,
-    'job.received': '已接收', 'job.spooled': '已送入队列', 'job.completed': '已完成',
+    'event.connected': '已连接', 'event.reconnected': '已重新连接',
+    'event.lost': (e) => `连接断开：${e}`, 'event.retrying': (e) => `正在重试：${e}`,
+    'event.gaveUp': (n, e) => `${n} 次尝试后放弃：${e}`, 'event.kicked': (r) => `被服务器断开：${r}`,
+    'job.received': '已接收', 'job.spooled': '已送入打印队列', 'job.completed': '已完成',
     'job.failed': '失败', 'job.rejected': '已拒绝', 'job.expired': '已过期', 'job.cancelled': '已取消',
+    'printer.ready': '就绪', 'printer.printing': '正在打印', 'printer.paused': '已暂停',
+    'printer.offline': '离线', 'printer.unknown': '状态未知', 'printer.missing': '本机没有这台打印机',
+    'filter.all': '全部', 'filter.waiting': '等待中', 'filter.completed': '已完成', 'filter.failed': '失败',
+    'filter.cancelled': '已取消', search: '搜索标题或任务 ID', time: '时间', title: '标题', size: '大小',
+    state: '状态', noJobs: '没有任务。', more: '显示更多', details: '详情', reprint: '重新打印',
+    cancel: '取消任务', close: '关闭', jobId: '任务 ID', copies: '份数', received: '接收时间',
+    updated: '更新时间', spoolerJob: '打印队列任务', reprintOf: '重印自', error: '错误',
+    shown: (n, total) => `${n} / ${total}`,
+    serverUrl: '服务器地址', token: '令牌', refresh: '刷新', testPrint: '打印测试页',
+    allowServerPrinterChoice: '允许服务器选择本机的其他打印机',
+    reconnectPolicy: '重连', attempts: '尝试次数', delayMs: '首次等待（毫秒）',
+    delayMaxMs: '最长等待（毫秒）', connectTimeoutMs: '连接超时（毫秒）',
+    autostart: '开机自动启动', notifications: '任务失败或停止重连时通知我',
+    language: '语言', 'language.system': '跟随系统', save: '保存', saved: '已保存并生效。',
+    notANumber: '请输入整数。', testQueued: (id) => `测试页已加入队列（${id}）。`,
+    connectionGroup: '连接', printingGroup: '打印', appGroup: '本应用',
   },
 };
 
+/** The languages the UI speaks. */
+export const languages = Object.freeze(Object.keys(strings));
+
 /** Picks 'zh-CN' or 'en' from a setting ('system', 'zh-CN', 'en') and the browser languages. */
-export function pickLanguage(setting, languages) {
+export function pickLanguage(setting, browserLanguages) {
   if (setting === 'zh-CN' || setting === 'en') return setting;
-  return (languages || []).some((l) => l.toLowerCase().startsWith('zh')) ? 'zh-CN' : 'en';
+  return (browserLanguages || []).some((l) => l.toLowerCase().startsWith('zh')) ? 'zh-CN' : 'en';
 }
 
 /** Returns t(key, ...args) for a language. */
@@ -44,4 +91,11 @@ export function translator(language) {
     const value = table[key] ?? strings.en[key] ?? key;
     return typeof value === 'function' ? value(...args) : value;
   };
+}
+
+/** Keys one language has and the other lacks (a test keeps this empty). */
+export function missingKeys() {
+  const en = new Set(Object.keys(strings.en));
+  const zh = new Set(Object.keys(strings['zh-CN']));
+  return [...en].filter((k) => !zh.has(k)).concat([...zh].filter((k) => !en.has(k)));
 }

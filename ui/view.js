@@ -5,23 +5,23 @@ export function describeConnection(state, t, now) {
   const label = t(`state.${state.state}`);
   switch (state.state) {
     case 'connecting':
-      return { label, detail: t('attempt', state.attempt, state.maxAttempts), canReconnect: false };
+      return { label, detail: t('attempt', state.attempt, state.maxAttempts), canReconnect: false, urgent: false };
     case 'connected':
-      return { label, detail: t('since', new Date(state.since).toLocaleTimeString()), canReconnect: false };
+      return { label, detail: t('since', formatTime(state.since)), canReconnect: false, urgent: false };
     case 'reconnecting': {
       const seconds = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
       const parts = [t('attempt', state.attempt, state.maxAttempts), t('retryIn', seconds)];
       if (state.lastError) parts.push(state.lastError);
-      return { label, detail: parts.join(' · '), canReconnect: true };
+      return { label, detail: parts.join(' · '), canReconnect: true, urgent: false };
     }
     case 'gaveUp':
-      return { label, detail: t('gaveUp', state.attempts, state.lastError), canReconnect: true };
+      return { label, detail: t('gaveUp', state.attempts, state.lastError), canReconnect: true, urgent: true };
     case 'kicked':
-      return { label, detail: state.reason, canReconnect: true };
+      return { label, detail: state.reason, canReconnect: true, urgent: true };
     case 'stopped':
-      return { label, detail: '', canReconnect: true };
+      return { label, detail: '', canReconnect: true, urgent: false };
     default:
-      return { label, detail: '', canReconnect: false };
+      return { label, detail: t('noServer'), canReconnect: false, urgent: false };
   }
 }
 
@@ -34,8 +34,149 @@ export function describeHeartbeat(hb, t, now) {
   return text;
 }
 
+/**
+ * A line for a stored connection event ({at, event: ConnectionState}), given the event
+ * before it in time (or null): connected, reconnected, lost (with its reason), gave up...
+ */
+export function describeConnectionEvent(entry, previous, t) {
+  const state = entry.event || {};
+  const before = previous && previous.event ? previous.event.state : null;
+  let text;
+  switch (state.state) {
+    case 'connected':
+      text = before === 'reconnecting' ? t('event.reconnected') : t('event.connected');
+      break;
+    case 'reconnecting':
+      text = before === 'connected' ? t('event.lost', state.lastError) : t('event.retrying', state.lastError);
+      break;
+    case 'gaveUp':
+      text = t('event.gaveUp', state.attempts, state.lastError);
+      break;
+    case 'kicked':
+      text = t('event.kicked', state.reason);
+      break;
+    default:
+      text = t(`state.${state.state}`);
+  }
+  return { time: formatDateTime(entry.at), text, state: state.state };
+}
+
 /** Inserts or replaces a job record (by jobId), newest first, at most `limit`. */
 export function mergeJob(jobs, record, limit = 200) {
   const rest = jobs.filter((j) => j.jobId !== record.jobId);
   return [record, ...rest].sort((a, b) => b.receivedAt - a.receivedAt).slice(0, limit);
+}
+
+/** Job filter groups of the Jobs view and the states each covers. */
+export const jobGroups = Object.freeze({
+  all: [],
+  waiting: ['received', 'spooled'],
+  completed: ['completed'],
+  failed: ['failed', 'rejected', 'expired'],
+  cancelled: ['cancelled'],
+});
+
+/** Whether `job` belongs in a list filtered by group and search text (as the store filters). */
+export function jobMatches(job, group, text) {
+  const states = jobGroups[group] || [];
+  if (states.length && !states.includes(job.state)) return false;
+  if (!text) return true;
+  const needle = text.toLowerCase();
+  return job.jobId.toLowerCase().includes(needle) || (job.title || '').toLowerCase().includes(needle);
+}
+
+/** What the UI may do with a job: cancel while it waits, reprint once stored. */
+export function jobActions(job) {
+  return {
+    cancel: job.state === 'received' || job.state === 'spooled',
+    reprint: job.state !== 'rejected',
+  };
+}
+
+/** The cells of a job row: time, title, printer, size, state (with the error when failed). */
+export function describeJob(job, t) {
+  const state = t(`job.${job.state}`);
+  return {
+    time: formatDateTime(job.receivedAt),
+    title: job.title || job.jobId,
+    printer: job.printer || '—',
+    size: formatBytes(job.sizeBytes),
+    state: job.error ? `${state}: ${job.error.message}` : state,
+  };
+}
+
+/** Detail lines of a job: [label key, value] pairs. */
+export function jobDetails(job, t) {
+  const lines = [
+    ['jobId', job.jobId],
+    ['title', job.title || '—'],
+    ['state', t(`job.${job.state}`)],
+    ['printer', job.printer || '—'],
+    ['size', formatBytes(job.sizeBytes)],
+    ['copies', String(job.copies)],
+    ['received', formatDateTime(job.receivedAt)],
+    ['updated', formatDateTime(job.updatedAt)],
+  ];
+  if (job.spoolerJobId != null) lines.push(['spoolerJob', String(job.spoolerJobId)]);
+  if (job.reprintOf) lines.push(['reprintOf', job.reprintOf]);
+  if (job.error) lines.push(['error', `${job.error.code}: ${job.error.message}`]);
+  return lines;
+}
+
+/** The printer line: the selected printer (or the default) and what the spooler says of it. */
+export function describePrinter(selected, printers, t) {
+  const list = printers || [];
+  const printer = selected ? list.find((p) => p.systemName === selected) : list.find((p) => p.isDefault);
+  const name = selected || (printer ? `${printer.systemName} (${t('systemDefault')})` : t('systemDefault'));
+  if (!printer) return { name, state: selected && printers ? t('printer.missing') : '', ok: !selected || !printers };
+  return { name, state: t(`printer.${printer.state}`), ok: printer.state === 'ready' || printer.state === 'printing' };
+}
+
+/** Milliseconds since the epoch of the local midnight before `now`. */
+export function startOfDay(now) {
+  const day = new Date(now);
+  day.setHours(0, 0, 0, 0);
+  return day.getTime();
+}
+
+/** Settings as the form edits them: numbers as numbers, empty token/printer as null. */
+export function normalizeDraft(draft) {
+  const number = (v) => (v === '' || v == null ? NaN : Number(v));
+  return {
+    ...draft,
+    serverUrl: String(draft.serverUrl ?? '').trim(),
+    clientId: String(draft.clientId ?? '').trim(),
+    token: draft.token ? String(draft.token) : null,
+    printer: draft.printer ? String(draft.printer) : null,
+    reconnect: {
+      attempts: number(draft.reconnect.attempts),
+      delayMs: number(draft.reconnect.delayMs),
+      delayMaxMs: number(draft.reconnect.delayMaxMs),
+      connectTimeoutMs: number(draft.reconnect.connectTimeoutMs),
+    },
+  };
+}
+
+/** Field problems a form must show before asking the agent (numbers that are not numbers). */
+export function localProblems(draft, t) {
+  const problems = [];
+  for (const [key, value] of Object.entries(draft.reconnect)) {
+    if (!Number.isInteger(value) || value < 0) problems.push({ field: `reconnect.${key}`, message: t('notANumber') });
+  }
+  return problems;
+}
+
+export function formatTime(ms) {
+  return ms == null ? '—' : new Date(ms).toLocaleTimeString();
+}
+
+export function formatDateTime(ms) {
+  return ms == null ? '—' : new Date(ms).toLocaleString();
+}
+
+export function formatBytes(bytes) {
+  if (bytes == null) return '—';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

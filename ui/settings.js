@@ -1,0 +1,150 @@
+// The Settings view: a form over the agent's typed settings, checked by the agent as the
+// user types (inline errors by field), saved and applied without restart.
+
+import * as api from './api.js';
+import { describePrinter, localProblems, normalizeDraft } from './view.js';
+
+const $ = (id) => document.getElementById(id);
+const form = () => $('settings');
+const numberFields = ['reconnect.attempts', 'reconnect.delayMs', 'reconnect.delayMaxMs', 'reconnect.connectTimeoutMs'];
+let checkTimer = null;
+let dirty = false;
+
+export function mount(ctx) {
+  form().addEventListener('input', () => { dirty = true; scheduleCheck(ctx); });
+  form().addEventListener('submit', (event) => { event.preventDefault(); save(ctx); });
+  $('printers-refresh').addEventListener('click', () => loadPrinters(ctx));
+  $('printer-select').addEventListener('change', () => showPrinterState(ctx));
+  $('test-print').addEventListener('click', async () => {
+    try {
+      const id = await api.testPrint($('printer-select').value || null);
+      message(ctx.t('testQueued', id));
+    } catch (error) {
+      message(error.message || String(error), true);
+    }
+  });
+}
+
+export async function shown(ctx) {
+  dirty = false;
+  fill(ctx.model.settings, ctx.model.autostart);
+  showErrors([]);
+  message('');
+  await loadPrinters(ctx);
+}
+
+function fill(settings, autostart) {
+  const f = form().elements;
+  f.serverUrl.value = settings.serverUrl ?? '';
+  f.clientId.value = settings.clientId ?? '';
+  f.token.value = settings.token ?? '';
+  f.allowServerPrinterChoice.checked = !!settings.allowServerPrinterChoice;
+  for (const name of numberFields) f[name].value = settings.reconnect?.[name.split('.')[1]] ?? '';
+  // The OS's real autostart state, not what the file says.
+  f.autostart.checked = !!autostart.enabled;
+  $('err-autostart').textContent = autostart.error || '';
+  f.notifications.checked = settings.notifications !== false;
+  f.language.value = settings.language || 'system';
+  $('printer-select').dataset.value = settings.printer || '';
+}
+
+/** The form as settings: fields the form does not show are kept from the agent's. */
+function draft(ctx) {
+  const f = form().elements;
+  const reconnect = {};
+  for (const name of numberFields) reconnect[name.split('.')[1]] = f[name].value;
+  return normalizeDraft({
+    ...ctx.model.settings,
+    serverUrl: f.serverUrl.value,
+    clientId: f.clientId.value,
+    token: f.token.value,
+    printer: $('printer-select').value,
+    allowServerPrinterChoice: f.allowServerPrinterChoice.checked,
+    reconnect,
+    autostart: f.autostart.checked,
+    notifications: f.notifications.checked,
+    language: f.language.value,
+  });
+}
+
+async function loadPrinters(ctx) {
+  const select = $('printer-select');
+  const wanted = dirty ? select.value : select.dataset.value;
+  try {
+    ctx.model.printers = await api.printers();
+  } catch (error) {
+    ctx.showError(error);
+    return;
+  }
+  const options = [{ value: '', label: ctx.t('systemDefault') }].concat(
+    ctx.model.printers.map((p) => ({ value: p.systemName, label: p.name === p.systemName ? p.name : `${p.name} (${p.systemName})` })),
+  );
+  if (wanted && !options.some((o) => o.value === wanted)) options.push({ value: wanted, label: wanted });
+  select.replaceChildren(...options.map(({ value, label }) => new Option(label, value)));
+  select.value = wanted || '';
+  showPrinterState(ctx);
+}
+
+function showPrinterState(ctx) {
+  const printer = describePrinter($('printer-select').value || null, ctx.model.printers, ctx.t);
+  $('printer-select-state').textContent = printer.state;
+  $('printer-select-state').dataset.ok = String(printer.ok);
+}
+
+function scheduleCheck(ctx) {
+  clearTimeout(checkTimer);
+  checkTimer = setTimeout(() => check(ctx), 200);
+}
+
+/** Asks the agent what is wrong with the draft; numbers that are not numbers never leave the form. */
+async function check(ctx) {
+  const settings = draft(ctx);
+  const local = localProblems(settings, ctx.t);
+  if (local.length) {
+    showErrors(local);
+    return false;
+  }
+  try {
+    const problems = await api.checkSettings(settings);
+    showErrors(problems);
+    return problems.length === 0;
+  } catch (error) {
+    message(error.message || String(error), true);
+    return false;
+  }
+}
+
+function showErrors(problems) {
+  for (const element of form().querySelectorAll('.field-error')) {
+    if (element.id !== 'err-autostart') element.textContent = '';
+  }
+  for (const input of form().querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  for (const problem of problems) {
+    const target = $(`err-${problem.field}`);
+    if (target) target.textContent = problem.message;
+    const input = problem.field === 'printer' ? $('printer-select') : form().elements[problem.field];
+    if (input) input.setAttribute('aria-invalid', 'true');
+  }
+}
+
+async function save(ctx) {
+  clearTimeout(checkTimer);
+  if (!(await check(ctx))) return;
+  try {
+    const saved = await api.saveSettings(draft(ctx));
+    ctx.model.settings = saved.settings;
+    ctx.model.autostart = saved.autostart;
+    dirty = false;
+    fill(saved.settings, saved.autostart);
+    message(ctx.t('saved'));
+    ctx.applyLanguage();
+  } catch (error) {
+    if (error && error.field) showErrors([error]);
+    message(error.message || String(error), true);
+  }
+}
+
+function message(text, bad = false) {
+  $('settings-message').textContent = text;
+  $('settings-message').classList.toggle('bad', bad);
+}
