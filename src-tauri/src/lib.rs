@@ -6,6 +6,8 @@
 mod autostart;
 mod bridge;
 mod commands;
+#[cfg(test)]
+mod contract;
 mod control;
 mod error;
 mod i18n;

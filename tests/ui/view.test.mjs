@@ -41,3 +41,25 @@ test('language follows the setting, then the system', () => {
   assert.equal(pickLanguage('system', ['zh-TW', 'en']), 'zh-CN');
   assert.equal(pickLanguage('system', ['de-DE']), 'en');
 });
+
+test('both languages have every string', async () => {
+  const { missingKeys } = await import('../../ui/i18n.js');
+  assert.deepEqual(missingKeys(), []);
+});
+
+test('job filters, actions and the connection history read as a person would', async () => {
+  const { jobMatches, jobActions, describeConnectionEvent, normalizeDraft, localProblems } = await import('../../ui/view.js');
+  const job = { jobId: 'INV-7', title: 'Invoice', state: 'spooled' };
+  assert.equal(jobMatches(job, 'waiting', 'inv'), true);
+  assert.equal(jobMatches(job, 'failed', ''), false);
+  assert.deepEqual(jobActions(job), { cancel: true, reprint: true });
+  assert.deepEqual(jobActions({ ...job, state: 'completed' }), { cancel: false, reprint: true });
+  const lost = describeConnectionEvent({ at: 0, event: { state: 'reconnecting', lastError: 'refused' } }, { at: 0, event: { state: 'connected' } }, en);
+  assert.equal(lost.text, 'Connection lost: refused');
+  const back = describeConnectionEvent({ at: 1, event: { state: 'connected' } }, { at: 0, event: { state: 'reconnecting' } }, zh);
+  assert.equal(back.text, '已重新连接');
+  const draft = normalizeDraft({ serverUrl: ' http://x ', clientId: 'a', token: '', printer: '', reconnect: { attempts: '3', delayMs: '', delayMaxMs: '5', connectTimeoutMs: '100' } });
+  assert.equal(draft.serverUrl, 'http://x');
+  assert.equal(draft.token, null);
+  assert.deepEqual(localProblems(draft, en).map((p) => p.field), ['reconnect.delayMs']);
+});

@@ -1,0 +1,187 @@
+//! Samples of everything the UI receives, serialized by the real Rust types into
+//! tests/ui/contract.json. A test here keeps that file current; tests/ui/contract.test.mjs
+//! feeds it to the UI's code, so a change on one side that the other does not follow fails.
+
+use printrelay_agent::connection::{ConnectionState, Heartbeat};
+use printrelay_agent::jobs::{JobRecord, JobState};
+use printrelay_agent::printing::{PrinterInfo, PrinterState};
+use printrelay_agent::protocol::{ErrorCode as JobErrorCode, JobError};
+use printrelay_agent::settings::{Settings, SettingsError};
+use printrelay_agent::store::{ConnectionEvent, JobPage};
+use printrelay_agent::{AgentEvent, Snapshot};
+use serde_json::{json, Value};
+
+use crate::autostart::AutostartState;
+use crate::control::{DesktopSnapshot, SavedSettings};
+use crate::error::CommandError;
+
+const AT: u64 = 1_764_000_000_000;
+
+fn job(state: JobState) -> JobRecord {
+    JobRecord {
+        job_id: format!("job-{state:?}").to_lowercase(),
+        title: "Invoice 42".into(),
+        printer: Some("Labels".into()),
+        state,
+        size_bytes: 2048,
+        copies: 1,
+        received_at: AT,
+        updated_at: AT + 250,
+        spooler_job_id: Some(17),
+        error: matches!(state, JobState::Failed | JobState::Rejected)
+            .then(|| JobError::new(JobErrorCode::PrinterNotFound, "no printer \"Labels\"")),
+        reprint_of: None,
+    }
+}
+
+fn connection_states() -> Vec<ConnectionState> {
+    vec![
+        ConnectionState::Idle,
+        ConnectionState::Connecting {
+            attempt: 1,
+            max_attempts: 5,
+        },
+        ConnectionState::Connected {
+            since: AT,
+            sid: "sid-1".into(),
+        },
+        ConnectionState::Reconnecting {
+            attempt: 2,
+            max_attempts: 5,
+            retry_at: AT + 3000,
+            last_error: "connection refused".into(),
+        },
+        ConnectionState::GaveUp {
+            attempts: 5,
+            last_error: "connection refused".into(),
+        },
+        ConnectionState::Kicked {
+            reason: "server namespace disconnect".into(),
+        },
+        ConnectionState::Stopped,
+    ]
+}
+
+fn settings() -> Settings {
+    Settings {
+        client_id: "front-desk".into(),
+        printer: Some("Labels".into()),
+        token: Some("secret".into()),
+        ..Settings::default()
+    }
+}
+
+/// Every sample, keyed by what the UI does with it.
+pub fn samples() -> Value {
+    let heartbeat = Heartbeat {
+        last_ping_at: Some(AT),
+        ping_interval_ms: 25_000,
+        ping_timeout_ms: 20_000,
+        dead_at: Some(AT + 45_000),
+        rtt_ms: Some(3),
+    };
+    let states = [
+        JobState::Received,
+        JobState::Spooled,
+        JobState::Completed,
+        JobState::Failed,
+        JobState::Rejected,
+        JobState::Expired,
+        JobState::Cancelled,
+    ];
+    let mut events: Vec<AgentEvent> = connection_states()
+        .into_iter()
+        .map(AgentEvent::Connection)
+        .collect();
+    events.push(AgentEvent::Heartbeat(heartbeat.clone()));
+    events.extend(states.iter().map(|s| AgentEvent::Job(job(*s))));
+    events.push(AgentEvent::Paused(true));
+    events.push(AgentEvent::Settings(settings()));
+    events.push(AgentEvent::Warning("the settings file was unusable".into()));
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| json!({"channel": e.channel(), "event": e}))
+        .collect();
+    let snapshot = DesktopSnapshot {
+        agent: Snapshot {
+            connection: connection_states()[2].clone(),
+            heartbeat,
+            settings: settings(),
+            jobs: states.iter().map(|s| job(*s)).collect(),
+            connection_events: connection_states()
+                .into_iter()
+                .enumerate()
+                .map(|(i, state)| ConnectionEvent {
+                    at: AT + i as u64,
+                    event: serde_json::to_value(state).unwrap_or_default(),
+                })
+                .collect(),
+            paused: false,
+        },
+        autostart: AutostartState {
+            enabled: true,
+            error: None,
+        },
+        warnings: vec!["the settings file was unusable".into()],
+    };
+    let mut bad = settings();
+    bad.server_url = "ftp://x".into();
+    bad.client_id = String::new();
+    bad.reconnect.attempts = 0;
+    bad.reconnect.delay_ms = 0;
+    bad.reconnect.delay_max_ms = 0;
+    bad.reconnect.connect_timeout_ms = 0;
+    let mut problems: Vec<CommandError> = bad.problems().into_iter().map(Into::into).collect();
+    problems.push(CommandError::from(SettingsError::ClientId));
+    problems.push(CommandError {
+        field: Some("printer".into()),
+        ..CommandError::from(SettingsError::ClientId)
+    });
+    json!({
+        "events": events,
+        "snapshot": snapshot,
+        "printers": [
+            PrinterInfo {
+                name: "Label printer".into(),
+                system_name: "Labels".into(),
+                is_default: true,
+                state: PrinterState::Ready,
+                raw_queue: true,
+            },
+            PrinterInfo {
+                name: "Office".into(),
+                system_name: "Office".into(),
+                is_default: false,
+                state: PrinterState::Offline,
+                raw_queue: false,
+            },
+        ],
+        "jobPage": JobPage { jobs: vec![job(JobState::Completed)], total: 31 },
+        "settingsProblems": problems,
+        "savedSettings": SavedSettings {
+            settings: settings(),
+            autostart: AutostartState { enabled: false, error: Some("autostart: permission denied".into()) },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Regenerate with `UPDATE_UI_CONTRACT=1 cargo test -p printrelay-desktop contract`.
+    #[test]
+    fn ui_contract_samples_are_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/ui/contract.json");
+        let samples = super::samples();
+        if std::env::var_os("UPDATE_UI_CONTRACT").is_some() {
+            let text = serde_json::to_string_pretty(&samples).expect("json") + "\n";
+            std::fs::write(path, text).expect("write the contract");
+        }
+        let stored: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("tests/ui/contract.json"))
+                .expect("json");
+        assert_eq!(
+            stored, samples,
+            "the UI contract changed: regenerate tests/ui/contract.json (UPDATE_UI_CONTRACT=1) and update the UI"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+// The UI reads what Rust sends: samples serialized by the Rust types (tests/ui/contract.json,
+// kept current by src-tauri/src/contract.rs) go through the UI's own code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { channels } from '../../ui/api.js';
+import {
+  describeConnection, describeConnectionEvent, describeHeartbeat, describeJob, describePrinter,
+  jobDetails, normalizeDraft,
+} from '../../ui/view.js';
+import { translator } from '../../ui/i18n.js';
+
+const contract = JSON.parse(readFileSync(new URL('./contract.json', import.meta.url)));
+const html = readFileSync(new URL('../../ui/index.html', import.meta.url), 'utf8');
+const languages = [translator('en'), translator('zh-CN')];
+const untranslated = (text) => /undefined|NaN|null|\[object/.test(text) || /^(state|job|printer|event)\./.test(text);
+
+test('every event Rust emits arrives on a channel the UI listens to', () => {
+  const known = new Set(Object.values(channels));
+  for (const { channel } of contract.events) assert.ok(known.has(channel), channel);
+  // ...and every channel the UI knows is one Rust uses.
+  assert.deepEqual(new Set(contract.events.map((e) => e.channel)), known);
+});
+
+test('every connection state renders in both languages', () => {
+  for (const t of languages) {
+    for (const { event } of contract.events.filter((e) => e.event.type === 'connection')) {
+      const view = describeConnection(event.payload, t, 1_764_000_001_000);
+      assert.ok(!untranslated(view.label), view.label);
+      assert.ok(!untranslated(view.detail), `${event.payload.state}: ${view.detail}`);
+    }
+  }
+});
+
+test('heartbeat and job events render without holes', () => {
+  for (const t of languages) {
+    const hb = contract.events.find((e) => e.event.type === 'heartbeat').event.payload;
+    assert.match(describeHeartbeat(hb, t, hb.lastPingAt + 2_000), /2/);
+    assert.match(describeHeartbeat(hb, t, hb.lastPingAt), /3/, 'RTT shown');
+    for (const { event } of contract.events.filter((e) => e.event.type === 'job')) {
+      const cells = describeJob(event.payload, t);
+      for (const value of Object.values(cells)) assert.ok(!untranslated(value), value);
+      for (const [key, value] of jobDetails(event.payload, t)) {
+        assert.notEqual(t(key), key, `label ${key}`);
+        assert.ok(!untranslated(value), `${key}: ${value}`);
+      }
+    }
+  }
+});
+
+test('the snapshot has every field the window reads', () => {
+  const snap = contract.snapshot;
+  for (const key of ['connection', 'heartbeat', 'settings', 'jobs', 'connectionEvents', 'paused', 'autostart', 'warnings']) {
+    assert.ok(key in snap, key);
+  }
+  assert.equal(typeof snap.autostart.enabled, 'boolean');
+  const events = snap.connectionEvents;
+  events.forEach((entry, i) => {
+    const line = describeConnectionEvent(entry, events[i + 1] || null, translator('en'));
+    assert.ok(!untranslated(line.text), line.text);
+  });
+});
+
+test('the settings form sends back exactly what Rust sent', () => {
+  const settings = contract.snapshot.settings;
+  for (const key of ['serverUrl', 'clientId', 'token', 'printer', 'allowServerPrinterChoice', 'reconnect', 'autostart', 'notifications', 'language']) {
+    assert.ok(key in settings, key);
+  }
+  assert.deepEqual(normalizeDraft(structuredClone(settings)), settings);
+  assert.deepEqual(Object.keys(contract.savedSettings).sort(), ['autostart', 'settings']);
+});
+
+test('every field Rust can blame has a place for its message in the form', () => {
+  for (const problem of contract.settingsProblems) {
+    assert.ok(problem.code && problem.message, JSON.stringify(problem));
+    assert.ok(html.includes(`id="err-${problem.field}"`), `no err-${problem.field} in index.html`);
+  }
+});
+
+test('printer states render', () => {
+  for (const t of languages) {
+    for (const printer of contract.printers) {
+      const line = describePrinter(printer.systemName, contract.printers, t);
+      assert.ok(!untranslated(line.state), line.state);
+    }
+    assert.equal(describePrinter('Office', contract.printers, t).ok, false);
+    assert.equal(describePrinter('Gone', contract.printers, t).ok, false);
+  }
+});
