@@ -15,7 +15,7 @@ build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-d
   libayatana-appindicator3-dev librsvg2-dev libssl-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev libcups2-dev cups cups-client cups-bsd nodejs npm)
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
-  gcc-mingw-w64-x86-64)
+  gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
@@ -98,6 +98,10 @@ if ! lpstat -d 2>/dev/null | grep -q 'system default destination:'; then
 fi
 
 if [ "$mode" = test ]; then
+  step "tauri-driver (WebDriver for the desktop app's end-to-end test)"
+  if ! command -v tauri-driver >/dev/null; then
+    cargo install tauri-driver --version 2.1.0 --locked --quiet
+  fi
   step "Windows cross-compilation target"
   if ! rustup target list --installed 2>/dev/null | grep -q x86_64-pc-windows-gnu; then
     rustup target add x86_64-pc-windows-gnu || echo "WARNING: cannot add the x86_64-pc-windows-gnu target; the Windows check will be skipped" >&2

@@ -136,8 +136,8 @@ async function save(ctx) {
     ctx.model.autostart = saved.autostart;
     dirty = false;
     fill(saved.settings, saved.autostart);
-    message(ctx.t('saved'));
     ctx.applyLanguage();
+    message(ctx.t('saved'));
   } catch (error) {
     if (error && error.field) showErrors([error]);
     message(error.message || String(error), true);

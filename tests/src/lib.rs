@@ -3,6 +3,8 @@
 //!
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
+pub mod webdriver;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -123,7 +125,7 @@ impl Process {
 
 /// Spawns a server that prints `{"listening": <port>}` as its first stdout line once it
 /// accepts connections (the Node peer and the hub both do), and waits for that line.
-async fn spawn_listening(command: &mut Command, what: &str) -> Result<(Process, u16)> {
+pub async fn spawn_listening(command: &mut Command, what: &str) -> Result<(Process, u16)> {
     let mut child = command
         .stdout(Stdio::piped())
         .kill_on_drop(true)

@@ -1,0 +1,205 @@
+//! A small W3C WebDriver client for driving the desktop app through tauri-driver and
+//! WebKitWebDriver: sessions, elements, clicks, scripts and screenshots.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine;
+use serde_json::{json, Value};
+use tokio::process::Command;
+use tokio::time::Instant;
+
+use crate::{http_client, Process};
+
+/// tauri-driver on a free port, inside its own D-Bus session (the app's single-instance
+/// lock and notifications use the session bus).
+#[derive(Debug)]
+pub struct TauriDriver {
+    _process: Process,
+    pub port: u16,
+}
+
+impl TauriDriver {
+    /// Starts tauri-driver with `env` for the app it will launch, and waits until it answers.
+    pub async fn start(display: &str, env: &[(&str, String)], log: &Path) -> Result<Self> {
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let log = std::fs::File::create(log)?;
+        let mut command = Command::new("dbus-run-session");
+        command
+            .args(["--", "tauri-driver", "--port"])
+            .arg(port.to_string())
+            .arg("--native-port")
+            .arg(native_port.to_string())
+            .env("DISPLAY", display)
+            // Software rendering: Xvfb has no GPU.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .process_group(0)
+            .kill_on_drop(true);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
+            .spawn()
+            .context("starting tauri-driver (scripts/setup.sh test installs it)")?;
+        let driver = Self {
+            _process: Process::group_leader(child),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status_url = format!("http://127.0.0.1:{port}/status");
+        while http_client().get(&status_url).send().await.is_err() {
+            if Instant::now() > deadline {
+                bail!("tauri-driver did not answer within 20 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(driver)
+    }
+
+    /// Launches `application` and opens a session on its first web view.
+    pub async fn session(&self, application: &Path) -> Result<Session> {
+        let base = format!("http://127.0.0.1:{}/session", self.port);
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": application},
+        }}});
+        let answer: Value = http_client()
+            .post(&base)
+            .json(&capabilities)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = answer["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no session: {answer}"))?;
+        Ok(Session {
+            base: format!("{base}/{id}"),
+        })
+    }
+}
+
+/// One WebDriver session.
+#[derive(Debug)]
+pub struct Session {
+    base: String,
+}
+
+impl Session {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let mut request = http_client().request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request.send().await?.json().await?;
+        if let Some(error) = answer["value"]["error"].as_str() {
+            bail!("webdriver {path}: {error}: {}", answer["value"]["message"]);
+        }
+        Ok(answer["value"].clone())
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and returns its result.
+    pub async fn execute(&self, script: &str, args: Value) -> Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// The element matching `css`.
+    pub async fn find(&self, css: &str) -> Result<String> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await?;
+        // An object with one key (W3C's web element identifier; WebKitWebDriver's differs).
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no element id for {css}: {found}"))
+    }
+
+    /// Clicks the element matching `css`, as a user would.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        let element = self.find(css).await?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await
+        .with_context(|| format!("clicking {css}"))?;
+        Ok(())
+    }
+
+    /// The visible text of the element matching `css`.
+    pub async fn text(&self, css: &str) -> Result<String> {
+        let element = self.find(css).await?;
+        let text = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{element}/text"),
+                None,
+            )
+            .await?;
+        Ok(text.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Polls `script` until it returns `true`, or fails with the last value after `limit`.
+    pub async fn wait_until(&self, what: &str, script: &str, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let value = self.execute(script, json!([])).await;
+            if matches!(value, Ok(Value::Bool(true))) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{what}: not within {limit:?} (last: {value:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a PNG of the window to `path`.
+    pub async fn screenshot(&self, path: &Path) -> Result<()> {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap_or_default())
+            .context("screenshot is not base64")?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+
+    /// Ends the session (the app is closed by the driver).
+    pub async fn close(self) -> Result<()> {
+        self.call(reqwest::Method::DELETE, "", None).await?;
+        Ok(())
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

@@ -1,0 +1,249 @@
+//! The desktop app driven like a person would, through WebDriver (tauri-driver +
+//! WebKitWebDriver) under Xvfb, against our hub and real CUPS queues: connected state,
+//! a job in the Jobs view, a printer change in Settings, the server going away until the
+//! agent gives up, Reconnect, and the language switch. Screenshots of every view in both
+//! languages land in artifacts/screenshots/ for a reviewer.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use base64::Engine;
+use printrelay_e2e::webdriver::{free_port, Session, TauriDriver};
+use printrelay_e2e::{
+    artifacts_dir, http_client, spawn_listening, unique_marker, wait_for_printed,
+    wait_until_listed, workspace_binary, Process, VirtualDisplay, RAW_QUEUE,
+};
+use serde_json::{json, Value};
+
+const LIMIT: Duration = Duration::from_secs(30);
+const SECOND_QUEUE: &str = "PrintRelayRaw2";
+
+/// Our hub on a fixed port, so it can be stopped and started again at the same address.
+async fn start_hub(port: u16, db: &Path) -> Result<Process> {
+    let mut command = tokio::process::Command::new(workspace_binary("printrelay-hub")?);
+    command
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(db)
+        .args(["--ping-interval-ms", "1000", "--ping-timeout-ms", "1000"])
+        .stderr(std::process::Stdio::null());
+    Ok(spawn_listening(&mut command, "printrelay-hub").await?.0)
+}
+
+async fn submit(port: u16, client_id: &str, text: &str) -> Result<String> {
+    let job_id = unique_marker("ui-job");
+    let response = http_client()
+        .post(format!("http://127.0.0.1:{port}/api/v1/jobs"))
+        .json(&json!({
+            "clientId": client_id, "jobId": job_id, "title": text, "contentType": "raw_base64",
+            "content": base64::engine::general_purpose::STANDARD.encode(text),
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status() == 202,
+        "submit refused: {}",
+        response.text().await?
+    );
+    Ok(job_id)
+}
+
+fn js_state_is(state: &str) -> String {
+    format!("return document.getElementById('state-badge').dataset.state === '{state}'")
+}
+
+async fn shoot(session: &Session, name: &str) -> Result<()> {
+    // A frame for the last change to paint; the picture is for people, not for assertions.
+    session
+        .execute(
+            "window.scrollTo(0, 0); return new Promise(r => requestAnimationFrame(() => r(true)))",
+            json!([]),
+        )
+        .await?;
+    session
+        .screenshot(&artifacts_dir().join(format!("screenshots/{name}.png")))
+        .await
+}
+
+async fn choose(session: &Session, select: &str, value: &str) -> Result<()> {
+    let script = "const s = document.querySelector(arguments[0]); s.value = arguments[1];
+        s.dispatchEvent(new Event('change', {bubbles: true}));
+        s.dispatchEvent(new Event('input', {bubbles: true})); return s.value";
+    let chosen = session.execute(script, json!([select, value])).await?;
+    anyhow::ensure!(chosen == value, "{select} has no option {value}");
+    Ok(())
+}
+
+async fn save_settings(session: &Session, saved_text: &str) -> Result<()> {
+    session.click("#save").await?;
+    session
+        .wait_until(
+            "settings saved",
+            &format!(
+                "return document.getElementById('settings-message').textContent === '{saved_text}'"
+            ),
+            LIMIT,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() -> Result<()> {
+    let display = VirtualDisplay::start().await?;
+    let home = tempfile::tempdir()?;
+    let port = free_port()?;
+    let db = home.path().join("hub.db");
+    let mut hub = Some(start_hub(port, &db).await?);
+    let server = format!("http://127.0.0.1:{port}");
+    let client_id = unique_marker("ui");
+    let config = home.path().join("config");
+    std::fs::create_dir_all(&config)?;
+    std::fs::write(
+        config.join("settings.json"),
+        serde_json::to_vec(&json!({
+            "serverUrl": server, "clientId": client_id, "printer": RAW_QUEUE, "language": "en",
+            "reconnect": {"attempts": 3, "delayMs": 400, "delayMaxMs": 800, "connectTimeoutMs": 1000},
+        }))?,
+    )?;
+    let logs = artifacts_dir().join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let driver = TauriDriver::start(
+        &display.display,
+        &[
+            ("PRINTRELAY_CONFIG_DIR", config.display().to_string()),
+            (
+                "PRINTRELAY_DATA_DIR",
+                home.path().join("data").display().to_string(),
+            ),
+            // The autostart entry goes to $XDG_CONFIG_HOME/autostart, not the tester's.
+            (
+                "XDG_CONFIG_HOME",
+                home.path().join("xdg").display().to_string(),
+            ),
+            ("HOME", home.path().display().to_string()),
+        ],
+        &logs.join("desktop-ui.log"),
+    )
+    .await?;
+    let session = driver
+        .session(&workspace_binary("printrelay-desktop")?)
+        .await?;
+    session
+        .wait_until(
+            "window ready",
+            "return document.body.dataset.ready === 'true'",
+            LIMIT,
+        )
+        .await?;
+
+    // Connected, and the server agrees.
+    session
+        .wait_until("connected", &js_state_is("connected"), LIMIT)
+        .await?;
+    wait_until_listed(&server, &client_id, LIMIT).await?;
+    assert_eq!(session.text("#client-id").await?, client_id);
+
+    // A job from the hub shows up in Jobs as completed.
+    let text = unique_marker("ui first job");
+    let job_id = submit(port, &client_id, &text).await?;
+    wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    session.click("#tab-jobs").await?;
+    let row = format!("#jobs tr[data-job-id='{job_id}']");
+    session
+        .wait_until(
+            "job completed in the list",
+            &format!("const r = document.querySelector(\"{row}\"); return !!r && r.dataset.state === 'completed'"),
+            LIMIT,
+        )
+        .await?;
+    session.click(&format!("{row} td")).await?;
+    assert!(session.text("#job-facts").await?.contains(&job_id));
+    for (view, name) in [("status", "status"), ("jobs", "jobs")] {
+        session.click(&format!("#tab-{view}")).await?;
+        shoot(&session, &format!("desktop-{name}-en")).await?;
+    }
+
+    // Another printer in Settings: the next job comes out of that queue.
+    session.click("#tab-settings").await?;
+    session
+        .wait_until(
+            "printer list",
+            &format!("return [...document.querySelectorAll('#printer-select option')].some(o => o.value === '{SECOND_QUEUE}')"),
+            LIMIT,
+        )
+        .await?;
+    choose(&session, "#printer-select", SECOND_QUEUE).await?;
+    save_settings(&session, "Saved and applied.").await?;
+    shoot(&session, "desktop-settings-en").await?;
+    // A bad value is shown at its field and never saved.
+    session
+        .execute(
+            "const i = document.getElementById('serverUrl'); i.value = 'ftp://nowhere';
+             i.dispatchEvent(new Event('input', {bubbles: true})); return true",
+            json!([]),
+        )
+        .await?;
+    session.click("#save").await?;
+    session
+        .wait_until(
+            "inline error",
+            "return document.getElementById('err-serverUrl').textContent.includes('serverUrl')",
+            LIMIT,
+        )
+        .await?;
+    let saved: Value = serde_json::from_slice(&std::fs::read(config.join("settings.json"))?)?;
+    assert_eq!(saved["serverUrl"], server.as_str());
+    assert_eq!(saved["printer"], SECOND_QUEUE);
+    let text = unique_marker("ui second printer");
+    submit(port, &client_id, &text).await?;
+    wait_for_printed(SECOND_QUEUE, text.as_bytes(), LIMIT).await?;
+
+    // Server gone: attempts with a countdown, then "gave up" with a prominent Reconnect.
+    session.click("#tab-status").await?;
+    hub.take();
+    session
+        .wait_until(
+            "countdown",
+            "return document.getElementById('state-detail').textContent.includes('next try in')",
+            LIMIT,
+        )
+        .await?;
+    shoot(&session, "desktop-status-reconnecting-en").await?;
+    session
+        .wait_until("gave up", &js_state_is("gaveUp"), LIMIT)
+        .await?;
+    session
+        .wait_until(
+            "prominent Reconnect",
+            "const b = document.getElementById('reconnect'); return !b.hidden && b.classList.contains('prominent')",
+            LIMIT,
+        )
+        .await?;
+    shoot(&session, "desktop-status-gave-up-en").await?;
+    let _hub = start_hub(port, &db).await?;
+    session.click("#reconnect").await?;
+    session
+        .wait_until("connected again", &js_state_is("connected"), LIMIT)
+        .await?;
+
+    // 简体中文: every label follows at once, and is kept.
+    session.click("#tab-settings").await?;
+    session
+        .wait_until(
+            "settings form filled",
+            &format!("return document.getElementById('clientId').value === '{client_id}'"),
+            LIMIT,
+        )
+        .await?;
+    choose(&session, "#language", "zh-CN").await?;
+    save_settings(&session, "已保存并生效。").await?;
+    assert_eq!(session.text("#tab-status").await?, "状态");
+    for view in ["status", "jobs", "settings"] {
+        session.click(&format!("#tab-{view}")).await?;
+        shoot(&session, &format!("desktop-{view}-zh")).await?;
+    }
+    let saved: Value = serde_json::from_slice(&std::fs::read(config.join("settings.json"))?)?;
+    assert_eq!(saved["language"], "zh-CN");
+    session.close().await?;
+    Ok(())
+}
