@@ -393,8 +393,103 @@ impl Hub {
             if Instant::now() >= deadline {
                 bail!("job {job_id} not {state} within {limit:?}: {job:?}");
             }
-            // The HTTP API is the sender's view; SSE comes later.
+            // The plain HTTP view of a sender that does not subscribe to events.
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A subscription to a hub's `GET /api/v1/events` (Server-Sent Events).
+pub struct EventStream {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
+    buffer: Vec<u8>,
+    /// Every `(event name, data)` seen so far.
+    pub seen: Vec<(String, Value)>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("seen", &self.seen)
+            .finish()
+    }
+}
+
+impl EventStream {
+    /// Subscribes to `<base>/api/v1/events?<query>`; returns once the hub answered, so
+    /// every later change is seen.
+    pub async fn open(base_url: &str, query: &str) -> Result<Self> {
+        let response = http_client()
+            .get(format!("{base_url}/api/v1/events?{query}"))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "events refused: {}",
+            response.status()
+        );
+        use futures_util::StreamExt as _;
+        Ok(Self {
+            body: Box::pin(
+                response
+                    .bytes_stream()
+                    .map(|chunk| chunk.map(|b| b.to_vec())),
+            ),
+            buffer: Vec::new(),
+            seen: Vec::new(),
+        })
+    }
+
+    /// The next event (comments and keep-alives skipped); `None` when the stream ended.
+    pub async fn next(&mut self) -> Result<Option<(String, Value)>> {
+        use futures_util::StreamExt as _;
+        loop {
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let block = String::from_utf8_lossy(&block);
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                let event = (name, serde_json::from_str(&data)?);
+                self.seen.push(event.clone());
+                return Ok(Some(event));
+            }
+            match self.body.next().await {
+                Some(chunk) => self.buffer.extend(chunk?),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads events until one named `name` matches `wanted`, failing after `limit`.
+    pub async fn wait_for(
+        &mut self,
+        limit: Duration,
+        name: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.next()).await {
+                Err(_) => bail!(
+                    "no matching '{name}' event within {limit:?}; seen: {:#?}",
+                    self.seen
+                ),
+                Ok(event) => match event? {
+                    None => bail!("event stream ended; seen: {:#?}", self.seen),
+                    Some((seen, data)) if seen == name && wanted(&data) => return Ok(data),
+                    Some(_) => {}
+                },
+            }
         }
     }
 }

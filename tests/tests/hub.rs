@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use base64::Engine as _;
 use printrelay_e2e::{
-    count_printed, http_get, unique_marker, wait_for_printed, wait_until_listed, Agent, Hub,
-    RAW_QUEUE,
+    count_printed, http_get, unique_marker, wait_for_printed, wait_until_listed, Agent,
+    EventStream, Hub, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -63,6 +63,73 @@ async fn a_submitted_job_is_printed_and_completed_is_visible_to_the_sender() -> 
         client["info"]["printers"].is_array(),
         "client_info stored: {client}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn job_states_and_client_changes_arrive_as_server_sent_events() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("ssepc");
+    let mut events = EventStream::open(&hub.url(), &format!("clientId={client_id}")).await?;
+    // Another client's events are filtered out of this subscription.
+    let mut other = EventStream::open(&hub.url(), "clientId=nobody").await?;
+
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    let online = events
+        .wait_for(LIMIT, "client", |c| c["connected"] == true)
+        .await?;
+    assert_eq!(online["clientId"], client_id.as_str(), "{online}");
+    assert!(online["at"].is_u64(), "{online}");
+
+    let job_id = unique_marker("ssejob");
+    let marker = unique_marker("sse job");
+    let mut one_job = EventStream::open(&hub.url(), &format!("jobId={job_id}")).await?;
+    let (status, _) = hub.submit(&raw_job(&client_id, &job_id, &marker)).await?;
+    assert_eq!(status, 202);
+    let completed = events
+        .wait_for(LIMIT, "job", |j| {
+            j["jobId"] == job_id.as_str() && j["state"] == "completed"
+        })
+        .await?;
+    assert_eq!(completed["clientId"], client_id.as_str());
+    let states: Vec<Value> = events
+        .seen
+        .iter()
+        .filter(|(name, data)| name == "job" && data["jobId"] == job_id.as_str())
+        .map(|(_, data)| data["state"].clone())
+        .collect();
+    assert_eq!(
+        states,
+        ["queued", "delivered", "received", "spooled", "completed"],
+        "each state once, in order"
+    );
+    one_job
+        .wait_for(LIMIT, "job", |j| j["state"] == "completed")
+        .await?;
+    assert!(
+        one_job
+            .seen
+            .iter()
+            .all(|(name, data)| name == "job" && data["jobId"] == job_id.as_str()),
+        "{:?}",
+        one_job.seen
+    );
+    wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
+
+    agent.process.child.kill().await?;
+    events
+        .wait_for(LIMIT, "client", |c| c["connected"] == false)
+        .await?;
+    // A marker for the other stream: everything it saw so far belonged to `nobody`.
+    let nobody = unique_marker("nobody-job");
+    hub.submit(&raw_job("nobody", &nobody, "x")).await?;
+    let queued = other
+        .wait_for(LIMIT, "job", |j| j["jobId"] == nobody.as_str())
+        .await?;
+    assert_eq!(queued["state"], "queued");
+    assert_eq!(other.seen.len(), 1, "{:?}", other.seen);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{require_api_token, Tokens};
-use crate::hub::{now_ms, Hub};
+use crate::hub::Hub;
 
 /// The HTTP API; everything but `/healthz` needs an API token when tokens are configured.
 /// Bodies over `max_body_bytes` get 413.
@@ -22,6 +22,7 @@ pub fn router(hub: Hub, tokens: Tokens, max_body_bytes: usize) -> Router {
         .route("/api/v1/jobs/{job_id}", get(get_job))
         .route("/api/v1/clients", get(list_clients))
         .route("/api/v1/clients/{client_id}", get(get_client))
+        .route("/api/v1/events", get(crate::events::stream_events))
         .layer(axum::middleware::from_fn_with_state(
             tokens,
             require_api_token,
@@ -90,10 +91,8 @@ async fn start_print(
     let job_id = format!("sp-{}", uuid::Uuid::new_v4());
     // `printData` for original clients, `jobId` so PrintRelay agents report and dedupe.
     let payload = json!({"jobId": job_id, "printData": query.print_data.unwrap_or_default()});
-    hub.store()
-        .insert_job(&job_id, &client_id, &payload, None, now_ms())
+    hub.submit(&job_id, &client_id, &payload, None)
         .map_err(internal)?;
-    hub.deliver(&client_id);
     Ok(Json(json!({"message": "print job sent", "jobId": job_id})))
 }
 
@@ -132,19 +131,8 @@ async fn submit_job(
             )
         })?),
     };
-    let created = hub
-        .store()
-        .insert_job(
-            job_id,
-            client_id,
-            &Hub::agent_payload(&body),
-            expires_at,
-            now_ms(),
-        )
+    hub.submit(job_id, client_id, &Hub::agent_payload(&body), expires_at)
         .map_err(internal)?;
-    if created {
-        hub.deliver(client_id);
-    }
     let state = hub
         .store()
         .job(job_id)

@@ -1,6 +1,7 @@
 //! `printrelay-hub`: the PrintRelay dispatch server.
 
 mod auth;
+mod events;
 mod http;
 mod hub;
 mod socket;
@@ -118,7 +119,8 @@ async fn run(cli: Cli) -> Result<(), HubError> {
         // Agents send small events (statuses, client_info with a printer list).
         .max_payload(1024 * 1024)
         .build_layer();
-    let hub = hub::Hub::new(store);
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
+    let hub = hub::Hub::new(store, closing_rx);
     socket::attach(&io, hub.clone(), tokens.clone());
     let app = http::router(hub, tokens, cli.max_body_bytes).layer(layer);
     let listener = tokio::net::TcpListener::bind(cli.listen)
@@ -131,8 +133,10 @@ async fn run(cli: Cli) -> Result<(), HubError> {
     println!("{}", serde_json::json!({"listening": local.port()}));
     tracing::info!(%local, db = %db.display(), "hub listening");
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
+            // Event streams never end by themselves; the server waits for open responses.
+            let _ = closing.send(true);
         })
         .await
         .map_err(HubError::Serve)

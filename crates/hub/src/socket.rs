@@ -51,7 +51,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub) {
     );
     let h = hub.clone();
     socket.on("job_status", async move |Data::<Value>(status)| {
-        if let Err(error) = h.store().job_status(&status, now_ms()) {
+        if let Err(error) = h.record_status(&status) {
             tracing::error!(%error, "cannot store a job status");
         }
     });
@@ -60,12 +60,8 @@ fn on_connect(socket: &SocketRef, hub: &Hub) {
     });
     let h = hub.clone();
     socket.on_disconnect(async move |socket: SocketRef| {
-        let sid = socket.id.to_string();
-        if let Some(client_id) = h.unbind_socket(&sid) {
-            if let Err(error) = h.store().client_offline(&client_id, &sid, now_ms()) {
-                tracing::error!(%error, "cannot mark a client offline");
-            }
-            tracing::info!(client = %client_id, "client offline");
+        if let Err(error) = h.socket_closed(&socket.id.to_string()) {
+            tracing::error!(%error, "cannot mark a client offline");
         }
     });
 }
@@ -78,22 +74,15 @@ fn on_register(socket: &SocketRef, client_id: &Value, hub: &Hub) {
     else {
         return;
     };
-    let sid = socket.id.to_string();
-    // Bind first: once the store says "connected", /startPrint must find the socket.
-    hub.bind(client_id, socket);
-    if let Err(error) = hub.store().client_online(client_id, &sid, now_ms()) {
+    if let Err(error) = hub.client_online(client_id, socket) {
         tracing::error!(%error, "cannot store a registration");
         return;
     }
-    let queued = hub
-        .store()
-        .deliverable(client_id, &sid, now_ms())
-        .map(|jobs| jobs.len())
-        .unwrap_or(0);
+    let queued = hub.pending(client_id, &socket.id.to_string()).unwrap_or(0);
     let _ = socket.emit(
         "registered",
         &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
     );
     let sent = hub.deliver(client_id);
-    tracing::info!(client = %client_id, sent, "client registered");
+    tracing::debug!(client = %client_id, sent, "jobs sent on registration");
 }
