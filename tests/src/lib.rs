@@ -3,6 +3,8 @@
 //!
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
+pub mod openapi;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -324,6 +326,8 @@ impl AgentHome {
 pub struct Hub {
     pub process: Process,
     pub port: u16,
+    /// The API token the helpers send (the first `--api-token` it was started with).
+    pub api_token: Option<String>,
 }
 
 impl Hub {
@@ -332,7 +336,8 @@ impl Hub {
         Self::start_with(db, ping_interval, ping_timeout, &[]).await
     }
 
-    /// As [`Hub::start`], with extra flags (e.g. `--agent-token`).
+    /// As [`Hub::start`], with extra flags (e.g. `--agent-token`); the helpers below send
+    /// the first `--api-token` among them.
     pub async fn start_with(
         db: &Path,
         ping_interval: u64,
@@ -350,7 +355,24 @@ impl Hub {
             .env_remove("PRINTRELAY_HUB_API_TOKENS")
             .stderr(Stdio::null());
         let (process, port) = spawn_listening(&mut command, "printrelay-hub").await?;
-        Ok(Self { process, port })
+        let api_token = flags
+            .windows(2)
+            .find(|pair| pair[0] == "--api-token")
+            .map(|pair| pair[1].to_owned());
+        Ok(Self {
+            process,
+            port,
+            api_token,
+        })
+    }
+
+    /// A request to `path` on the hub, with the API token if it has one.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = http_client().request(method, format!("{}{path}", self.url()));
+        match &self.api_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -360,8 +382,8 @@ impl Hub {
 
     /// `POST /api/v1/jobs` -> (status code, body).
     pub async fn submit(&self, job: &Value) -> Result<(u16, Value)> {
-        let response = http_client()
-            .post(format!("{}/api/v1/jobs", self.url()))
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/jobs")
             .json(job)
             .send()
             .await?;
@@ -370,7 +392,10 @@ impl Hub {
 
     /// `GET /api/v1/jobs/{id}` (`None` when unknown).
     pub async fn job(&self, job_id: &str) -> Result<Option<Value>> {
-        let response = http_get(format!("{}/api/v1/jobs/{job_id}", self.url())).await?;
+        let response = self
+            .request(reqwest::Method::GET, &format!("/api/v1/jobs/{job_id}"))
+            .send()
+            .await?;
         if response.status().as_u16() == 404 {
             return Ok(None);
         }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use base64::Engine as _;
 use printrelay_e2e::{
-    count_printed, http_get, unique_marker, wait_for_printed, wait_until_listed, Agent,
-    EventStream, Hub, RAW_QUEUE,
+    count_printed, http_client, http_get, unique_marker, wait_for_printed, wait_until_listed,
+    Agent, EventStream, Hub, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -267,7 +267,7 @@ async fn tokens_guard_agents_and_the_api() -> Result<()> {
     let mut agent = Agent::start_with(&hub.url(), &client_id, RAW_QUEUE, &right).await?;
     agent.wait_for_state("connected", LIMIT).await?;
 
-    let client = printrelay_e2e::http_client();
+    let client = http_client();
     let job = raw_job(&client_id, &unique_marker("tokjob"), "x");
     let anonymous = client
         .post(format!("{}/api/v1/jobs", hub.url()))
@@ -313,7 +313,7 @@ async fn oversized_and_malformed_bodies_get_json_errors() -> Result<()> {
     let db = tempfile::tempdir()?;
     let limit = ["--max-body-bytes", "1048576"];
     let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &limit).await?;
-    let client = printrelay_e2e::http_client();
+    let client = http_client();
     let url = format!("{}/api/v1/jobs", hub.url());
     // Just over the limit, so the refused remainder fits in the socket buffers.
     let huge = vec![b'a'; 1024 * 1024 + 100];
@@ -355,5 +355,133 @@ fn a_hub_on_a_public_address_refuses_to_start_without_tokens() -> Result<()> {
         .output()?;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --agent-token and --api-token"));
+    Ok(())
+}
+
+/// Walks every operation of the hub's OpenAPI document and provokes each documented
+/// response: the status code and the body's shape must be as documented, and paths
+/// refuse methods the document does not list. (A unit test in the hub checks that the
+/// router serves exactly the documented routes.)
+#[tokio::test]
+async fn the_openapi_document_is_true_for_every_operation() -> Result<()> {
+    use printrelay_e2e::openapi;
+    use reqwest::Method;
+
+    let db = tempfile::tempdir()?;
+    let flags = ["--api-token", "api-secret", "--max-body-bytes", "65536"];
+    let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &flags).await?;
+    let document: Value = http_get(format!("{}/api/v1/openapi.json", hub.url()))
+        .await?
+        .json()
+        .await?;
+    let client_id = unique_marker("oapi");
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let job_id = unique_marker("oapijob");
+    hub.submit(&raw_job(&client_id, &job_id, &unique_marker("openapi")))
+        .await?;
+    hub.wait_for_job_state(&job_id, "completed", LIMIT).await?;
+
+    let paths = document["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let Some(operation) = item.get(method) else {
+                let response = hub
+                    .request(Method::from_bytes(method.to_uppercase().as_bytes())?, path)
+                    .send()
+                    .await?;
+                assert_eq!(
+                    response.status().as_u16(),
+                    405,
+                    "{method} {path} is served but not documented"
+                );
+                continue;
+            };
+            let responses = operation["responses"].as_object().expect("responses");
+            for (code, response_doc) in responses {
+                let what = format!("{method} {path} -> {code}");
+                let known = code != "404";
+                let url_path = path
+                    .replace("{jobId}", if known { &job_id } else { "no-such-job" })
+                    .replace(
+                        "{clientId}",
+                        if known { &client_id } else { "no-such-client" },
+                    );
+                let query: Vec<(String, String)> = operation["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "query" && p["required"] == true)
+                    .map(|p| {
+                        let name = p["name"].as_str().unwrap_or_default().to_owned();
+                        let value = if name == "clientId" {
+                            client_id.clone()
+                        } else {
+                            unique_marker(&name)
+                        };
+                        (name, value)
+                    })
+                    .collect();
+                let mut request = hub
+                    .request(
+                        Method::from_bytes(method.to_uppercase().as_bytes())?,
+                        &url_path,
+                    )
+                    .query(&query);
+                if code == "401" {
+                    request = http_client()
+                        .request(
+                            Method::from_bytes(method.to_uppercase().as_bytes())?,
+                            format!("{}{url_path}", hub.url()),
+                        )
+                        .query(&query);
+                }
+                if let Some(body) = operation.get("requestBody") {
+                    let example = &body["content"]["application/json"]["example"];
+                    let mut valid = example.clone();
+                    valid["clientId"] = json!(client_id);
+                    valid["jobId"] = json!(unique_marker("oapi-example"));
+                    request = match code.as_str() {
+                        "400" => request
+                            .header("content-type", "application/json")
+                            .body("{not json"),
+                        "413" => request.json(&json!({"pad": "a".repeat(70_000)})),
+                        "422" => request.json(&json!({})),
+                        _ => request.json(&valid),
+                    };
+                } else {
+                    assert!(
+                        ["200", "401", "404"].contains(&code.as_str()),
+                        "{what}: the test has no way to provoke this response"
+                    );
+                }
+                let response = request.send().await?;
+                assert_eq!(response.status().as_str(), code, "{what}");
+                let response_doc = openapi::resolve(&document, response_doc)?;
+                let (media, content) = response_doc["content"]
+                    .as_object()
+                    .and_then(|c| c.iter().next())
+                    .expect("documented content");
+                let content_type = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(
+                    content_type.starts_with(media.as_str()),
+                    "{what}: {content_type}"
+                );
+                if media == "application/json" {
+                    let body: Value = response.json().await?;
+                    openapi::check(&document, &content["schema"], &body, "$")
+                        .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} responses checked");
     Ok(())
 }
