@@ -241,15 +241,11 @@ async fn tokens_guard_agents_and_the_api() -> Result<()> {
     let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &flags).await?;
     let client_id = unique_marker("tok");
 
-    let fast = [
-        "--reconnect-attempts",
-        "2",
-        "--reconnect-delay-ms",
-        "100",
-        "--reconnect-delay-max-ms",
-        "200",
-    ];
-    let wrong: Vec<&str> = fast.iter().copied().chain(["--token", "guess"]).collect();
+    let wrong: Vec<&str> = GIVE_UP_FAST
+        .iter()
+        .copied()
+        .chain(["--token", "guess"])
+        .collect();
     let mut refused = Agent::start_with(&hub.url(), &client_id, RAW_QUEUE, &wrong).await?;
     let gave_up = refused.wait_for_state("gaveUp", LIMIT).await?;
     assert!(
@@ -259,7 +255,7 @@ async fn tokens_guard_agents_and_the_api() -> Result<()> {
         "{gave_up}"
     );
 
-    let right: Vec<&str> = fast
+    let right: Vec<&str> = GIVE_UP_FAST
         .iter()
         .copied()
         .chain(["--token", "agent-secret"])
@@ -305,6 +301,73 @@ async fn tokens_guard_agents_and_the_api() -> Result<()> {
             .as_u16(),
         200
     );
+    Ok(())
+}
+
+/// Agent flags that give up after two quick refusals.
+const GIVE_UP_FAST: [&str; 6] = [
+    "--reconnect-attempts",
+    "2",
+    "--reconnect-delay-ms",
+    "100",
+    "--reconnect-delay-max-ms",
+    "200",
+];
+
+#[tokio::test]
+async fn per_client_agent_tokens_open_only_their_own_client() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let own_id = unique_marker("own");
+    let own_token = format!("{own_id}=token-of-own");
+    let flags = [
+        "--agent-token",
+        "shared-secret",
+        "--client-token",
+        &own_token,
+    ];
+    let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &flags).await?;
+    let other_id = unique_marker("other");
+    let with_token = |token: &'static str| -> Vec<&'static str> {
+        GIVE_UP_FAST
+            .iter()
+            .copied()
+            .chain(["--token", token])
+            .collect()
+    };
+
+    // Refused: the shared token for a client that has its own, and one client's token
+    // for another client.
+    for (client, token) in [(&own_id, "shared-secret"), (&other_id, "token-of-own")] {
+        let mut refused =
+            Agent::start_with(&hub.url(), client, RAW_QUEUE, &with_token(token)).await?;
+        let gave_up = refused.wait_for_state("gaveUp", LIMIT).await?;
+        assert!(
+            gave_up["payload"]["lastError"]
+                .as_str()
+                .is_some_and(|e| e.contains("invalid token")),
+            "{client} with {token}: {gave_up}"
+        );
+    }
+    // Accepted: each with the token meant for it, and both can print.
+    let mut own =
+        Agent::start_with(&hub.url(), &own_id, RAW_QUEUE, &with_token("token-of-own")).await?;
+    own.wait_for_state("connected", LIMIT).await?;
+    let mut other = Agent::start_with(
+        &hub.url(),
+        &other_id,
+        RAW_QUEUE,
+        &with_token("shared-secret"),
+    )
+    .await?;
+    other.wait_for_state("connected", LIMIT).await?;
+    for client in [&own_id, &other_id] {
+        let job_id = unique_marker("tokjob");
+        let marker = unique_marker(client);
+        hub.submit(&raw_job(client, &job_id, &marker)).await?;
+        hub.wait_for_job_state(&job_id, "completed", LIMIT).await?;
+        wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+        assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
+    }
     Ok(())
 }
 

@@ -41,6 +41,16 @@ struct Cli {
         hide_env_values = true
     )]
     agent_tokens: Vec<String>,
+    /// A client's own agent token, as CLIENT_ID=TOKEN (repeat; comma-separated in env).
+    /// That client must connect with it; a shared token does not open it.
+    #[arg(
+        long = "client-token",
+        env = "PRINTRELAY_HUB_CLIENT_TOKENS",
+        value_delimiter = ',',
+        value_parser = parse_client_token,
+        hide_env_values = true
+    )]
+    client_tokens: Vec<(String, String)>,
     /// A bearer token the HTTP API requires (repeat for several; comma-separated in env).
     #[arg(
         long = "api-token",
@@ -68,6 +78,15 @@ enum HubError {
     TokensRequired(SocketAddr),
 }
 
+fn parse_client_token(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((client, token)) if !client.is_empty() && !token.is_empty() => {
+            Ok((client.to_owned(), token.to_owned()))
+        }
+        _ => Err("expected CLIENT_ID=TOKEN".into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -93,13 +112,14 @@ async fn run(cli: Cli) -> Result<(), HubError> {
             .into_iter()
             .filter(|t| !t.is_empty())
             .collect(),
+        clients: cli.client_tokens.into_iter().collect(),
         api: cli
             .api_tokens
             .into_iter()
             .filter(|t| !t.is_empty())
             .collect(),
     };
-    if !cli.listen.ip().is_loopback() && (tokens.agent.is_empty() || tokens.api.is_empty()) {
+    if !cli.listen.ip().is_loopback() && (!tokens.agents_need_tokens() || tokens.api.is_empty()) {
         return Err(HubError::TokensRequired(cli.listen));
     }
     let db = match cli.db {

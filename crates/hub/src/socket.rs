@@ -1,13 +1,15 @@
 //! Socket.IO handlers: register, client_info, job_status, heartbeat, disconnect.
 //! They run on socketioxide's tasks and only touch the store briefly.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
 
 use socketioxide::handler::ConnectHandler;
 
-use crate::auth::Tokens;
+use crate::auth::{AgentAuth, Tokens};
 use crate::hub::{now_ms, Hub};
 
 /// Installs the handlers of the default namespace; handshakes without a valid agent
@@ -17,21 +19,38 @@ use crate::hub::{now_ms, Hub};
 /// it sends CONNECT; its connect handler runs on a spawned task, and events an agent
 /// sends right after CONNECT (`register`) would race with it and be lost.
 pub fn attach(io: &SocketIo, hub: Hub, tokens: Tokens) {
+    let tokens = Arc::new(tokens);
     let handler = async |_socket: SocketRef| {};
     let middleware = async move |socket: SocketRef, Data::<Value>(auth): Data<Value>| {
-        tokens.check_agent(&auth)?;
-        on_connect(&socket, &hub);
+        let proved = tokens.check_agent(&auth).inspect_err(|_| {
+            tracing::warn!(sid = %socket.id, client = %auth["clientId"], "agent refused: invalid token");
+        })?;
+        on_connect(
+            &socket,
+            &hub,
+            Access {
+                tokens: Arc::clone(&tokens),
+                proved,
+            },
+        );
         Ok::<(), crate::auth::InvalidToken>(())
     };
     io.ns("/", handler.with(middleware));
 }
 
-fn on_connect(socket: &SocketRef, hub: &Hub) {
+/// The tokens, and what one socket proved in its handshake.
+#[derive(Clone)]
+struct Access {
+    tokens: Arc<Tokens>,
+    proved: AgentAuth,
+}
+
+fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     tracing::debug!(sid = %socket.id, "socket connected");
     let h = hub.clone();
     socket.on(
         "register",
-        async move |socket: SocketRef, Data::<Value>(id)| on_register(&socket, &id, &h),
+        async move |socket: SocketRef, Data::<Value>(id)| on_register(socket, &id, &h, &access),
     );
     let h = hub.clone();
     socket.on(
@@ -66,7 +85,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub) {
     });
 }
 
-fn on_register(socket: &SocketRef, client_id: &Value, hub: &Hub) {
+fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access) {
     // The original protocol sends the bare id string; anything else is ignored.
     let Some(client_id) = client_id
         .as_str()
@@ -74,6 +93,12 @@ fn on_register(socket: &SocketRef, client_id: &Value, hub: &Hub) {
     else {
         return;
     };
+    if !access.tokens.may_register(&access.proved, client_id) {
+        tracing::warn!(sid = %socket.id, client = %client_id, "register refused: the token is not this client's");
+        let _ = socket.disconnect();
+        return;
+    }
+    let socket = &socket;
     if let Err(error) = hub.client_online(client_id, socket) {
         tracing::error!(%error, "cannot store a registration");
         return;
