@@ -372,6 +372,71 @@ async fn per_client_agent_tokens_open_only_their_own_client() -> Result<()> {
 }
 
 #[tokio::test]
+async fn cors_answers_preflights_only_for_configured_origins() -> Result<()> {
+    use reqwest::Method;
+    let preflight = |hub: &Hub, origin: &str| {
+        http_client()
+            .request(Method::OPTIONS, format!("{}/api/v1/jobs", hub.url()))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_lowercase)
+    };
+    let db = tempfile::tempdir()?;
+    let flags = [
+        "--cors-origin",
+        "https://erp.example",
+        "--api-token",
+        "api-secret",
+    ];
+    let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &flags).await?;
+
+    let allowed = preflight(&hub, "https://erp.example").await?;
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin").as_deref(),
+        Some("https://erp.example")
+    );
+    let methods = header(&allowed, "access-control-allow-methods").unwrap_or_default();
+    assert!(methods.contains("post"), "{methods}");
+    let headers = header(&allowed, "access-control-allow-headers").unwrap_or_default();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+    // The real request from that page carries the header too.
+    let listed = hub
+        .request(Method::GET, "/api/v1/clients")
+        .header("origin", "https://erp.example")
+        .send()
+        .await?;
+    assert_eq!(
+        header(&listed, "access-control-allow-origin").as_deref(),
+        Some("https://erp.example")
+    );
+
+    let other = preflight(&hub, "https://evil.example").await?;
+    assert_eq!(header(&other, "access-control-allow-origin"), None);
+
+    // Default: same-origin only, no CORS headers at all.
+    let db = tempfile::tempdir()?;
+    let plain = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let refused = preflight(&plain, "https://erp.example").await?;
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
+    Ok(())
+}
+
+#[tokio::test]
 async fn oversized_and_malformed_bodies_get_json_errors() -> Result<()> {
     let db = tempfile::tempdir()?;
     let limit = ["--max-body-bytes", "1048576"];

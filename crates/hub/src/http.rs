@@ -3,12 +3,13 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::handler::Handler;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{require_api_token, Tokens};
 use crate::hub::Hub;
@@ -56,6 +57,35 @@ impl Routes {
         self
     }
 }
+
+/// CORS for browser pages served from `origins` (`*` for any); none: same-origin only,
+/// no CORS headers. Applied outside the token check, so preflights need no token.
+pub fn cors(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).map_err(|_| InvalidOrigin(o.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(std::time::Duration::from_secs(600)),
+    ))
+}
+
+/// A `--cors-origin` that cannot be a header value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid CORS origin {0:?}")]
+pub struct InvalidOrigin(String);
 
 /// (routes without a token, routes behind the API token).
 fn routes() -> (Routes, Routes) {

@@ -59,6 +59,14 @@ struct Cli {
         hide_env_values = true
     )]
     api_tokens: Vec<String>,
+    /// A browser origin allowed to call the API (repeat; comma-separated in env; `*` for
+    /// any). Default: none, same-origin only.
+    #[arg(
+        long = "cors-origin",
+        env = "PRINTRELAY_HUB_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
 }
 
 /// A failure that stops the hub, with a one-line message.
@@ -74,6 +82,8 @@ enum HubError {
     Listen(SocketAddr, std::io::Error),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Cors(#[from] http::InvalidOrigin),
     #[error("listening on {0} (not loopback) needs --agent-token and --api-token")]
     TokensRequired(SocketAddr),
 }
@@ -142,7 +152,13 @@ async fn run(cli: Cli) -> Result<(), HubError> {
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let hub = hub::Hub::new(store, closing_rx);
     socket::attach(&io, hub.clone(), tokens.clone());
+    let cors = http::cors(&cli.cors_origins)?;
     let app = http::router(hub, tokens, cli.max_body_bytes).layer(layer);
+    // Outermost, so it answers preflights for the API and Socket.IO polling alike.
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .map_err(|e| HubError::Listen(cli.listen, e))?;
