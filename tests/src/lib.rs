@@ -351,9 +351,8 @@ impl Hub {
             .args(["--ping-interval-ms", &ping_interval.to_string()])
             .args(["--ping-timeout-ms", &ping_timeout.to_string()])
             .args(flags)
-            .env_remove("PRINTRELAY_HUB_AGENT_TOKENS")
-            .env_remove("PRINTRELAY_HUB_API_TOKENS")
             .stderr(Stdio::null());
+        without_hub_env(command.as_std_mut());
         let (process, port) = spawn_listening(&mut command, "printrelay-hub").await?;
         let api_token = flags
             .windows(2)
@@ -517,6 +516,17 @@ impl EventStream {
             }
         }
     }
+}
+
+/// Clears every `PRINTRELAY_HUB_*` variable from `command`, so a test's hub reads only
+/// the flags and files the test gives it.
+pub fn without_hub_env(command: &mut std::process::Command) -> &mut std::process::Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PRINTRELAY_HUB_") {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 /// The headless agent, started with `--events json`, its stdout read line by line.

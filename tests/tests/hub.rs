@@ -471,18 +471,83 @@ async fn oversized_and_malformed_bodies_get_json_errors() -> Result<()> {
 
 #[test]
 fn a_hub_on_a_public_address_refuses_to_start_without_tokens() -> Result<()> {
-    let out = std::process::Command::new(printrelay_e2e::workspace_binary("printrelay-hub")?)
+    let out = hub_command()?
         .args([
             "--listen",
             "0.0.0.0:0",
             "--db",
             "/nonexistent/never-created.db",
         ])
-        .env_remove("PRINTRELAY_HUB_AGENT_TOKENS")
-        .env_remove("PRINTRELAY_HUB_API_TOKENS")
         .output()?;
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --agent-token and --api-token"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --agent-token"));
+    Ok(())
+}
+
+fn hub_command() -> Result<std::process::Command> {
+    let mut command =
+        std::process::Command::new(printrelay_e2e::workspace_binary("printrelay-hub")?);
+    printrelay_e2e::without_hub_env(&mut command);
+    Ok(command)
+}
+
+#[tokio::test]
+async fn a_config_file_sets_tokens_and_the_default_expiry_and_flags_override_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        "api_tokens = [\"file-token\"]\ndefault_expiry = \"90m\"\nmax_body_bytes = 1000\n",
+    )?;
+    let config_flag = config.to_string_lossy().into_owned();
+    // The flag wins over the file's body limit; the file's token and expiry apply.
+    let flags = ["--config", &config_flag, "--max-body-bytes", "100000"];
+    let hub = Hub::start_with(&dir.path().join("hub.db"), 2_000, 1_000, &flags).await?;
+    let anonymous = http_get(format!("{}/api/v1/clients", hub.url())).await?;
+    assert_eq!(
+        anonymous.status().as_u16(),
+        401,
+        "the file's api_tokens apply"
+    );
+    let hub = Hub {
+        api_token: Some("file-token".into()),
+        ..hub
+    };
+    let job_id = unique_marker("cfgjob");
+    let (status, body) = hub
+        .submit(&raw_job(
+            &unique_marker("cfgpc"),
+            &job_id,
+            &"x".repeat(2_000),
+        ))
+        .await?;
+    assert_eq!(
+        status, 202,
+        "the flag's body limit beats the file's: {body}"
+    );
+    let job = hub.job(&job_id).await?.expect("job stored");
+    let waits = job["expiresAt"].as_u64().unwrap_or(0) - job["createdAt"].as_u64().unwrap_or(0);
+    assert_eq!(waits, 90 * 60 * 1000, "{job}");
+
+    // A job with its own expiresAt keeps it.
+    let mut own = raw_job("cfgpc", &unique_marker("cfgown"), "x");
+    own["expiresAt"] = json!("2099-01-01T00:00:00Z");
+    let (_, accepted) = hub.submit(&own).await?;
+    let stored = hub
+        .job(accepted["jobId"].as_str().unwrap_or_default())
+        .await?
+        .expect("job");
+    assert_eq!(stored["expiresAt"], 4_070_908_800_000u64);
+
+    // A config file with an unknown key stops the hub with a message naming it.
+    std::fs::write(&config, "listne = \"127.0.0.1:0\"\n")?;
+    let out = hub_command()?.args(["--config", &config_flag]).output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listne"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub struct Hub {
     /// send the same queued job twice.
     delivering: Arc<Mutex<()>>,
     changes: Changes,
+    /// How long a job submitted without `expiresAt` may wait, in ms; `None`: forever.
+    default_expiry_ms: Option<u64>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -39,13 +41,18 @@ impl std::fmt::Debug for Hub {
 
 impl Hub {
     /// A hub over an open store; event streams end when `closing` turns true.
-    pub fn new(store: Store, closing: tokio::sync::watch::Receiver<bool>) -> Self {
+    pub fn new(
+        store: Store,
+        closing: tokio::sync::watch::Receiver<bool>,
+        default_expiry_ms: Option<u64>,
+    ) -> Self {
         Self {
             store: Arc::new(Mutex::new(store)),
             sockets: Arc::new(Mutex::new(HashMap::new())),
             clients: Arc::new(Mutex::new(HashMap::new())),
             delivering: Arc::new(Mutex::new(())),
             changes: Changes::new(closing),
+            default_expiry_ms,
         }
     }
 
@@ -64,7 +71,8 @@ impl Hub {
         }));
     }
 
-    /// Queues a job; `false` when its id exists already (the submit is idempotent).
+    /// Queues a job (without `expires_at`, the default expiry applies); `false` when its id
+    /// exists already (the submit is idempotent).
     pub fn submit(
         &self,
         job_id: &str,
@@ -73,6 +81,7 @@ impl Hub {
         expires_at: Option<u64>,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
+        let expires_at = expires_at.or_else(|| self.default_expiry_ms.map(|ms| now + ms));
         let mut store = self.store();
         let created = store.insert_job(job_id, client_id, payload, expires_at, now)?;
         if created {
