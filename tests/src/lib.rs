@@ -328,6 +328,8 @@ pub struct Hub {
     pub port: u16,
     /// The API token the helpers send (the first `--api-token` it was started with).
     pub api_token: Option<String>,
+    /// Its stderr (logs), under `artifacts/logs/`.
+    pub log: PathBuf,
 }
 
 impl Hub {
@@ -344,6 +346,9 @@ impl Hub {
         ping_timeout: u64,
         flags: &[&str],
     ) -> Result<Self> {
+        let dir = artifacts_dir().join("logs");
+        std::fs::create_dir_all(&dir)?;
+        let log = dir.join(format!("{}.log", unique_marker("hub")));
         let mut command = Command::new(workspace_binary("printrelay-hub")?);
         command
             .args(["--listen", "127.0.0.1:0", "--db"])
@@ -351,7 +356,7 @@ impl Hub {
             .args(["--ping-interval-ms", &ping_interval.to_string()])
             .args(["--ping-timeout-ms", &ping_timeout.to_string()])
             .args(flags)
-            .stderr(Stdio::null());
+            .stderr(Stdio::from(std::fs::File::create(&log)?));
         without_hub_env(command.as_std_mut());
         let (process, port) = spawn_listening(&mut command, "printrelay-hub").await?;
         let api_token = flags
@@ -362,7 +367,16 @@ impl Hub {
             process,
             port,
             api_token,
+            log,
         })
+    }
+
+    /// The JSON log lines (`--log-format json`) written so far.
+    pub fn json_logs(&self) -> Result<Vec<Value>> {
+        Ok(std::fs::read_to_string(&self.log)?
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect())
     }
 
     /// A request to `path` on the hub, with the API token if it has one.

@@ -67,9 +67,11 @@ async fn a_submitted_job_is_printed_and_completed_is_visible_to_the_sender() -> 
 }
 
 #[tokio::test]
-async fn job_states_and_client_changes_arrive_as_server_sent_events() -> Result<()> {
+async fn job_states_and_client_changes_arrive_as_server_sent_events_and_in_json_logs() -> Result<()>
+{
     let db = tempfile::tempdir()?;
-    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let json_logs = ["--log-format", "json"];
+    let hub = Hub::start_with(&db.path().join("hub.db"), 2_000, 1_000, &json_logs).await?;
     let client_id = unique_marker("ssepc");
     let mut events = EventStream::open(&hub.url(), &format!("clientId={client_id}")).await?;
     // Another client's events are filtered out of this subscription.
@@ -122,6 +124,27 @@ async fn job_states_and_client_changes_arrive_as_server_sent_events() -> Result<
     events
         .wait_for(LIMIT, "client", |c| c["connected"] == false)
         .await?;
+    // The same changes, one JSON log line each (logged before they are streamed).
+    let logs = hub.json_logs()?;
+    let job_lines: Vec<&Value> = logs
+        .iter()
+        .filter(|l| l["message"] == "job state" && l["job"] == job_id.as_str())
+        .collect();
+    assert_eq!(job_lines.len(), 5, "{job_lines:#?}");
+    assert!(job_lines.iter().all(|l| l["client"] == client_id.as_str()
+        && l["level"] == "INFO"
+        && l["timestamp"].is_string()));
+    assert_eq!(job_lines[4]["state"], "completed");
+    for (connected, message) in [(true, "client online"), (false, "client offline")] {
+        assert!(
+            logs.iter().any(|l| l["message"] == message
+                && l["client"] == client_id.as_str()
+                && l["connected"] == connected
+                && l["socketId"].is_string()),
+            "no '{message}' line in {logs:#?}"
+        );
+    }
+
     // A marker for the other stream: everything it saw so far belonged to `nobody`.
     let nobody = unique_marker("nobody-job");
     hub.submit(&raw_job("nobody", &nobody, "x")).await?;

@@ -35,6 +35,8 @@ pub struct JobChange {
 pub struct ClientChange {
     pub client_id: String,
     pub connected: bool,
+    /// The socket that registered or closed.
+    pub socket_id: String,
     pub at: u64,
 }
 
@@ -93,6 +95,7 @@ impl Changes {
             Change::Client(client) => tracing::info!(
                 client = %client.client_id,
                 connected = client.connected,
+                socketId = %client.socket_id,
                 "client {}",
                 if client.connected { "online" } else { "offline" }
             ),
@@ -184,6 +187,7 @@ mod tests {
         let client = Change::Client(ClientChange {
             client_id: "pc1".into(),
             connected: true,
+            socket_id: "s1".into(),
             at: 1,
         });
         let all = EventFilter::default();

@@ -121,6 +121,7 @@ impl Hub {
         self.changes.publish(Change::Client(ClientChange {
             client_id: client_id.to_owned(),
             connected: true,
+            socket_id: socket.id.to_string(),
             at: now,
         }));
         Ok(())
@@ -138,6 +139,7 @@ impl Hub {
             self.changes.publish(Change::Client(ClientChange {
                 client_id,
                 connected: false,
+                socket_id: sid.to_owned(),
                 at: now,
             }));
         }
