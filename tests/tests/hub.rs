@@ -257,6 +257,101 @@ async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()
     Ok(())
 }
 
+/// SIGTERM: the hub stops accepting, finishes a request whose body is still arriving,
+/// ends event streams, closes agents' sockets, and exits 0; restarted on the same
+/// database it delivers every queued job, each printed exactly once.
+#[tokio::test]
+async fn sigterm_finishes_requests_and_loses_no_queued_job() -> Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+    let db = tempfile::tempdir()?;
+    let db_path = db.path().join("hub.db");
+    let mut hub = Hub::start(&db_path, 2_000, 1_000).await?;
+    let offline_id = unique_marker("sigterm");
+    let markers: Vec<String> = (0..4)
+        .map(|i| unique_marker(&format!("term-{i}")))
+        .collect();
+    for (i, marker) in markers.iter().enumerate().take(3) {
+        let (status, _) = hub
+            .submit(&raw_job(&offline_id, &format!("{offline_id}-{i}"), marker))
+            .await?;
+        assert_eq!(status, 202);
+    }
+    // An online agent and an event subscriber: shutdown must not wait for either.
+    let mut events = EventStream::open(&hub.url(), "").await?;
+    let online_id = unique_marker("online");
+    let mut online = Agent::start(&hub.url(), &online_id, RAW_QUEUE).await?;
+    events
+        .wait_for(LIMIT, "client", |c| c["clientId"] == online_id.as_str())
+        .await?;
+
+    // The fourth job is in flight: its head is read (the hub asked for the body with
+    // 100 Continue) but its body has not been sent when the signal arrives.
+    let body = raw_job(&offline_id, &format!("{offline_id}-3"), &markers[3]).to_string();
+    let mut connection = tokio::net::TcpStream::connect(("127.0.0.1", hub.port)).await?;
+    let head = format!(
+        "POST /api/v1/jobs HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    connection.write_all(head.as_bytes()).await?;
+    let mut reader = BufReader::new(connection);
+    let mut line = String::new();
+    tokio::time::timeout(LIMIT, reader.read_line(&mut line)).await??;
+    assert!(line.starts_with("HTTP/1.1 100"), "{line}");
+    let mut blank = String::new();
+    reader.read_line(&mut blank).await?;
+
+    hub.process.signal("TERM")?;
+    wait_for_log(&hub, "shutting down").await?;
+    reader.get_mut().write_all(body.as_bytes()).await?;
+    let mut answer = String::new();
+    tokio::time::timeout(LIMIT, reader.read_to_string(&mut answer)).await??;
+    assert!(
+        answer.starts_with("HTTP/1.1 202"),
+        "in-flight request finished: {answer}"
+    );
+
+    let exit = tokio::time::timeout(LIMIT, hub.process.child.wait()).await??;
+    assert_eq!(exit.code(), Some(0), "clean exit");
+    assert!(std::fs::read_to_string(&hub.log)?.contains("hub stopped"));
+    assert!(
+        tokio::time::timeout(LIMIT, events.next()).await??.is_none(),
+        "the event stream ended"
+    );
+    online.wait_for_state("reconnecting", LIMIT).await?;
+    // New connections are refused once it stopped.
+    assert!(http_get(format!("{}/healthz", hub.url())).await.is_err());
+
+    let hub = Hub::start(&db_path, 2_000, 1_000).await?;
+    let mut agent = Agent::start(&hub.url(), &offline_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    for (i, marker) in markers.iter().enumerate() {
+        hub.wait_for_job_state(&format!("{offline_id}-{i}"), "completed", LIMIT)
+            .await?;
+        wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+        assert_eq!(
+            count_printed(RAW_QUEUE, marker.as_bytes()),
+            1,
+            "{marker} printed once"
+        );
+    }
+    Ok(())
+}
+
+/// Waits until the hub's log has a line containing `text`.
+async fn wait_for_log(hub: &Hub, text: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while !std::fs::read_to_string(&hub.log)?.contains(text) {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no '{text}' in the hub's log"
+        );
+        // Another process writes the log; poll it.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn tokens_guard_agents_and_the_api() -> Result<()> {
     let db = tempfile::tempdir()?;

@@ -65,7 +65,9 @@ fn init_logs(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in files or journald.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
@@ -103,7 +105,7 @@ async fn run(config: Config) -> Result<(), HubError> {
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let hub = hub::Hub::new(store, closing_rx, config.default_expiry_ms);
     socket::attach(&io, hub.clone(), tokens.clone());
-    let app = http::router(hub, tokens, config.max_body_bytes).layer(layer);
+    let app = http::router(hub.clone(), tokens, config.max_body_bytes).layer(layer);
     // Outermost, so it answers preflights for the API and Socket.IO polling alike.
     let app = match cors {
         Some(cors) => app.layer(cors),
@@ -120,10 +122,37 @@ async fn run(config: Config) -> Result<(), HubError> {
     tracing::info!(%local, db = %db.display(), "hub listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            // Event streams never end by themselves; the server waits for open responses.
+            let signal = stop_signal().await;
+            tracing::info!(
+                signal,
+                "shutting down: no new connections, finishing requests"
+            );
+            // Event streams never end by themselves, and the server waits for every open
+            // response.
             let _ = closing.send(true);
         })
         .await
-        .map_err(HubError::Serve)
+        .map_err(HubError::Serve)?;
+    // Agents see a clean close and reconnect elsewhere or later; jobs delivered without
+    // a `received` go out again on their next connection.
+    io.close().await;
+    hub.store().checkpoint()?;
+    tracing::info!("hub stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }

@@ -101,6 +101,14 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// Folds the write-ahead log into the database file (every commit is already durable:
+    /// `synchronous=FULL`); called once at shutdown so the file alone is complete.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.db
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Marks a client connected on `socket_id`.
     pub fn client_online(
         &mut self,
