@@ -352,6 +352,89 @@ async fn wait_for_log(hub: &Hub, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// 500 simulated agents (printrelay-loadgen) connect at once; the hub counts each online
+/// in /getStatus and /api/v1/clients, and each offline once they are gone.
+#[tokio::test]
+async fn five_hundred_agents_at_once_are_counted_online_then_offline() -> Result<()> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    const AGENTS: usize = 500;
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let prefix = format!("{}-", unique_marker("load"));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_printrelay-loadgen"))
+        .args(["--url", &hub.url(), "--prefix", &prefix])
+        .args(["--count", &AGENTS.to_string(), "--hold-secs", "120"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let line = tokio::time::timeout(
+        Duration::from_secs(90),
+        BufReader::new(stdout).lines().next_line(),
+    )
+    .await??
+    .ok_or_else(|| anyhow::anyhow!("loadgen exited without a report"))?;
+    let report: Value = serde_json::from_str(&line)?;
+    println!("loadgen: {report}");
+    assert_eq!(report["connected"], AGENTS, "{report}");
+    assert_eq!(report["listed"], AGENTS, "/getStatus lists all: {report}");
+
+    let online = |clients: &Value| {
+        clients["clients"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c["clientId"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with(&prefix))
+            })
+            .filter(|c| c["connected"] == true)
+            .count()
+    };
+    let clients: Value = hub
+        .request(reqwest::Method::GET, "/api/v1/clients")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(online(&clients), AGENTS);
+
+    child.kill().await?;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let clients: Value = hub
+            .request(reqwest::Method::GET, "/api/v1/clients")
+            .send()
+            .await?
+            .json()
+            .await?;
+        let left = online(&clients);
+        if left == 0 {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{left} still online"
+        );
+        // The hub learns of each close on its own; poll its view.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status: Value = http_get(format!("{}/getStatus", hub.url()))
+        .await?
+        .json()
+        .await?;
+    let listed = status["data"].as_array().map_or(0, Vec::len);
+    assert!(
+        listed >= AGENTS,
+        "known clients stay listed (offline): {listed}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn tokens_guard_agents_and_the_api() -> Result<()> {
     let db = tempfile::tempdir()?;
