@@ -197,6 +197,54 @@ async fn the_original_endpoints_work_against_the_hub() -> Result<()> {
     Ok(())
 }
 
+/// The original web client (socket.io-client 4 in node, long-polling then websocket)
+/// registers with the hub and gets `/startPrint` jobs in the original `{printData}` shape.
+#[tokio::test]
+async fn an_original_browser_client_is_listed_and_gets_start_print_jobs() -> Result<()> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("browser");
+    let script = printrelay_e2e::repo_root().join("tests/node/browser-client.js");
+    let mut child = tokio::process::Command::new("node")
+        .arg(script)
+        .args(["--url", &hub.url(), "--client-id", &client_id])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut prints = BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?,
+    )
+    .lines();
+    let listed = wait_until_listed(&hub.url(), &client_id, LIMIT).await?;
+    assert!(listed["socketId"].is_string(), "{listed}");
+
+    for text in [unique_marker("browser print"), "第二张 second".to_owned()] {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/startPrint", hub.url()),
+            [
+                ("clientId", client_id.as_str()),
+                ("printData", text.as_str()),
+            ],
+        )?;
+        let sent: Value = http_get(url).await?.json().await?;
+        assert_eq!(sent["message"], "print job sent", "{sent}");
+        let line = tokio::time::timeout(LIMIT, prints.next_line())
+            .await??
+            .ok_or_else(|| anyhow::anyhow!("the browser client exited"))?;
+        let payload: Value = serde_json::from_str(&line)?;
+        assert_eq!(payload["printData"], text.as_str(), "{payload}");
+        // It never reports back: the hub shows the job as delivered.
+        let job = hub.job(sent["jobId"].as_str().unwrap_or_default()).await?;
+        assert_eq!(job.map(|j| j["state"].clone()), Some(json!("delivered")));
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()> {
     let db = tempfile::tempdir()?;
