@@ -3,7 +3,7 @@
 //! CONNECT (with `auth` {clientId, token}), `register` with its id, pong for every ping.
 //! Prints one JSON line of figures once every agent is listed by `/getStatus` (or the
 //! time is up), then holds the connections for `--hold-secs`: `connected` (CONNECT
-//! acknowledged, `register` sent), `failed`, `listed` (connected in `/getStatus`),
+//! acknowledged, `register` sent), `failed`, `dropped` (closed after connecting), `listed` (connected in `/getStatus`),
 //! `connectMs` and `listedMs` from the start, `registeredAcks` (our hub's `registered`
 //! events seen so far; the original server sends none), `firstError`.
 //!
@@ -57,6 +57,8 @@ struct Counters {
     connected: AtomicUsize,
     registered_acks: AtomicUsize,
     failed: AtomicUsize,
+    /// Connected, then closed by the server (or the network).
+    dropped: AtomicUsize,
     pongs: AtomicUsize,
 }
 
@@ -120,6 +122,7 @@ async fn main() -> Result<()> {
         "count": args.count,
         "connected": counters.connected.load(Ordering::SeqCst),
         "failed": counters.failed.load(Ordering::SeqCst),
+        "dropped": counters.dropped.load(Ordering::SeqCst),
         "registeredAcks": counters.registered_acks.load(Ordering::SeqCst),
         "listed": listed,
         "connectMs": connect_ms,
@@ -182,7 +185,10 @@ async fn agent(
     drop(permit);
     on_connected();
     loop {
-        let packet = next_text(&mut socket).await?;
+        let Ok(packet) = next_text(&mut socket).await else {
+            counters.dropped.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        };
         if packet == "2" {
             socket.send(Message::text("3")).await?;
             counters.pongs.fetch_add(1, Ordering::Relaxed);
