@@ -386,6 +386,33 @@ async fn sigterm_finishes_requests_and_loses_no_queued_job() -> Result<()> {
     Ok(())
 }
 
+/// Connects as a bare Socket.IO client (auth `{clientId, token}`) and emits one event.
+async fn raw_socket_io_emit(hub: &Hub, client_id: &str, token: &str, event: &Value) -> Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!(
+        "ws://127.0.0.1:{}/socket.io/?EIO=4&transport=websocket",
+        hub.port
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    let auth = json!({"clientId": client_id, "token": token});
+    socket.send(Message::text(format!("40{auth}"))).await?;
+    loop {
+        let frame = tokio::time::timeout(LIMIT, socket.next())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("closed"))??;
+        if let Message::Text(text) = frame {
+            anyhow::ensure!(!text.starts_with("44"), "refused: {text}");
+            if text.starts_with("40{") {
+                break;
+            }
+        }
+    }
+    socket.send(Message::text(format!("42{event}"))).await?;
+    socket.close(None).await?;
+    Ok(())
+}
+
 /// Waits until the hub's log has a line containing `text`.
 async fn wait_for_log(hub: &Hub, text: &str) -> Result<()> {
     let deadline = tokio::time::Instant::now() + LIMIT;
@@ -625,6 +652,18 @@ async fn per_client_agent_tokens_open_only_their_own_client() -> Result<()> {
         wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
         assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
     }
+
+    // A socket admitted with the shared token cannot report on (or describe) the client
+    // that has its own token: a forged `completed` for its queued job is refused.
+    own.process.child.kill().await?;
+    let queued_id = unique_marker("forged");
+    hub.submit(&raw_job(&own_id, &queued_id, "x")).await?;
+    let forged = json!(["job_status", {"jobId": queued_id, "state": "completed"}]);
+    raw_socket_io_emit(&hub, "intruder", "shared-secret", &forged).await?;
+    wait_for_log(&hub, "status refused").await?;
+    let job = hub.job(&queued_id).await?.expect("job");
+    assert_eq!(job["state"], "queued", "{job}");
+    assert_eq!(job["events"], json!([]), "{job}");
     Ok(())
 }
 

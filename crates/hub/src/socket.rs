@@ -48,11 +48,13 @@ struct Access {
 fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     tracing::debug!(sid = %socket.id, "socket connected");
     let h = hub.clone();
+    let a = access.clone();
     socket.on(
         "register",
-        async move |socket: SocketRef, Data::<Value>(id)| on_register(socket, &id, &h, &access),
+        async move |socket: SocketRef, Data::<Value>(id)| on_register(socket, &id, &h, &a),
     );
     let h = hub.clone();
+    let a = access.clone();
     socket.on(
         "client_info",
         async move |socket: SocketRef, Data::<Value>(info)| {
@@ -60,7 +62,8 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
             // to the id the agent states in the payload.
             let client_id = h
                 .client_of(&socket.id.to_string())
-                .or_else(|| info["clientId"].as_str().map(str::to_owned));
+                .or_else(|| info["clientId"].as_str().map(str::to_owned))
+                .filter(|id| a.tokens.may_register(&a.proved, id));
             if let Some(client_id) = client_id {
                 if let Err(error) = h.store().client_info(&client_id, &info, now_ms()) {
                     tracing::error!(%error, "cannot store client_info");
@@ -70,6 +73,16 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     );
     let h = hub.clone();
     socket.on("job_status", async move |Data::<Value>(status)| {
+        // Only the client a job is for (as far as its token proves) may report on it.
+        let job_id = status["jobId"].as_str().unwrap_or_default();
+        match h.store().job_client(job_id) {
+            Ok(Some(owner)) if !access.tokens.may_register(&access.proved, &owner) => {
+                tracing::warn!(job = %job_id, client = %owner, "status refused: the token is not this client's");
+                return;
+            }
+            Err(error) => tracing::error!(%error, "cannot read a job"),
+            _ => {}
+        }
         if let Err(error) = h.record_status(&status) {
             tracing::error!(%error, "cannot store a job status");
         }

@@ -342,6 +342,18 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The client a job is for.
+    pub fn job_client(&self, job_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT client_id FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// One job with its status history.
     pub fn job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
         let job = self
