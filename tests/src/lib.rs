@@ -3,6 +3,7 @@
 //!
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
+pub mod openapi;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -326,6 +327,10 @@ impl AgentHome {
 pub struct Hub {
     pub process: Process,
     pub port: u16,
+    /// The API token the helpers send (the first `--api-token` it was started with).
+    pub api_token: Option<String>,
+    /// Its stderr (logs), under `artifacts/logs/`.
+    pub log: PathBuf,
 }
 
 impl Hub {
@@ -334,13 +339,17 @@ impl Hub {
         Self::start_with(db, ping_interval, ping_timeout, &[]).await
     }
 
-    /// As [`Hub::start`], with extra flags (e.g. `--agent-token`).
+    /// As [`Hub::start`], with extra flags (e.g. `--agent-token`); the helpers below send
+    /// the first `--api-token` among them.
     pub async fn start_with(
         db: &Path,
         ping_interval: u64,
         ping_timeout: u64,
         flags: &[&str],
     ) -> Result<Self> {
+        let dir = artifacts_dir().join("logs");
+        std::fs::create_dir_all(&dir)?;
+        let log = dir.join(format!("{}.log", unique_marker("hub")));
         let mut command = Command::new(workspace_binary("printrelay-hub")?);
         command
             .args(["--listen", "127.0.0.1:0", "--db"])
@@ -348,11 +357,36 @@ impl Hub {
             .args(["--ping-interval-ms", &ping_interval.to_string()])
             .args(["--ping-timeout-ms", &ping_timeout.to_string()])
             .args(flags)
-            .env_remove("PRINTRELAY_HUB_AGENT_TOKENS")
-            .env_remove("PRINTRELAY_HUB_API_TOKENS")
-            .stderr(Stdio::null());
+            .stderr(Stdio::from(std::fs::File::create(&log)?));
+        without_hub_env(command.as_std_mut());
         let (process, port) = spawn_listening(&mut command, "printrelay-hub").await?;
-        Ok(Self { process, port })
+        let api_token = flags
+            .windows(2)
+            .find(|pair| pair[0] == "--api-token")
+            .map(|pair| pair[1].to_owned());
+        Ok(Self {
+            process,
+            port,
+            api_token,
+            log,
+        })
+    }
+
+    /// The JSON log lines (`--log-format json`) written so far.
+    pub fn json_logs(&self) -> Result<Vec<Value>> {
+        Ok(std::fs::read_to_string(&self.log)?
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect())
+    }
+
+    /// A request to `path` on the hub, with the API token if it has one.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = http_client().request(method, format!("{}{path}", self.url()));
+        match &self.api_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -362,8 +396,8 @@ impl Hub {
 
     /// `POST /api/v1/jobs` -> (status code, body).
     pub async fn submit(&self, job: &Value) -> Result<(u16, Value)> {
-        let response = http_client()
-            .post(format!("{}/api/v1/jobs", self.url()))
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/jobs")
             .json(job)
             .send()
             .await?;
@@ -372,7 +406,10 @@ impl Hub {
 
     /// `GET /api/v1/jobs/{id}` (`None` when unknown).
     pub async fn job(&self, job_id: &str) -> Result<Option<Value>> {
-        let response = http_get(format!("{}/api/v1/jobs/{job_id}", self.url())).await?;
+        let response = self
+            .request(reqwest::Method::GET, &format!("/api/v1/jobs/{job_id}"))
+            .send()
+            .await?;
         if response.status().as_u16() == 404 {
             return Ok(None);
         }
@@ -395,10 +432,116 @@ impl Hub {
             if Instant::now() >= deadline {
                 bail!("job {job_id} not {state} within {limit:?}: {job:?}");
             }
-            // The HTTP API is the sender's view; SSE comes later.
+            // The plain HTTP view of a sender that does not subscribe to events.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// A subscription to a hub's `GET /api/v1/events` (Server-Sent Events).
+pub struct EventStream {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
+    buffer: Vec<u8>,
+    /// Every `(event name, data)` seen so far.
+    pub seen: Vec<(String, Value)>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("seen", &self.seen)
+            .finish()
+    }
+}
+
+impl EventStream {
+    /// Subscribes to `<base>/api/v1/events?<query>`; returns once the hub answered, so
+    /// every later change is seen.
+    pub async fn open(base_url: &str, query: &str) -> Result<Self> {
+        let response = http_client()
+            .get(format!("{base_url}/api/v1/events?{query}"))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "events refused: {}",
+            response.status()
+        );
+        use futures_util::StreamExt as _;
+        Ok(Self {
+            body: Box::pin(
+                response
+                    .bytes_stream()
+                    .map(|chunk| chunk.map(|b| b.to_vec())),
+            ),
+            buffer: Vec::new(),
+            seen: Vec::new(),
+        })
+    }
+
+    /// The next event (comments and keep-alives skipped); `None` when the stream ended.
+    pub async fn next(&mut self) -> Result<Option<(String, Value)>> {
+        use futures_util::StreamExt as _;
+        loop {
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let block = String::from_utf8_lossy(&block);
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                let event = (name, serde_json::from_str(&data)?);
+                self.seen.push(event.clone());
+                return Ok(Some(event));
+            }
+            match self.body.next().await {
+                Some(chunk) => self.buffer.extend(chunk?),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads events until one named `name` matches `wanted`, failing after `limit`.
+    pub async fn wait_for(
+        &mut self,
+        limit: Duration,
+        name: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.next()).await {
+                Err(_) => bail!(
+                    "no matching '{name}' event within {limit:?}; seen: {:#?}",
+                    self.seen
+                ),
+                Ok(event) => match event? {
+                    None => bail!("event stream ended; seen: {:#?}", self.seen),
+                    Some((seen, data)) if seen == name && wanted(&data) => return Ok(data),
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+}
+
+/// Clears every `PRINTRELAY_HUB_*` variable from `command`, so a test's hub reads only
+/// the flags and files the test gives it.
+pub fn without_hub_env(command: &mut std::process::Command) -> &mut std::process::Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PRINTRELAY_HUB_") {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 /// The headless agent, started with `--events json`, its stdout read line by line.

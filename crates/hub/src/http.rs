@@ -2,35 +2,108 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::handler::Handler;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{require_api_token, Tokens};
-use crate::hub::{now_ms, Hub};
+use crate::hub::Hub;
 
-/// The HTTP API; everything but `/healthz` needs an API token when tokens are configured.
-/// Bodies over `max_body_bytes` get 413.
+/// The OpenAPI document of every route below, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../api/openapi.json");
+
+/// The HTTP API; everything but `/healthz` and the OpenAPI document needs an API token
+/// when tokens are configured. Bodies over `max_body_bytes` get 413.
 pub fn router(hub: Hub, tokens: Tokens, max_body_bytes: usize) -> Router {
-    let protected = Router::new()
-        .route("/getStatus", get(get_status))
-        .route("/startPrint", get(start_print))
-        .route("/api/v1/jobs", post(submit_job).get(list_jobs))
-        .route("/api/v1/jobs/{job_id}", get(get_job))
-        .route("/api/v1/clients", get(list_clients))
-        .route("/api/v1/clients/{client_id}", get(get_client))
+    let (open, protected) = routes();
+    let protected = protected
+        .router
         .layer(axum::middleware::from_fn_with_state(
             tokens,
             require_api_token,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes));
-    Router::new()
-        .route("/healthz", get(|| async { Json(json!({"ok": true})) }))
-        .merge(protected)
-        .with_state(hub)
+    open.router.merge(protected).with_state(hub)
+}
+
+/// Routes, recording each `(method, path)` so a test can hold them against the document.
+struct Routes {
+    router: Router<Hub>,
+    served: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            served: Vec::new(),
+        }
+    }
+
+    fn get<H: Handler<T, Hub>, T: 'static>(mut self, path: &'static str, handler: H) -> Self {
+        self.router = self.router.route(path, get(handler));
+        self.served.push(("get", path));
+        self
+    }
+
+    fn post<H: Handler<T, Hub>, T: 'static>(mut self, path: &'static str, handler: H) -> Self {
+        self.router = self.router.route(path, post(handler));
+        self.served.push(("post", path));
+        self
+    }
+}
+
+/// CORS for browser pages served from `origins` (`*` for any); none: same-origin only,
+/// no CORS headers. Applied outside the token check, so preflights need no token.
+pub fn cors(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).map_err(|_| InvalidOrigin(o.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(std::time::Duration::from_secs(600)),
+    ))
+}
+
+/// A `--cors-origin` that cannot be a header value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid CORS origin {0:?}")]
+pub struct InvalidOrigin(String);
+
+/// (routes without a token, routes behind the API token).
+fn routes() -> (Routes, Routes) {
+    let open = Routes::new()
+        .get("/healthz", async || Json(json!({"ok": true})))
+        .get("/api/v1/openapi.json", async || {
+            ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+        });
+    let protected = Routes::new()
+        .get("/getStatus", get_status)
+        .get("/startPrint", start_print)
+        .post("/api/v1/jobs", submit_job)
+        .get("/api/v1/jobs", list_jobs)
+        .get("/api/v1/jobs/{jobId}", get_job)
+        .get("/api/v1/clients", list_clients)
+        .get("/api/v1/clients/{clientId}", get_client)
+        .get("/api/v1/events", crate::events::stream_events);
+    (open, protected)
 }
 
 /// A JSON error `{"error": {"code", "message"}}` with its status code.
@@ -90,10 +163,8 @@ async fn start_print(
     let job_id = format!("sp-{}", uuid::Uuid::new_v4());
     // `printData` for original clients, `jobId` so PrintRelay agents report and dedupe.
     let payload = json!({"jobId": job_id, "printData": query.print_data.unwrap_or_default()});
-    hub.store()
-        .insert_job(&job_id, &client_id, &payload, None, now_ms())
+    hub.submit(&job_id, &client_id, &payload, None)
         .map_err(internal)?;
-    hub.deliver(&client_id);
     Ok(Json(json!({"message": "print job sent", "jobId": job_id})))
 }
 
@@ -132,19 +203,8 @@ async fn submit_job(
             )
         })?),
     };
-    let created = hub
-        .store()
-        .insert_job(
-            job_id,
-            client_id,
-            &Hub::agent_payload(&body),
-            expires_at,
-            now_ms(),
-        )
+    hub.submit(job_id, client_id, &Hub::agent_payload(&body), expires_at)
         .map_err(internal)?;
-    if created {
-        hub.deliver(client_id);
-    }
     let state = hub
         .store()
         .job(job_id)
@@ -233,5 +293,50 @@ async fn get_client(
             "client_not_found",
             format!("no client {client_id}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_served_routes() {
+        let document: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        let mut documented: Vec<(String, String)> = document["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("path item")
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
+            })
+            .collect();
+        let (open, protected) = routes();
+        let mut served: Vec<(String, String)> = open
+            .served
+            .iter()
+            .chain(&protected.served)
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+        // Operations without a token are the ones the document marks `security: []`.
+        for (method, path) in &open.served {
+            assert_eq!(
+                document["paths"][path][method]["security"],
+                json!([]),
+                "{method} {path}"
+            );
+        }
+        for (method, path) in &protected.served {
+            assert!(
+                document["paths"][path][method].get("security").is_none(),
+                "{method} {path} needs the global bearer security"
+            );
+        }
     }
 }

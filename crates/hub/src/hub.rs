@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use socketioxide::extract::SocketRef;
 
-use crate::store::Store;
+use crate::events::{Change, Changes, ClientChange, JobChange};
+use crate::store::{StateChange, Store, StoreError};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -27,6 +28,9 @@ pub struct Hub {
     /// Held while delivering, so two deliveries (a submit and a registration) never
     /// send the same queued job twice.
     delivering: Arc<Mutex<()>>,
+    changes: Changes,
+    /// How long a job submitted without `expiresAt` may wait, in ms; `None`: forever.
+    default_expiry_ms: Option<u64>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -36,14 +40,126 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// A hub over an open store.
-    pub fn new(store: Store) -> Self {
+    /// A hub over an open store; event streams end when `closing` turns true.
+    pub fn new(
+        store: Store,
+        closing: tokio::sync::watch::Receiver<bool>,
+        default_expiry_ms: Option<u64>,
+    ) -> Self {
         Self {
             store: Arc::new(Mutex::new(store)),
             sockets: Arc::new(Mutex::new(HashMap::new())),
             clients: Arc::new(Mutex::new(HashMap::new())),
             delivering: Arc::new(Mutex::new(())),
+            changes: Changes::new(closing),
+            default_expiry_ms,
         }
+    }
+
+    /// The broadcast of job and client changes.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    fn publish_job(&self, change: StateChange, at: u64) {
+        self.changes.publish(Change::Job(JobChange {
+            job_id: change.job_id,
+            client_id: change.client_id,
+            state: change.state,
+            at,
+            error: change.error,
+        }));
+    }
+
+    /// Queues a job (without `expires_at`, the default expiry applies); `false` when its id
+    /// exists already (the submit is idempotent).
+    pub fn submit(
+        &self,
+        job_id: &str,
+        client_id: &str,
+        payload: &Value,
+        expires_at: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let expires_at = expires_at.or_else(|| self.default_expiry_ms.map(|ms| now + ms));
+        let mut store = self.store();
+        let created = store.insert_job(job_id, client_id, payload, expires_at, now)?;
+        if created {
+            // Published under the store lock, so subscribers see a job's states in order.
+            self.publish_job(
+                StateChange {
+                    job_id: job_id.to_owned(),
+                    client_id: client_id.to_owned(),
+                    state: "queued".into(),
+                    error: None,
+                },
+                now,
+            );
+            drop(store);
+            self.deliver(client_id);
+        }
+        Ok(created)
+    }
+
+    /// Records an agent's `job_status`; announces the job's new state if it moved.
+    pub fn record_status(&self, status: &Value) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut store = self.store();
+        if let Some(change) = store.job_status(status, now)? {
+            self.publish_job(change, now);
+        }
+        Ok(())
+    }
+
+    /// Marks `client_id` online on `socket` (binding it first, so that once the store
+    /// says "connected", /startPrint finds the socket).
+    pub fn client_online(&self, client_id: &str, socket: &SocketRef) -> Result<(), StoreError> {
+        self.bind(client_id, socket);
+        let now = now_ms();
+        let mut store = self.store();
+        store.client_online(client_id, &socket.id.to_string(), now)?;
+        self.changes.publish(Change::Client(ClientChange {
+            client_id: client_id.to_owned(),
+            connected: true,
+            socket_id: socket.id.to_string(),
+            at: now,
+        }));
+        Ok(())
+    }
+
+    /// Forgets socket `sid`; marks its client offline unless it re-registered on a newer
+    /// socket meanwhile.
+    pub fn socket_closed(&self, sid: &str) -> Result<(), StoreError> {
+        let Some(client_id) = self.unbind_socket(sid) else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let mut store = self.store();
+        if store.client_offline(&client_id, sid, now)? {
+            self.changes.publish(Change::Client(ClientChange {
+                client_id,
+                connected: false,
+                socket_id: sid.to_owned(),
+                at: now,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Expires the waiting jobs of `client_id` whose `expiresAt` passed, then counts the
+    /// jobs that a registration on `sid` will be sent.
+    pub fn pending(&self, client_id: &str, sid: &str) -> Result<usize, StoreError> {
+        self.expire(client_id)?;
+        Ok(self.store().deliverable(client_id, sid)?.len())
+    }
+
+    fn expire(&self, client_id: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut store = self.store();
+        for change in store.expire(client_id, now)? {
+            self.publish_job(change, now);
+        }
+        Ok(())
     }
 
     /// The store, locked. SQLite calls are short; holding a std mutex across them on a
@@ -55,7 +171,7 @@ impl Hub {
     }
 
     /// Remembers that `client_id` lives on `socket`.
-    pub fn bind(&self, client_id: &str, socket: &SocketRef) {
+    fn bind(&self, client_id: &str, socket: &SocketRef) {
         if let Ok(mut sockets) = self.sockets.lock() {
             sockets.insert(client_id.to_owned(), socket.clone());
         }
@@ -71,7 +187,7 @@ impl Hub {
 
     /// Forgets socket `sid`; returns its client. A client that already re-registered on
     /// a newer socket keeps that binding.
-    pub fn unbind_socket(&self, sid: &str) -> Option<String> {
+    fn unbind_socket(&self, sid: &str) -> Option<String> {
         let client_id = self.clients.lock().ok()?.remove(sid)?;
         if let Ok(mut sockets) = self.sockets.lock() {
             if sockets
@@ -98,9 +214,12 @@ impl Hub {
             .delivering
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(error) = self.expire(client_id) {
+            tracing::error!(%error, "cannot expire queued jobs");
+        }
         let now = now_ms();
         let sid = socket.id.to_string();
-        let jobs = match self.store().deliverable(client_id, &sid, now) {
+        let jobs = match self.store().deliverable(client_id, &sid) {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::error!(%error, "cannot read queued jobs");
@@ -109,11 +228,18 @@ impl Hub {
         };
         let mut sent = 0;
         for (job_id, payload) in jobs {
+            // Marked before it is sent, so its `delivered` always precedes the agent's
+            // statuses; if the send fails, the next connection gets it again.
+            match self.store().delivered(&job_id, &sid, now) {
+                Ok(Some(change)) => self.publish_job(change, now),
+                Ok(None) => tracing::debug!(job = %job_id, client = %client_id, "re-delivered"),
+                Err(error) => {
+                    tracing::error!(%error, job = %job_id, "cannot mark a job delivered");
+                    break;
+                }
+            }
             if socket.emit("print", &payload).is_err() {
                 break;
-            }
-            if let Err(error) = self.store().delivered(&job_id, &sid, now) {
-                tracing::error!(%error, job = %job_id, "cannot mark a job delivered");
             }
             sent += 1;
         }

@@ -1,13 +1,15 @@
 //! Socket.IO handlers: register, client_info, job_status, heartbeat, disconnect.
 //! They run on socketioxide's tasks and only touch the store briefly.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
 
 use socketioxide::handler::ConnectHandler;
 
-use crate::auth::Tokens;
+use crate::auth::{AgentAuth, Tokens};
 use crate::hub::{now_ms, Hub};
 
 /// Installs the handlers of the default namespace; handshakes without a valid agent
@@ -17,23 +19,42 @@ use crate::hub::{now_ms, Hub};
 /// it sends CONNECT; its connect handler runs on a spawned task, and events an agent
 /// sends right after CONNECT (`register`) would race with it and be lost.
 pub fn attach(io: &SocketIo, hub: Hub, tokens: Tokens) {
+    let tokens = Arc::new(tokens);
     let handler = async |_socket: SocketRef| {};
     let middleware = async move |socket: SocketRef, Data::<Value>(auth): Data<Value>| {
-        tokens.check_agent(&auth)?;
-        on_connect(&socket, &hub);
+        let proved = tokens.check_agent(&auth).inspect_err(|_| {
+            tracing::warn!(sid = %socket.id, client = %auth["clientId"], "agent refused: invalid token");
+        })?;
+        on_connect(
+            &socket,
+            &hub,
+            Access {
+                tokens: Arc::clone(&tokens),
+                proved,
+            },
+        );
         Ok::<(), crate::auth::InvalidToken>(())
     };
     io.ns("/", handler.with(middleware));
 }
 
-fn on_connect(socket: &SocketRef, hub: &Hub) {
+/// The tokens, and what one socket proved in its handshake.
+#[derive(Clone)]
+struct Access {
+    tokens: Arc<Tokens>,
+    proved: AgentAuth,
+}
+
+fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     tracing::debug!(sid = %socket.id, "socket connected");
     let h = hub.clone();
+    let a = access.clone();
     socket.on(
         "register",
-        async move |socket: SocketRef, Data::<Value>(id)| on_register(&socket, &id, &h),
+        async move |socket: SocketRef, Data::<Value>(id)| on_register(socket, &id, &h, &a),
     );
     let h = hub.clone();
+    let a = access.clone();
     socket.on(
         "client_info",
         async move |socket: SocketRef, Data::<Value>(info)| {
@@ -41,7 +62,8 @@ fn on_connect(socket: &SocketRef, hub: &Hub) {
             // to the id the agent states in the payload.
             let client_id = h
                 .client_of(&socket.id.to_string())
-                .or_else(|| info["clientId"].as_str().map(str::to_owned));
+                .or_else(|| info["clientId"].as_str().map(str::to_owned))
+                .filter(|id| a.tokens.may_register(&a.proved, id));
             if let Some(client_id) = client_id {
                 if let Err(error) = h.store().client_info(&client_id, &info, now_ms()) {
                     tracing::error!(%error, "cannot store client_info");
@@ -51,7 +73,17 @@ fn on_connect(socket: &SocketRef, hub: &Hub) {
     );
     let h = hub.clone();
     socket.on("job_status", async move |Data::<Value>(status)| {
-        if let Err(error) = h.store().job_status(&status, now_ms()) {
+        // Only the client a job is for (as far as its token proves) may report on it.
+        let job_id = status["jobId"].as_str().unwrap_or_default();
+        match h.store().job_client(job_id) {
+            Ok(Some(owner)) if !access.tokens.may_register(&access.proved, &owner) => {
+                tracing::warn!(job = %job_id, client = %owner, "status refused: the token is not this client's");
+                return;
+            }
+            Err(error) => tracing::error!(%error, "cannot read a job"),
+            _ => {}
+        }
+        if let Err(error) = h.record_status(&status) {
             tracing::error!(%error, "cannot store a job status");
         }
     });
@@ -60,17 +92,13 @@ fn on_connect(socket: &SocketRef, hub: &Hub) {
     });
     let h = hub.clone();
     socket.on_disconnect(async move |socket: SocketRef| {
-        let sid = socket.id.to_string();
-        if let Some(client_id) = h.unbind_socket(&sid) {
-            if let Err(error) = h.store().client_offline(&client_id, &sid, now_ms()) {
-                tracing::error!(%error, "cannot mark a client offline");
-            }
-            tracing::info!(client = %client_id, "client offline");
+        if let Err(error) = h.socket_closed(&socket.id.to_string()) {
+            tracing::error!(%error, "cannot mark a client offline");
         }
     });
 }
 
-fn on_register(socket: &SocketRef, client_id: &Value, hub: &Hub) {
+fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access) {
     // The original protocol sends the bare id string; anything else is ignored.
     let Some(client_id) = client_id
         .as_str()
@@ -78,22 +106,21 @@ fn on_register(socket: &SocketRef, client_id: &Value, hub: &Hub) {
     else {
         return;
     };
-    let sid = socket.id.to_string();
-    // Bind first: once the store says "connected", /startPrint must find the socket.
-    hub.bind(client_id, socket);
-    if let Err(error) = hub.store().client_online(client_id, &sid, now_ms()) {
+    if !access.tokens.may_register(&access.proved, client_id) {
+        tracing::warn!(sid = %socket.id, client = %client_id, "register refused: the token is not this client's");
+        let _ = socket.disconnect();
+        return;
+    }
+    let socket = &socket;
+    if let Err(error) = hub.client_online(client_id, socket) {
         tracing::error!(%error, "cannot store a registration");
         return;
     }
-    let queued = hub
-        .store()
-        .deliverable(client_id, &sid, now_ms())
-        .map(|jobs| jobs.len())
-        .unwrap_or(0);
+    let queued = hub.pending(client_id, &socket.id.to_string()).unwrap_or(0);
     let _ = socket.emit(
         "registered",
         &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
     );
     let sent = hub.deliver(client_id);
-    tracing::info!(client = %client_id, sent, "client registered");
+    tracing::debug!(client = %client_id, sent, "jobs sent on registration");
 }

@@ -70,6 +70,15 @@ pub struct Job {
     pub events: Vec<Value>,
 }
 
+/// A job that moved to a new state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    pub job_id: String,
+    pub client_id: String,
+    pub state: String,
+    pub error: Option<Value>,
+}
+
 /// The hub database.
 #[derive(Debug)]
 pub struct Store {
@@ -90,6 +99,14 @@ impl Store {
         // Nobody is connected to a hub that just started.
         db.execute("UPDATE clients SET connected = 0, socket_id = NULL", [])?;
         Ok(Self { db })
+    }
+
+    /// Folds the write-ahead log into the database file (every commit is already durable:
+    /// `synchronous=FULL`); called once at shutdown so the file alone is complete.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.db
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Marks a client connected on `socket_id`.
@@ -172,20 +189,35 @@ impl Store {
         )? > 0)
     }
 
+    /// Marks the waiting jobs of `client_id` whose `expiresAt` passed as `expired`.
+    pub fn expire(&mut self, client_id: &str, now: u64) -> Result<Vec<StateChange>, StoreError> {
+        let mut statement = self.db.prepare(
+            "UPDATE jobs SET state = 'expired', updated_at = ?2
+             WHERE client_id = ?1 AND state IN ('queued', 'delivered')
+               AND expires_at IS NOT NULL AND expires_at <= ?2
+             RETURNING job_id",
+        )?;
+        let rows = statement.query_map(params![client_id, now as i64], |row| row.get(0))?;
+        let mut expired = Vec::new();
+        for job_id in rows {
+            expired.push(StateChange {
+                job_id: job_id?,
+                client_id: client_id.to_owned(),
+                state: "expired".into(),
+                error: None,
+            });
+        }
+        Ok(expired)
+    }
+
     /// Jobs to send to a client's socket `sid` now, in order: queued ones, and ones
     /// delivered over an earlier connection that never got a status (the agent dedupes,
-    /// so re-sending is safe). Expired ones are marked `expired` and left out.
+    /// so re-sending is safe). Call [`Store::expire`] first.
     pub fn deliverable(
         &mut self,
         client_id: &str,
         sid: &str,
-        now: u64,
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        self.db.execute(
-            "UPDATE jobs SET state = 'expired', updated_at = ?2
-             WHERE client_id = ?1 AND state IN ('queued', 'delivered') AND expires_at IS NOT NULL AND expires_at <= ?2",
-            params![client_id, now as i64],
-        )?;
         let mut statement = self.db.prepare(
             "SELECT job_id, payload FROM jobs WHERE client_id = ?1
                AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS NOT ?2))
@@ -205,18 +237,46 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Notes that a job was sent to its client on socket `sid`.
-    pub fn delivered(&mut self, job_id: &str, sid: &str, now: u64) -> Result<(), StoreError> {
+    /// Notes that a job was sent to its client on socket `sid`; the change when it was
+    /// `queued` (a re-delivery keeps the state).
+    pub fn delivered(
+        &mut self,
+        job_id: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<Option<StateChange>, StoreError> {
+        let current: Option<(String, String)> = self
+            .db
+            .query_row(
+                "SELECT state, client_id FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((state, client_id)) = current else {
+            return Ok(None);
+        };
+        if state != "queued" && state != "delivered" {
+            return Ok(None);
+        }
         self.db.execute(
-            "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3
-             WHERE job_id = ?1 AND state IN ('queued', 'delivered')",
+            "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3 WHERE job_id = ?1",
             params![job_id, now as i64, sid],
         )?;
-        Ok(())
+        Ok((state == "queued").then(|| StateChange {
+            job_id: job_id.to_owned(),
+            client_id,
+            state: "delivered".into(),
+            error: None,
+        }))
     }
 
-    /// Records an agent's `job_status`; returns the job's client when the job is known.
-    pub fn job_status(&mut self, status: &Value, now: u64) -> Result<Option<String>, StoreError> {
+    /// Records an agent's `job_status`; returns the job's new state when it moved.
+    pub fn job_status(
+        &mut self,
+        status: &Value,
+        now: u64,
+    ) -> Result<Option<StateChange>, StoreError> {
         let Some(job_id) = status["jobId"].as_str() else {
             return Ok(None);
         };
@@ -229,37 +289,36 @@ impl Store {
         )?;
         // A duplicate answer repeats the current state, and statuses may be handled out of
         // order (socketioxide runs each event on its own task): a job only moves forward.
-        let current: Option<String> = self
+        let current: Option<(String, String)> = self
             .db
             .query_row(
-                "SELECT state FROM jobs WHERE job_id = ?1",
+                "SELECT state, client_id FROM jobs WHERE job_id = ?1",
                 params![job_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let forward = current.is_some_and(|c| state_rank(state) > state_rank(&c));
-        if status["duplicate"] != Value::Bool(true) && forward {
-            self.db.execute(
-                "UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1",
-                params![
-                    job_id,
-                    state,
-                    now as i64,
-                    status
-                        .get("error")
-                        .filter(|e| !e.is_null())
-                        .map(Value::to_string)
-                ],
-            )?;
+        let Some((current, client_id)) = current else {
+            return Ok(None);
+        };
+        if status["duplicate"] == Value::Bool(true) || state_rank(state) <= state_rank(&current) {
+            return Ok(None);
         }
-        Ok(self
-            .db
-            .query_row(
-                "SELECT client_id FROM jobs WHERE job_id = ?1",
-                params![job_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+        let error = status.get("error").filter(|e| !e.is_null()).cloned();
+        self.db.execute(
+            "UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1",
+            params![
+                job_id,
+                state,
+                now as i64,
+                error.as_ref().map(Value::to_string)
+            ],
+        )?;
+        Ok(Some(StateChange {
+            job_id: job_id.to_owned(),
+            client_id,
+            state: state.to_owned(),
+            error,
+        }))
     }
 
     /// Jobs, newest first, optionally of one client and/or in one state; at most `limit`
@@ -281,6 +340,18 @@ impl Store {
             job_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The client a job is for.
+    pub fn job_client(&self, job_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT client_id FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// One job with its status history.

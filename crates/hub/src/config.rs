@@ -1,0 +1,341 @@
+//! The hub's settings: flags, then `PRINTRELAY_HUB_*` environment variables, then a
+//! config file (`--config`, TOML or JSON), then defaults; the first that sets a value
+//! wins. A list (tokens, origins) comes whole from one source.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Command line; every flag also reads the environment variable named beside it.
+#[derive(Debug, Default, Parser)]
+#[command(name = "printrelay-hub", version, about = "PrintRelay dispatch server")]
+pub struct Cli {
+    /// Config file, TOML (or JSON when it ends in .json); flags and env override it.
+    #[arg(long, env = "PRINTRELAY_HUB_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:3000].
+    #[arg(long, env = "PRINTRELAY_HUB_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// SQLite database [default: the platform data folder, e.g. ~/.local/share/printrelay/hub.db].
+    #[arg(long, env = "PRINTRELAY_HUB_DB")]
+    pub db: Option<PathBuf>,
+    /// Engine.IO ping interval in milliseconds [default: 10000].
+    #[arg(long, env = "PRINTRELAY_HUB_PING_INTERVAL_MS")]
+    pub ping_interval_ms: Option<u64>,
+    /// Engine.IO ping timeout in milliseconds [default: 5000].
+    #[arg(long, env = "PRINTRELAY_HUB_PING_TIMEOUT_MS")]
+    pub ping_timeout_ms: Option<u64>,
+    /// Largest HTTP request body in bytes [default: 100663296, a 64 MiB document as base64 plus JSON].
+    #[arg(long, env = "PRINTRELAY_HUB_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// How long a job submitted without `expiresAt` may wait for its client: `30s`,
+    /// `90m`, `12h`, `7d`, or `never` [default: 7d].
+    #[arg(long, env = "PRINTRELAY_HUB_DEFAULT_EXPIRY", value_parser = parse_expiry)]
+    pub default_expiry: Option<Expiry>,
+    /// A token agents must send in their handshake (repeat for several; comma-separated in env).
+    #[arg(
+        long = "agent-token",
+        env = "PRINTRELAY_HUB_AGENT_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub agent_tokens: Vec<String>,
+    /// A client's own agent token, as CLIENT_ID=TOKEN (repeat; comma-separated in env).
+    /// That client must connect with it; a shared token does not open it.
+    #[arg(
+        long = "client-token",
+        env = "PRINTRELAY_HUB_CLIENT_TOKENS",
+        value_delimiter = ',',
+        value_parser = parse_client_token,
+        hide_env_values = true
+    )]
+    pub client_tokens: Vec<(String, String)>,
+    /// A bearer token the HTTP API requires (repeat for several; comma-separated in env).
+    #[arg(
+        long = "api-token",
+        env = "PRINTRELAY_HUB_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_tokens: Vec<String>,
+    /// A browser origin allowed to call the API (repeat; comma-separated in env; `*` for
+    /// any) [default: none, same-origin only].
+    #[arg(
+        long = "cors-origin",
+        env = "PRINTRELAY_HUB_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+    /// Log lines on stderr as `text` or `json` (one JSON object a line) [default: text].
+    #[arg(long, env = "PRINTRELAY_HUB_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How long a queued job may wait when its sender gave no `expiresAt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry(pub Option<u64>);
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The config file: the flags' long names with `_` (e.g. `max_body_bytes`), plus
+/// `client_tokens` as a table of clientId = token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    db: Option<PathBuf>,
+    ping_interval_ms: Option<u64>,
+    ping_timeout_ms: Option<u64>,
+    max_body_bytes: Option<usize>,
+    default_expiry: Option<String>,
+    agent_tokens: Option<Vec<String>>,
+    client_tokens: Option<HashMap<String, String>>,
+    api_tokens: Option<Vec<String>>,
+    cors_origins: Option<Vec<String>>,
+    log_format: Option<LogFormat>,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `None`: the platform data folder.
+    pub db: Option<PathBuf>,
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    pub max_body_bytes: usize,
+    /// Milliseconds a job without `expiresAt` may wait; `None`: forever.
+    pub default_expiry_ms: Option<u64>,
+    pub agent_tokens: Vec<String>,
+    pub client_tokens: HashMap<String, String>,
+    pub api_tokens: Vec<String>,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("{0}: {1}")]
+    Toml(PathBuf, Box<toml::de::Error>),
+    #[error("{0}: {1}")]
+    Json(PathBuf, serde_json::Error),
+    #[error("{0}: default_expiry: {1}")]
+    Expiry(PathBuf, String),
+}
+
+const SEVEN_DAYS_MS: u64 = 7 * 24 * 3600 * 1000;
+
+impl FileConfig {
+    /// Reads a TOML file, or JSON when the name ends in `.json`.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+        if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| ConfigError::Json(path.into(), e))
+        } else {
+            toml::from_str(&text).map_err(|e| ConfigError::Toml(path.into(), Box::new(e)))
+        }
+    }
+}
+
+impl Config {
+    /// Reads `--config` if given and resolves every setting.
+    pub fn load(cli: Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => FileConfig::read(path)?,
+            None => FileConfig::default(),
+        };
+        Self::resolve(cli, file)
+    }
+
+    /// Flags and env (already merged by clap) over the file over the defaults.
+    pub fn resolve(cli: Cli, file: FileConfig) -> Result<Self, ConfigError> {
+        let file_expiry = match &file.default_expiry {
+            Some(text) => Some(
+                parse_expiry(text)
+                    .map_err(|e| ConfigError::Expiry(cli.config.clone().unwrap_or_default(), e))?,
+            ),
+            None => None,
+        };
+        let list = |from_cli: Vec<String>, from_file: Option<Vec<String>>| {
+            let chosen = if from_cli.is_empty() {
+                from_file.unwrap_or_default()
+            } else {
+                from_cli
+            };
+            chosen
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        };
+        Ok(Self {
+            listen: cli
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
+            db: cli.db.or(file.db),
+            ping_interval_ms: cli
+                .ping_interval_ms
+                .or(file.ping_interval_ms)
+                .unwrap_or(10_000),
+            ping_timeout_ms: cli
+                .ping_timeout_ms
+                .or(file.ping_timeout_ms)
+                .unwrap_or(5_000),
+            max_body_bytes: cli
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(96 * 1024 * 1024),
+            default_expiry_ms: cli
+                .default_expiry
+                .or(file_expiry)
+                .unwrap_or(Expiry(Some(SEVEN_DAYS_MS)))
+                .0,
+            agent_tokens: list(cli.agent_tokens, file.agent_tokens),
+            client_tokens: if cli.client_tokens.is_empty() {
+                file.client_tokens.unwrap_or_default()
+            } else {
+                cli.client_tokens.into_iter().collect()
+            },
+            api_tokens: list(cli.api_tokens, file.api_tokens),
+            cors_origins: list(cli.cors_origins, file.cors_origins),
+            log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
+        })
+    }
+}
+
+/// `30s`, `90m`, `12h`, `7d`, plain seconds, or `never`/`0` (no default expiry).
+fn parse_expiry(text: &str) -> Result<Expiry, String> {
+    let text = text.trim();
+    if text == "never" || text == "0" {
+        return Ok(Expiry(None));
+    }
+    let (number, unit_ms) = match text.char_indices().last() {
+        Some((at, 's')) => (&text[..at], 1_000),
+        Some((at, 'm')) => (&text[..at], 60_000),
+        Some((at, 'h')) => (&text[..at], 3_600_000),
+        Some((at, 'd')) => (&text[..at], 86_400_000),
+        _ => (text, 1_000),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(unit_ms))
+        .map(|ms| Expiry(Some(ms)))
+        .ok_or_else(|| format!("{text:?} is not a duration like 30s, 90m, 12h, 7d or never"))
+}
+
+fn parse_client_token(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((client, token)) if !client.is_empty() && !token.is_empty() => {
+            Ok((client.to_owned(), token.to_owned()))
+        }
+        _ => Err("expected CLIENT_ID=TOKEN".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_env_beat_file_beat_defaults() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            listen = "127.0.0.1:4000"
+            db = "/srv/file.db"
+            max_body_bytes = 1000
+            ping_interval_ms = 3000
+            default_expiry = "90m"
+            api_tokens = ["from-file"]
+            [client_tokens]
+            pc-1 = "t1"
+            "#,
+        )
+        .expect("valid toml");
+        // Only this test sets these variables.
+        std::env::set_var("PRINTRELAY_HUB_MAX_BODY_BYTES", "2000");
+        std::env::set_var("PRINTRELAY_HUB_PING_INTERVAL_MS", "4000");
+        let cli = Cli::try_parse_from([
+            "printrelay-hub",
+            "--listen",
+            "127.0.0.1:5000",
+            "--ping-interval-ms",
+            "5000",
+        ])
+        .expect("valid flags");
+        std::env::remove_var("PRINTRELAY_HUB_MAX_BODY_BYTES");
+        std::env::remove_var("PRINTRELAY_HUB_PING_INTERVAL_MS");
+        let config = Config::resolve(cli, file).expect("resolves");
+        assert_eq!(
+            config.listen,
+            "127.0.0.1:5000".parse().expect("addr"),
+            "flag over file"
+        );
+        assert_eq!(config.ping_interval_ms, 5000, "flag over env and file");
+        assert_eq!(config.max_body_bytes, 2000, "env over file");
+        assert_eq!(config.db, Some(PathBuf::from("/srv/file.db")), "file");
+        assert_eq!(config.default_expiry_ms, Some(90 * 60_000), "file");
+        assert_eq!(config.api_tokens, ["from-file"]);
+        assert_eq!(
+            config.client_tokens.get("pc-1").map(String::as_str),
+            Some("t1")
+        );
+        assert_eq!(config.ping_timeout_ms, 5000, "default");
+        assert_eq!(config.log_format, LogFormat::Text, "default");
+    }
+
+    #[test]
+    fn defaults_without_any_source() {
+        let config = Config::resolve(Cli::default(), FileConfig::default()).expect("resolves");
+        assert_eq!(config.listen, "127.0.0.1:3000".parse().expect("addr"));
+        assert_eq!(config.default_expiry_ms, Some(SEVEN_DAYS_MS));
+        assert!(config.agent_tokens.is_empty() && config.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn expiry_durations() {
+        assert_eq!(parse_expiry("30s"), Ok(Expiry(Some(30_000))));
+        assert_eq!(parse_expiry("2h"), Ok(Expiry(Some(7_200_000))));
+        assert_eq!(parse_expiry("7d"), Ok(Expiry(Some(SEVEN_DAYS_MS))));
+        assert_eq!(parse_expiry("45"), Ok(Expiry(Some(45_000))));
+        assert_eq!(parse_expiry("never"), Ok(Expiry(None)));
+        assert!(parse_expiry("-1h").is_err());
+        assert!(parse_expiry("soon").is_err());
+        assert!(parse_expiry("").is_err());
+    }
+
+    #[test]
+    fn json_config_files_and_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("hubcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let json = dir.join("hub.json");
+        std::fs::write(
+            &json,
+            r#"{"cors_origins": ["https://erp.example"], "log_format": "json"}"#,
+        )
+        .expect("write");
+        let file = FileConfig::read(&json).expect("json config");
+        let config = Config::resolve(Cli::default(), file).expect("resolves");
+        assert_eq!(config.cors_origins, ["https://erp.example"]);
+        assert_eq!(config.log_format, LogFormat::Json);
+        let typo = dir.join("hub.toml");
+        std::fs::write(&typo, "listne = \"0.0.0.0:1\"\n").expect("write");
+        let error = FileConfig::read(&typo).expect_err("unknown key refused");
+        assert!(error.to_string().contains("listne"), "{error}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

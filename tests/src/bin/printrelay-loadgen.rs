@@ -1,0 +1,269 @@
+//! `printrelay-loadgen`: many simulated agents on one Socket.IO server (our hub or the
+//! original Node server). Each speaks Engine.IO v4 over a websocket and Socket.IO v5:
+//! CONNECT (with `auth` {clientId, token}), `register` with its id, pong for every ping.
+//! Prints one JSON line of figures once every agent is listed by `/getStatus` (or the
+//! time is up), then holds the connections for `--hold-secs`: `connected` (CONNECT
+//! acknowledged, `register` sent), `failed`, `dropped` (closed after connecting), `listed` (connected in `/getStatus`),
+//! `connectMs` and `listedMs` from the start, `registeredAcks` (our hub's `registered`
+//! events seen so far; the original server sends none), `firstError`.
+//!
+//! Each connection is a file descriptor here and on the server: for thousands, raise
+//! `ulimit -n` on both sides first.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Debug, Parser)]
+#[command(about = "Connects many simulated PrintRelay agents to a Socket.IO server")]
+struct Args {
+    /// Server base URL, e.g. http://127.0.0.1:3000.
+    #[arg(long)]
+    url: String,
+    /// How many agents.
+    #[arg(long, default_value_t = 500)]
+    count: usize,
+    /// Client ids are PREFIX0, PREFIX1, ...
+    #[arg(long, default_value = "load-")]
+    prefix: String,
+    /// Handshakes in progress at once.
+    #[arg(long, default_value_t = 200)]
+    concurrency: usize,
+    /// Agent token sent in the handshake `auth`.
+    #[arg(long)]
+    token: Option<String>,
+    /// API token for `/getStatus` (sent as `?token=`).
+    #[arg(long)]
+    api_token: Option<String>,
+    /// Give up waiting for all agents to be listed after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout_secs: u64,
+    /// Keep the connections open this long after reporting (0: close at once).
+    #[arg(long, default_value_t = 0)]
+    hold_secs: u64,
+}
+
+/// Counters shared by every simulated agent.
+#[derive(Debug, Default)]
+struct Counters {
+    connected: AtomicUsize,
+    registered_acks: AtomicUsize,
+    failed: AtomicUsize,
+    /// Connected, then closed by the server (or the network).
+    dropped: AtomicUsize,
+    pongs: AtomicUsize,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    warn_about_fd_limit(args.count);
+    let base = args.url.trim_end_matches('/').to_owned();
+    let ws_url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        base.replacen("http", "ws", 1)
+    );
+    let counters = Arc::new(Counters::default());
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
+    let started = Instant::now();
+    let (all_connected_tx, mut all_connected) = tokio::sync::watch::channel(false);
+    let all_connected_tx = Arc::new(all_connected_tx);
+    for index in 0..args.count {
+        let client_id = format!("{}{index}", args.prefix);
+        let (ws_url, token) = (ws_url.clone(), args.token.clone());
+        let (counters, gate, first_error) = (counters.clone(), gate.clone(), first_error.clone());
+        let (total, done) = (args.count, all_connected_tx.clone());
+        tokio::spawn(async move {
+            let result = agent(
+                &ws_url,
+                &client_id,
+                token.as_deref(),
+                &counters,
+                &gate,
+                || {
+                    if counters.connected.load(Ordering::SeqCst)
+                        + counters.failed.load(Ordering::SeqCst)
+                        >= total
+                    {
+                        let _ = done.send(true);
+                    }
+                },
+            )
+            .await;
+            if let Err(error) = result {
+                counters.failed.fetch_add(1, Ordering::SeqCst);
+                if let Ok(mut first) = first_error.lock() {
+                    first.get_or_insert_with(|| format!("{client_id}: {error:#}"));
+                }
+                if counters.connected.load(Ordering::SeqCst)
+                    + counters.failed.load(Ordering::SeqCst)
+                    >= total
+                {
+                    let _ = done.send(true);
+                }
+            }
+        });
+    }
+    let deadline = started + Duration::from_secs(args.timeout_secs);
+    let _ = tokio::time::timeout_at(deadline, all_connected.wait_for(|done| *done)).await;
+    let connect_ms = started.elapsed().as_millis() as u64;
+    let (listed, listed_ms) = wait_until_listed(&base, &args, deadline, started).await;
+    let report = json!({
+        "url": base,
+        "count": args.count,
+        "connected": counters.connected.load(Ordering::SeqCst),
+        "failed": counters.failed.load(Ordering::SeqCst),
+        "dropped": counters.dropped.load(Ordering::SeqCst),
+        "registeredAcks": counters.registered_acks.load(Ordering::SeqCst),
+        "listed": listed,
+        "connectMs": connect_ms,
+        "listedMs": listed_ms,
+        "firstError": *first_error.lock().map_err(|_| anyhow!("poisoned"))?,
+    });
+    println!("{report}");
+    if args.hold_secs > 0 {
+        tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
+        eprintln!(
+            "held {} s; {} pongs sent",
+            args.hold_secs,
+            counters.pongs.load(Ordering::SeqCst)
+        );
+    }
+    Ok(())
+}
+
+/// One simulated agent: handshake, CONNECT, `register`, then pongs until the socket ends.
+async fn agent(
+    ws_url: &str,
+    client_id: &str,
+    token: Option<&str>,
+    counters: &Counters,
+    gate: &Semaphore,
+    on_connected: impl Fn(),
+) -> Result<()> {
+    let permit = gate.acquire().await?;
+    let (mut socket, _) = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio_tungstenite::connect_async(ws_url),
+    )
+    .await
+    .context("websocket handshake timed out")??;
+    let open = next_text(&mut socket).await?;
+    if !open.starts_with('0') {
+        bail!("expected the Engine.IO open packet, got {open}");
+    }
+    let auth = json!({"clientId": client_id, "token": token, "protocol": 1});
+    socket.send(Message::text(format!("40{auth}"))).await?;
+    loop {
+        let packet = next_text(&mut socket).await?;
+        if packet.starts_with("40") {
+            break;
+        }
+        if let Some(error) = packet.strip_prefix("44") {
+            bail!("refused: {error}");
+        }
+        if packet == "2" {
+            socket.send(Message::text("3")).await?;
+        }
+    }
+    socket
+        .send(Message::text(format!(
+            "42{}",
+            json!(["register", client_id])
+        )))
+        .await?;
+    counters.connected.fetch_add(1, Ordering::SeqCst);
+    drop(permit);
+    on_connected();
+    loop {
+        let Ok(packet) = next_text(&mut socket).await else {
+            counters.dropped.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        };
+        if packet == "2" {
+            socket.send(Message::text("3")).await?;
+            counters.pongs.fetch_add(1, Ordering::Relaxed);
+        } else if packet.starts_with("42[\"registered\"") {
+            counters.registered_acks.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_text(socket: &mut Socket) -> Result<String> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
+            Some(Ok(Message::Close(_))) | None => bail!("closed by the server"),
+            Some(Ok(_)) => {}
+            Some(Err(error)) => return Err(error.into()),
+        }
+    }
+}
+
+/// Polls `/getStatus` until every agent of this run is listed as connected; returns
+/// how many were, and after how many ms (`None` if never all).
+async fn wait_until_listed(
+    base: &str,
+    args: &Args,
+    deadline: Instant,
+    started: Instant,
+) -> (usize, Option<u64>) {
+    let mut url = format!("{base}/getStatus");
+    if let Some(token) = &args.api_token {
+        url.push_str(&format!("?token={token}"));
+    }
+    let mut listed = 0;
+    loop {
+        if let Ok(response) = printrelay_e2e::http_get(&url).await {
+            if let Ok(status) = response.json::<Value>().await {
+                listed = status["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c["connected"] == true)
+                    .filter(|c| {
+                        c["clientId"]
+                            .as_str()
+                            .is_some_and(|id| id.starts_with(&args.prefix))
+                    })
+                    .count();
+            }
+        }
+        if listed >= args.count {
+            return (listed, Some(started.elapsed().as_millis() as u64));
+        }
+        if Instant::now() >= deadline {
+            return (listed, None);
+        }
+        // The server offers no push for its client table.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Each agent needs a descriptor; say so before the run fails half-way.
+fn warn_about_fd_limit(count: usize) {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<usize>().ok())
+        });
+    if let Some(soft) = soft.filter(|soft| *soft < count + 64) {
+        eprintln!("warning: open-file limit {soft} is below {count} connections; raise it with `ulimit -n`");
+    }
+}
