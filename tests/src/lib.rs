@@ -4,6 +4,7 @@
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
 pub mod openapi;
+pub mod procs;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

@@ -1,47 +1,130 @@
-//! The real desktop app (WebKit window, tray) under Xvfb against the original-style server:
-//! it registers, prints a `/startPrint` job on a real CUPS queue, and its window renders.
+//! The real desktop app (tray process + window process) under Xvfb against the
+//! original-style Node server: started by autostart (`--hidden`) it carries no web engine
+//! and renews its autostart entry; it prints a `/startPrint` job on a real CUPS queue; a
+//! second launch opens the first one's window; closing the window leaves no web engine
+//! behind. The memory of each situation, all processes included, is printed and kept in
+//! artifacts/desktop-memory.txt.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use printrelay_e2e::procs::{self, ProcessMemory};
 use printrelay_e2e::{
     artifacts_dir, unique_marker, wait_for_printed, wait_until_listed, workspace_binary,
     OriginalServer, Process, VirtualDisplay, RAW_QUEUE,
 };
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::time::Instant;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-#[tokio::test]
-async fn desktop_app_connects_prints_and_shows_its_window() -> Result<()> {
-    let server = OriginalServer::start(10_000, 5_000).await?;
-    let display = VirtualDisplay::start().await?;
-    let home = tempfile::tempdir()?;
-    let client_id = unique_marker("desk");
-    let log_path = artifacts_dir().join("logs/desktop-app.log");
-    std::fs::create_dir_all(artifacts_dir().join("logs"))?;
-    let log = std::fs::File::create(&log_path)?;
-    let child = tokio::process::Command::new("dbus-run-session")
-        .arg("--")
-        .arg(workspace_binary("printrelay-desktop")?)
-        .env("DISPLAY", &display.display)
-        .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
-        .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
-        .env("PRINTRELAY_SERVER", server.url())
-        .env("PRINTRELAY_CLIENT_ID", &client_id)
-        .env("PRINTRELAY_PRINTER", RAW_QUEUE)
-        // Software rendering: Xvfb has no GPU.
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        // Not inherited: the session bus' helpers outlive the app and would hold the
-        // test runner's output open.
-        .stdout(Stdio::null())
-        .stderr(log)
-        .process_group(0)
+/// A D-Bus session bus of our own: the single-instance lock lives there, so both launches
+/// must share it.
+async fn session_bus() -> Result<(Process, String)> {
+    let mut child = tokio::process::Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
+        .context("starting dbus-daemon")?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let address = tokio::time::timeout(LIMIT, BufReader::new(stdout).lines().next_line())
+        .await??
+        .ok_or_else(|| anyhow!("dbus-daemon printed no address"))?;
+    Ok((Process::new(child), address))
+}
+
+struct Launch<'a> {
+    bus: &'a str,
+    display: &'a str,
+    home: &'a Path,
+    server: &'a str,
+    client_id: &'a str,
+}
+
+impl Launch<'_> {
+    fn command(&self, args: &[&str], log: &str) -> Result<tokio::process::Command> {
+        let logs = artifacts_dir().join("logs");
+        std::fs::create_dir_all(&logs)?;
+        let mut command = tokio::process::Command::new(workspace_binary("printrelay-desktop")?);
+        command
+            .args(args)
+            .env("DISPLAY", self.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", self.bus)
+            .env("HOME", self.home)
+            .env("PRINTRELAY_CONFIG_DIR", self.home.join("config"))
+            .env("PRINTRELAY_DATA_DIR", self.home.join("data"))
+            .env("PRINTRELAY_SERVER", self.server)
+            .env("PRINTRELAY_CLIENT_ID", self.client_id)
+            .env("PRINTRELAY_PRINTER", RAW_QUEUE)
+            // Software rendering: Xvfb has no GPU.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(logs.join(log))?)
+            .kill_on_drop(true);
+        Ok(command)
+    }
+}
+
+fn is_web_engine(p: &ProcessMemory) -> bool {
+    p.name.starts_with("WebKit")
+}
+
+fn window_process(tree: &[ProcessMemory]) -> Option<u32> {
+    tree.iter().map(|p| p.pid).find(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"--window"))
+    })
+}
+
+/// Polls the app's process tree until `done` holds for it.
+async fn wait_for_tree(
+    root: u32,
+    what: &str,
+    done: impl Fn(&[ProcessMemory]) -> bool,
+) -> Result<Vec<ProcessMemory>> {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let tree = procs::tree(root)?;
+        if done(&tree) {
+            return Ok(tree);
+        }
+        if Instant::now() > deadline {
+            bail!("{what}: not within {LIMIT:?}\n{}", procs::describe(&tree));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_behind() -> Result<()>
+{
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    let display = VirtualDisplay::start().await?;
+    let (_bus, bus) = session_bus().await?;
+    let home = tempfile::tempdir()?;
+    std::fs::create_dir_all(home.path().join("config"))?;
+    std::fs::write(
+        home.path().join("config/settings.json"),
+        r#"{"autostart": true}"#,
+    )?;
+    let client_id = unique_marker("desk");
+    let launch = Launch {
+        bus: &bus,
+        display: &display.display,
+        home: home.path(),
+        server: &server.url(),
+        client_id: &client_id,
+    };
+    let first = launch
+        .command(&["--hidden"], "desktop-app.log")?
+        .spawn()
         .context("starting the desktop app")?;
-    let _app = Process::group_leader(child);
+    let first = Process::new(first);
+    let root = first.pid()?;
 
     wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     let text = unique_marker("desktop print");
@@ -50,9 +133,55 @@ async fn desktop_app_connects_prints_and_shows_its_window() -> Result<()> {
     let printed = wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
     assert_eq!(printed, text.as_bytes());
 
-    // The window shows the job once the watcher has seen it complete; give WebKit a moment
-    // to paint, then keep a picture for the reviewer.
+    // Started by autostart: tray only, no web engine, and the entry points at this binary.
+    let hidden = procs::tree(root)?;
+    assert!(
+        !hidden.iter().any(is_web_engine) && window_process(&hidden).is_none(),
+        "{}",
+        procs::describe(&hidden)
+    );
+    let entry = std::fs::read_to_string(home.path().join(".config/autostart/PrintRelay.desktop"))
+        .context("the autostart entry")?;
+    let binary = workspace_binary("printrelay-desktop")?;
+    assert!(
+        entry.contains(&format!("{} --hidden", binary.display())),
+        "{entry}"
+    );
+
+    // A second launch hands over to the first, which opens its window, and exits.
+    let second = launch.command(&[], "desktop-app-second.log")?.status();
+    let second = tokio::time::timeout(LIMIT, second).await??;
+    assert!(second.success(), "second launch: {second}");
+    let open = wait_for_tree(root, "window with its web engine", |tree| {
+        tree.iter().any(is_web_engine) && window_process(tree).is_some()
+    })
+    .await?;
+    // The page has a moment to paint; the picture is for people, not for assertions.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    display.screenshot(&artifacts_dir().join("screenshots/desktop-status-en.png"))?;
+    display.screenshot(&artifacts_dir().join("screenshots/desktop-tray-window.png"))?;
+    let open = procs::tree(root).unwrap_or(open);
+
+    // Closing the window ends its process, and the web engine with it.
+    let window = window_process(&open).ok_or_else(|| anyhow!("no window process"))?;
+    std::process::Command::new("kill")
+        .arg(window.to_string())
+        .status()?;
+    let closed = wait_for_tree(root, "web engine gone", |tree| {
+        !tree.iter().any(is_web_engine) && window_process(tree).is_none()
+    })
+    .await?;
+    assert!(
+        procs::tree(root)?.iter().any(|p| p.pid == root),
+        "the tray app must outlive its window"
+    );
+
+    let report = format!(
+        "Desktop app memory (debug build, Xvfb)\n\ntray only, started --hidden:\n{}\n\nwindow open:\n{}\n\nafter the window closed:\n{}\n",
+        procs::describe(&hidden),
+        procs::describe(&open),
+        procs::describe(&closed)
+    );
+    eprintln!("{report}");
+    std::fs::write(artifacts_dir().join("desktop-memory.txt"), report)?;
     Ok(())
 }
