@@ -2,6 +2,7 @@
 //! the tray process for everything over its stdin/stdout and exits when its window closes
 //! or the tray process goes away.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use tauri::{Context, Emitter, Manager, Wry};
@@ -11,6 +12,11 @@ use crate::{commands, window};
 
 /// Runs the window until it is closed.
 pub fn run(context: Context<Wry>) -> ExitCode {
+    if std::io::stdin().is_terminal() {
+        // Without the tray process on the other end of the pipe every request would hang.
+        eprintln!("printrelay: --window is how the tray app opens its window; start printrelay-desktop instead");
+        return ExitCode::from(2);
+    }
     let app = commands::register(tauri::Builder::default())
         .setup(|app| {
             let events = app.handle().clone();
