@@ -77,7 +77,7 @@ async function loadPrinters(ctx) {
     return;
   }
   const options = [{ value: '', label: ctx.t('systemDefault') }].concat(
-    ctx.model.printers.map((p) => ({ value: p.systemName, label: p.name === p.systemName ? p.name : `${p.name} (${p.systemName})` })),
+    ctx.model.printers.map((p) => ({ value: p.systemName, label: p.name.includes(p.systemName) ? p.name : `${p.name} (${p.systemName})` })),
   );
   if (wanted && !options.some((o) => o.value === wanted)) options.push({ value: wanted, label: wanted });
   select.replaceChildren(...options.map(({ value, label }) => new Option(label, value)));

@@ -244,6 +244,26 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     }
     let saved: Value = serde_json::from_slice(&std::fs::read(config.join("settings.json"))?)?;
     assert_eq!(saved["language"], "zh-CN");
+
+    // At 125 % (what a Windows PC with display scaling shows) nothing runs off the side.
+    session
+        .execute("document.body.style.zoom = '1.25'; return true", json!([]))
+        .await?;
+    for view in ["status", "jobs", "settings"] {
+        // WebDriver's pointer misses under CSS zoom: press the tab from the page instead.
+        let overflow = session
+            .execute(
+                "document.getElementById('tab-' + arguments[0]).click();
+                 return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                json!([view]),
+            )
+            .await?;
+        assert!(
+            overflow.as_i64().is_some_and(|o| o <= 0),
+            "{view} at 125 % overflows by {overflow}px"
+        );
+        shoot(&session, &format!("desktop-{view}-zh-125")).await?;
+    }
     session.close().await?;
     Ok(())
 }
