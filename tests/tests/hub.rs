@@ -974,3 +974,42 @@ async fn the_openapi_document_is_true_for_every_operation() -> Result<()> {
     assert!(checked >= 20, "only {checked} responses checked");
     Ok(())
 }
+
+#[tokio::test]
+async fn clients_show_printers_agent_version_and_the_round_trip_the_agent_measured() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    // Fast pings: the second heartbeat carries the round trip the first one measured.
+    let hub = Hub::start(&db.path().join("hub.db"), 300, 1_000).await?;
+    let client_id = unique_marker("rttpc");
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let url = format!("{}/api/v1/clients/{client_id}", hub.url());
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let client = loop {
+        let client: Value = http_get(&url).await?.json().await?;
+        if client["rttMs"].is_u64() {
+            break client;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no rttMs within {LIMIT:?}: {client}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(client["connected"], true);
+    assert!(
+        client["lastHeartbeatAt"].as_u64().is_some_and(|at| at > 0),
+        "{client}"
+    );
+    assert_eq!(client["info"]["app"]["version"], env!("CARGO_PKG_VERSION"));
+    let printers = client["info"]["printers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        printers.iter().any(|p| p["systemName"] == RAW_QUEUE),
+        "{client}"
+    );
+    drop(agent);
+    Ok(())
+}

@@ -128,7 +128,7 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
 }
 
 async fn get_status(State(hub): State<Hub>) -> Result<Json<Value>, ApiError> {
-    let clients = hub.store().clients().map_err(internal)?;
+    let clients = hub.clients().map_err(internal)?;
     let data: Vec<Value> = clients
         .iter()
         .map(|c| json!({"clientId": c.client_id, "connected": c.connected, "socketId": c.socket_id, "lastSeen": c.last_seen}))
@@ -278,7 +278,7 @@ async fn get_job(
 }
 
 async fn list_clients(State(hub): State<Hub>) -> Result<Json<Value>, ApiError> {
-    let clients = hub.store().clients().map_err(internal)?;
+    let clients = hub.clients().map_err(internal)?;
     Ok(Json(json!({ "clients": clients })))
 }
 
@@ -286,7 +286,7 @@ async fn get_client(
     State(hub): State<Hub>,
     Path(client_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    match hub.store().client(&client_id).map_err(internal)? {
+    match hub.client(&client_id).map_err(internal)? {
         Some(client) => Ok(Json(serde_json::to_value(client).map_err(internal)?)),
         None => Err(ApiError(
             StatusCode::NOT_FOUND,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use socketioxide::extract::SocketRef;
 
 use crate::events::{Change, Changes, ClientChange, JobChange};
-use crate::store::{StateChange, Store, StoreError};
+use crate::store::{Client, StateChange, Store, StoreError};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -15,6 +15,19 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// An agent's last application heartbeat.
+#[derive(Debug, Clone, Copy)]
+struct Heartbeat {
+    at: u64,
+    rtt_ms: Option<u64>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Shared by the socket handlers and the HTTP routes. Cheap to clone.
@@ -25,6 +38,9 @@ pub struct Hub {
     sockets: Arc<Mutex<HashMap<String, SocketRef>>>,
     /// socket sid -> the clientId it registered.
     clients: Arc<Mutex<HashMap<String, String>>>,
+    /// clientId -> its last heartbeat on the current connection. In memory: a write per
+    /// heartbeat per agent would cost the database more than the figure is worth.
+    heartbeats: Arc<Mutex<HashMap<String, Heartbeat>>>,
     /// Held while delivering, so two deliveries (a submit and a registration) never
     /// send the same queued job twice.
     delivering: Arc<Mutex<()>>,
@@ -50,6 +66,7 @@ impl Hub {
             store: Arc::new(Mutex::new(store)),
             sockets: Arc::new(Mutex::new(HashMap::new())),
             clients: Arc::new(Mutex::new(HashMap::new())),
+            heartbeats: Arc::new(Mutex::new(HashMap::new())),
             delivering: Arc::new(Mutex::new(())),
             changes: Changes::new(closing),
             default_expiry_ms,
@@ -127,12 +144,53 @@ impl Hub {
         Ok(())
     }
 
+    /// Records an application heartbeat from socket `sid` with the round trip the agent
+    /// last measured (`rttMs` in its payload, absent before its first answer).
+    pub fn heartbeat(&self, sid: &str, rtt_ms: Option<u64>) {
+        let Some(client_id) = lock(&self.clients).get(sid).cloned() else {
+            return;
+        };
+        lock(&self.heartbeats).insert(
+            client_id,
+            Heartbeat {
+                at: now_ms(),
+                rtt_ms,
+            },
+        );
+    }
+
+    /// Every client, with its live heartbeat figures.
+    pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let clients = self.store().clients()?;
+        Ok(clients
+            .into_iter()
+            .map(|c| self.with_heartbeat(c))
+            .collect())
+    }
+
+    /// One client, with its live heartbeat figures.
+    pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let client = self.store().client(client_id)?;
+        Ok(client.map(|c| self.with_heartbeat(c)))
+    }
+
+    fn with_heartbeat(&self, mut client: Client) -> Client {
+        if client.connected {
+            if let Some(beat) = lock(&self.heartbeats).get(&client.client_id) {
+                client.last_heartbeat_at = Some(beat.at);
+                client.rtt_ms = beat.rtt_ms;
+            }
+        }
+        client
+    }
+
     /// Forgets socket `sid`; marks its client offline unless it re-registered on a newer
     /// socket meanwhile.
     pub fn socket_closed(&self, sid: &str) -> Result<(), StoreError> {
         let Some(client_id) = self.unbind_socket(sid) else {
             return Ok(());
         };
+        lock(&self.heartbeats).remove(&client_id);
         let now = now_ms();
         let mut store = self.store();
         if store.client_offline(&client_id, sid, now)? {

@@ -87,9 +87,14 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
             tracing::error!(%error, "cannot store a job status");
         }
     });
-    socket.on("heartbeat", async |Data::<Value>(data), ack: AckSender| {
-        let _ = ack.send(&json!({"at": data["at"], "serverTime": now_ms()}));
-    });
+    let h = hub.clone();
+    socket.on(
+        "heartbeat",
+        async move |socket: SocketRef, Data::<Value>(data), ack: AckSender| {
+            let _ = ack.send(&json!({"at": data["at"], "serverTime": now_ms()}));
+            h.heartbeat(&socket.id.to_string(), data["rttMs"].as_u64());
+        },
+    );
     let h = hub.clone();
     socket.on_disconnect(async move |socket: SocketRef| {
         if let Err(error) = h.socket_closed(&socket.id.to_string()) {

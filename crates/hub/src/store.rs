@@ -51,6 +51,10 @@ pub struct Client {
     pub last_seen: u64,
     /// The agent's last `client_info` (printers, version, host).
     pub info: Option<Value>,
+    /// Last application heartbeat on the current connection (kept in memory, not stored).
+    pub last_heartbeat_at: Option<u64>,
+    /// Round trip the agent last measured to this hub, in ms.
+    pub rtt_ms: Option<u64>,
 }
 
 /// A job as the API shows it.
@@ -412,5 +416,7 @@ fn client_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         info: row
             .get::<_, Option<String>>(4)?
             .and_then(|i| serde_json::from_str(&i).ok()),
+        last_heartbeat_at: None,
+        rtt_ms: None,
     })
 }

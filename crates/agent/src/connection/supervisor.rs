@@ -309,9 +309,10 @@ impl Supervisor {
                 });
                 // The application-level heartbeat measures RTT where the server acks it.
                 let id = acks.heartbeat(at);
+                // The last round trip goes along, so the server can show it too.
                 let frame = packet::encode_event(
                     crate::protocol::events::HEARTBEAT,
-                    &json!({ "at": at }),
+                    &json!({ "at": at, "rttMs": rtt_ms }),
                     Some(id),
                 );
                 session.send(frame).await.map_err(Ended::Lost)?;
