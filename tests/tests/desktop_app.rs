@@ -2,7 +2,8 @@
 //! original-style Node server: started by autostart (`--hidden`) it carries no web engine
 //! and renews its autostart entry; it prints a `/startPrint` job on a real CUPS queue; a
 //! second launch opens the first one's window; closing the window leaves no web engine
-//! behind. The memory of each situation, all processes included, is printed and kept in
+//! behind; when reconnecting gives up it asks the desktop for a notification. The
+//! memory of each situation, all processes included, is printed and kept in
 //! artifacts/desktop-memory.txt.
 
 use std::path::Path;
@@ -109,7 +110,7 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
     std::fs::create_dir_all(home.path().join("config"))?;
     std::fs::write(
         home.path().join("config/settings.json"),
-        r#"{"autostart": true}"#,
+        r#"{"autostart": true, "reconnect": {"attempts": 2, "delayMs": 200, "delayMaxMs": 400, "connectTimeoutMs": 1000}}"#,
     )?;
     let client_id = unique_marker("desk");
     let launch = Launch {
@@ -174,6 +175,36 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
         procs::tree(root)?.iter().any(|p| p.pid == root),
         "the tray app must outlive its window"
     );
+
+    // Reconnecting gives up: the app asks the desktop for a notification. No notification
+    // service runs here, so the call is read off the bus.
+    let mut monitor = tokio::process::Command::new("dbus-monitor")
+        .args([
+            "--address",
+            &bus,
+            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting dbus-monitor")?;
+    let mut calls =
+        BufReader::new(monitor.stdout.take().ok_or_else(|| anyhow!("no stdout"))?).lines();
+    // The monitor prints its own NameAcquired signal once it is listening.
+    tokio::time::timeout(LIMIT, calls.next_line()).await??;
+    drop(server);
+    let deadline = Instant::now() + LIMIT;
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("PrintRelay is offline"))
+    {
+        let line = tokio::time::timeout_at(deadline, calls.next_line())
+            .await
+            .map_err(|_| anyhow!("no notification within {LIMIT:?}: {seen:?}"))??
+            .ok_or_else(|| anyhow!("dbus-monitor ended: {seen:?}"))?;
+        seen.push(line);
+    }
 
     let report = format!(
         "Desktop app memory (debug build, Xvfb)\n\ntray only, started --hidden:\n{}\n\nwindow open:\n{}\n\nafter the window closed:\n{}\n",
