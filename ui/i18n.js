@@ -87,10 +87,13 @@ export function pickLanguage(setting, browserLanguages) {
 /** Returns t(key, ...args) for a language. */
 export function translator(language) {
   const table = strings[language] || strings.en;
-  return (key, ...args) => {
+  const t = (key, ...args) => {
     const value = table[key] ?? strings.en[key] ?? key;
     return typeof value === 'function' ? value(...args) : value;
   };
+  // Dates and times follow the language too.
+  t.locale = strings[language] ? language : 'en';
+  return t;
 }
 
 /** Keys one language has and the other lacks (a test keeps this empty). */

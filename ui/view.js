@@ -7,7 +7,7 @@ export function describeConnection(state, t, now) {
     case 'connecting':
       return { label, detail: t('attempt', state.attempt, state.maxAttempts), canReconnect: false, urgent: false };
     case 'connected':
-      return { label, detail: t('since', formatTime(state.since)), canReconnect: false, urgent: false };
+      return { label, detail: t('since', formatTime(state.since, t.locale)), canReconnect: false, urgent: false };
     case 'reconnecting': {
       const seconds = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
       const parts = [t('attempt', state.attempt, state.maxAttempts), t('retryIn', seconds)];
@@ -58,7 +58,7 @@ export function describeConnectionEvent(entry, previous, t) {
     default:
       text = t(`state.${state.state}`);
   }
-  return { time: formatDateTime(entry.at), text, state: state.state };
+  return { time: formatDateTime(entry.at, t.locale), text, state: state.state };
 }
 
 /** Inserts or replaces a job record (by jobId), newest first, at most `limit`. */
@@ -97,7 +97,7 @@ export function jobActions(job) {
 export function describeJob(job, t) {
   const state = t(`job.${job.state}`);
   return {
-    time: formatDateTime(job.receivedAt),
+    time: formatDateTime(job.receivedAt, t.locale),
     title: job.title || job.jobId,
     printer: job.printer || '—',
     size: formatBytes(job.sizeBytes),
@@ -114,8 +114,8 @@ export function jobDetails(job, t) {
     ['printer', job.printer || '—'],
     ['size', formatBytes(job.sizeBytes)],
     ['copies', String(job.copies)],
-    ['received', formatDateTime(job.receivedAt)],
-    ['updated', formatDateTime(job.updatedAt)],
+    ['received', formatDateTime(job.receivedAt, t.locale)],
+    ['updated', formatDateTime(job.updatedAt, t.locale)],
   ];
   if (job.spoolerJobId != null) lines.push(['spoolerJob', String(job.spoolerJobId)]);
   if (job.reprintOf) lines.push(['reprintOf', job.reprintOf]);
@@ -166,12 +166,14 @@ export function localProblems(draft, t) {
   return problems;
 }
 
-export function formatTime(ms) {
-  return ms == null ? '—' : new Date(ms).toLocaleTimeString();
+/** A time of day in `locale` ('en', 'zh-CN'). */
+export function formatTime(ms, locale) {
+  return ms == null ? '—' : new Date(ms).toLocaleTimeString(locale);
 }
 
-export function formatDateTime(ms) {
-  return ms == null ? '—' : new Date(ms).toLocaleString();
+/** A date and time in `locale`. */
+export function formatDateTime(ms, locale) {
+  return ms == null ? '—' : new Date(ms).toLocaleString(locale);
 }
 
 export function formatBytes(bytes) {

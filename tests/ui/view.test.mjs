@@ -63,3 +63,10 @@ test('job filters, actions and the connection history read as a person would', a
   assert.equal(draft.token, null);
   assert.deepEqual(localProblems(draft, en).map((p) => p.field), ['reconnect.delayMs']);
 });
+
+test('times follow the language', async () => {
+  const { describeJob } = await import('../../ui/view.js');
+  const job = { jobId: 'j', title: 't', state: 'completed', receivedAt: Date.UTC(2026, 10, 26, 15, 4), sizeBytes: 1 };
+  assert.match(describeJob(job, zh).time, /^2026\/11\/2[67]/);
+  assert.match(describeJob(job, en).time, /^11\/2[67]\/2026/);
+});
