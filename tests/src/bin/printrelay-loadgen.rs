@@ -86,16 +86,21 @@ struct Counters {
 }
 
 impl Counters {
-    /// Counts one up; prints a round line when that made all `total` agents `what`.
-    fn arrive(live: &AtomicUsize, rounds: &AtomicUsize, total: usize, what: &str) {
-        if live.fetch_add(1, Ordering::SeqCst) + 1 == total {
+    /// Counts one up; with `report`, prints a round line when that made all `total`
+    /// agents `what`.
+    fn arrive(live: &AtomicUsize, rounds: &AtomicUsize, total: usize, what: &str, report: bool) {
+        if live.fetch_add(1, Ordering::SeqCst) + 1 == total && report {
             let round = rounds.fetch_add(1, Ordering::SeqCst) + 1;
-            println!(
-                "{}",
-                json!({"event": what, "round": round, "at": printrelay_e2e::wall_ms()})
-            );
+            emit(&json!({"event": what, "round": round, "at": printrelay_e2e::wall_ms()}));
         }
     }
+}
+
+/// One JSON line on stdout; a reader that went away (it wanted only the report) is fine.
+fn emit(line: &Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 #[tokio::main]
@@ -129,6 +134,7 @@ async fn main() -> Result<()> {
                 gate: &gate,
                 total,
                 report_prints,
+                rounds: reconnect,
             };
             let on_connected = || {
                 if counters.connected.load(Ordering::SeqCst)
@@ -139,7 +145,11 @@ async fn main() -> Result<()> {
                 }
             };
             let mut result = session.run(&on_connected).await;
-            while reconnect {
+            // With --reconnect this loop ends only with the process.
+            loop {
+                if !reconnect {
+                    break;
+                }
                 if let Err(error) = &result {
                     if let Ok(mut first) = first_error.lock() {
                         first.get_or_insert_with(|| format!("{client_id}: {error:#}"));
@@ -180,7 +190,7 @@ async fn main() -> Result<()> {
         "listedMs": listed_ms,
         "firstError": *first_error.lock().map_err(|_| anyhow!("poisoned"))?,
     });
-    println!("{report}");
+    emit(&report);
     if args.hold_secs > 0 {
         tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
         eprintln!(
@@ -201,6 +211,8 @@ struct Session<'a> {
     gate: &'a Semaphore,
     total: usize,
     report_prints: usize,
+    /// Print a line each time all agents are connected (registered) again.
+    rounds: bool,
 }
 
 impl Session<'_> {
@@ -216,6 +228,7 @@ impl Session<'_> {
             &counters.connected_rounds,
             self.total,
             "allConnected",
+            self.rounds,
         );
         let mut registered = false;
         let ended = loop {
@@ -237,14 +250,14 @@ impl Session<'_> {
                         &counters.registered_rounds,
                         self.total,
                         "allRegistered",
+                        self.rounds,
                     );
                 }
             } else if packet.starts_with("42[\"print\"") {
                 let total = counters.prints.fetch_add(1, Ordering::SeqCst) + 1;
-                if self.report_prints > 0 && total % self.report_prints == 0 {
-                    println!(
-                        "{}",
-                        json!({"event": "prints", "total": total, "at": printrelay_e2e::wall_ms()})
+                if self.report_prints > 0 && total.is_multiple_of(self.report_prints) {
+                    emit(
+                        &json!({"event": "prints", "total": total, "at": printrelay_e2e::wall_ms()}),
                     );
                 }
             }
