@@ -21,6 +21,8 @@ pub async fn session_bus() -> Result<(Process, String)> {
     let mut child = tokio::process::Command::new("dbus-daemon")
         .args(["--session", "--nofork", "--print-address=1"])
         .stdout(Stdio::piped())
+        // Its activation chatter (portals failing without a desktop) is not ours.
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .context("starting dbus-daemon")?;

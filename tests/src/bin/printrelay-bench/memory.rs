@@ -69,8 +69,12 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
 
     let (_bus, bus) = session_bus().await?;
     let mut desktop = Desktop::default();
-    let mut idle_app = None;
+    let mut idle_app: Option<(Process, tempfile::TempDir)> = None;
     for rep in 0..plan.reps.min(3) {
+        // One instance per session bus: a running app would take the next launch over.
+        if let Some((mut app, _home)) = idle_app.take() {
+            let _ = app.child.kill().await;
+        }
         let (app, home) = desktop_cycle(&hub, &display.display, &bus, rep, &mut desktop).await?;
         idle_app = Some((app, home));
     }
