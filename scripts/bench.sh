@@ -12,12 +12,14 @@ export PRINTRELAY_ARTIFACTS="${PRINTRELAY_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$PRINTRELAY_ARTIFACTS"
 if [[ " $* " == *" --short "* ]]; then
   profile=debug
-  cargo build --locked -p printrelay-hub -p printrelay-agent -p printrelay-e2e -p printrelay-desktop --bins
+  # The same command as scripts/test.sh, so CI finds everything built (a `-p` subset
+  # would unify features differently and rebuild).
+  cargo build --workspace --all-targets --locked
 else
   profile=release
   if ! command -v chromium >/dev/null; then
     echo "chromium is missing (the memory reference): apt-get install chromium" >&2
   fi
-  cargo build --locked --release -p printrelay-hub -p printrelay-agent -p printrelay-e2e -p printrelay-desktop --bins
+  cargo build --workspace --bins --locked --release
 fi
 exec "target/$profile/printrelay-bench" "$@"

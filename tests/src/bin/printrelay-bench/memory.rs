@@ -141,6 +141,7 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
         ] {
             let mut figure = Figure::new(&format!("{name}.{kind}"), "MiB", &pick)
                 .detail(json!({"build": build, "processes": processes(samples)}));
+            let judged = reference.is_some();
             if let Some(reference) = reference {
                 figure = figure.reference(
                     &format!(
@@ -150,7 +151,8 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
                     &reference,
                 );
             }
-            if let (Some(share), "rss") = (share, kind) {
+            // Without the reference there is nothing to judge the share against.
+            if let (Some(share), "rss", true) = (share, kind, judged) {
                 figure = figure.target(&format!("<= {share} of Chromium's RSS"), move |_, r| {
                     r.is_some_and(|r| r <= share)
                 });
