@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, then formatting, lints, unit and
 # end-to-end tests (real CUPS, the reference Node server, the desktop app under
-# Xvfb), and the Windows cross-check.
+# Xvfb), the benchmarks in short mode, and the Windows cross-check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -22,6 +22,9 @@ timed cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 export PRINTRELAY_ARTIFACTS="${PRINTRELAY_ARTIFACTS:-$PWD/artifacts}"
 timed cargo test --workspace --locked
+
+step "benchmarks, short mode (figures in artifacts/bench-short.*; a missed target is reported, not a failure)"
+timed scripts/bench.sh --short >/dev/null
 
 step "UI logic tests"
 timed node --test tests/ui/

@@ -3,6 +3,7 @@
 //!
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
+pub mod desktop;
 pub mod openapi;
 pub mod procs;
 pub mod webdriver;
@@ -52,21 +53,24 @@ pub fn spool_dir(queue: &str) -> PathBuf {
 /// The raw test queue created by the set-up script.
 pub const RAW_QUEUE: &str = "PrintRelayRaw";
 
-/// A built binary of this workspace (`cargo build` puts it next to the test's deps folder).
+/// A built binary of this workspace, from the same profile as the running program: next
+/// to it (a binary such as the bench) or one folder up (a test in `deps/`).
 pub fn workspace_binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    let beside = exe.parent().map(|dir| dir.join(&file));
+    let above = exe
         .parent()
         .and_then(Path::parent)
-        .ok_or_else(|| anyhow!("unexpected test binary location {}", exe.display()))?;
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        bail!(
-            "{} is missing: run `cargo build --workspace` first (scripts/test.sh does)",
-            path.display()
-        );
+        .map(|dir| dir.join(&file));
+    let candidates: Vec<PathBuf> = [beside, above].into_iter().flatten().collect();
+    match candidates.iter().find(|path| path.exists()) {
+        Some(path) => Ok(path.clone()),
+        None => bail!(
+            "{file} is missing next to {}: run `cargo build --workspace` first (scripts/test.sh does)",
+            exe.display()
+        ),
     }
-    Ok(path)
 }
 
 /// A child process that is killed when dropped.
@@ -348,12 +352,24 @@ impl Hub {
         ping_timeout: u64,
         flags: &[&str],
     ) -> Result<Self> {
+        Self::start_at(0, db, ping_interval, ping_timeout, flags).await
+    }
+
+    /// As [`Hub::start_with`], on loopback `port` (0 picks a free one): a restarted hub
+    /// takes its predecessor's port so agents find it again.
+    pub async fn start_at(
+        port: u16,
+        db: &Path,
+        ping_interval: u64,
+        ping_timeout: u64,
+        flags: &[&str],
+    ) -> Result<Self> {
         let dir = artifacts_dir().join("logs");
         std::fs::create_dir_all(&dir)?;
         let log = dir.join(format!("{}.log", unique_marker("hub")));
         let mut command = Command::new(workspace_binary("printrelay-hub")?);
         command
-            .args(["--listen", "127.0.0.1:0", "--db"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
             .arg(db)
             .args(["--ping-interval-ms", &ping_interval.to_string()])
             .args(["--ping-timeout-ms", &ping_timeout.to_string()])
@@ -676,6 +692,123 @@ impl Agent {
     fn tail(&self) -> &[Value] {
         &self.seen[self.seen.len().saturating_sub(10)..]
     }
+
+    /// Hands the rest of the event stream to a task that stamps each line as it is read,
+    /// so the stamps stay true while the caller is busy elsewhere (sending a request).
+    pub fn timed_events(self) -> (Process, tokio::sync::mpsc::UnboundedReceiver<TimedEvent>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut lines = self.lines;
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let (at, wall_ms) = (Instant::now(), wall_ms());
+                if let Ok(event) = serde_json::from_str(&line) {
+                    if tx.send(TimedEvent { at, wall_ms, event }).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        (self.process, rx)
+    }
+}
+
+/// An agent event and when the reader saw it.
+#[derive(Debug, Clone)]
+pub struct TimedEvent {
+    /// Monotonic time the line was read.
+    pub at: Instant,
+    /// The same moment as milliseconds since the Unix epoch (the agent's own clock).
+    pub wall_ms: u64,
+    pub event: Value,
+}
+
+/// Milliseconds since the Unix epoch (the clock of agent and hub timestamps).
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The job files that appear in a queue's spool folder after this was made, each read
+/// once (the backend renames a file into place only when it is complete).
+#[derive(Debug)]
+pub struct SpoolWatch {
+    dir: PathBuf,
+    known: std::collections::HashSet<std::ffi::OsString>,
+    /// Contents of the new job files, in the order they were found.
+    pub outputs: Vec<Vec<u8>>,
+}
+
+impl SpoolWatch {
+    /// Remembers what `queue`'s folder holds now.
+    pub fn new(queue: &str) -> Self {
+        let dir = spool_dir(queue);
+        let known = std::fs::read_dir(&dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        Self {
+            dir,
+            known,
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Reads the job files that appeared since the last call; returns how many there are
+    /// in all.
+    pub fn poll(&mut self) -> usize {
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if self.known.contains(&name) || !name.to_string_lossy().ends_with(".prn") {
+                    continue;
+                }
+                if let Ok(bytes) = std::fs::read(entry.path()) {
+                    self.known.insert(name);
+                    self.outputs.push(bytes);
+                }
+            }
+        }
+        self.outputs.len()
+    }
+
+    /// Polls until every marker came out at least once (other tests may print on the
+    /// same queue meanwhile); returns when that was seen.
+    pub async fn wait_for_markers(
+        &mut self,
+        markers: &[String],
+        limit: Duration,
+    ) -> Result<Instant> {
+        let deadline = Instant::now() + limit;
+        loop {
+            self.poll();
+            let missing = self.counts(markers).iter().filter(|&&c| c == 0).count();
+            if missing == 0 {
+                return Ok(Instant::now());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{missing} of {} jobs never came out of {} within {limit:?}",
+                    markers.len(),
+                    self.dir.display()
+                );
+            }
+            // Written by cupsd's backend in another process; poll.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// How many of the new job files hold exactly each of `markers` (surrounding
+    /// whitespace aside).
+    pub fn counts(&self, markers: &[String]) -> Vec<usize> {
+        let mut seen: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+        for bytes in &self.outputs {
+            *seen.entry(bytes.trim_ascii()).or_default() += 1;
+        }
+        markers
+            .iter()
+            .map(|marker| seen.get(marker.as_bytes()).copied().unwrap_or(0))
+            .collect()
+    }
 }
 
 /// Waits until a job file in `queue`'s spool folder contains `needle`; returns its bytes.
@@ -946,4 +1079,58 @@ pub async fn serve_bytes(status: u16, body: Vec<u8>) -> Result<String> {
         }
     });
     Ok(url)
+}
+
+/// `printrelay-loadgen` running in the background, its stdout JSON lines read as they come.
+#[derive(Debug)]
+pub struct LoadGen {
+    pub process: Process,
+    lines: tokio::sync::mpsc::UnboundedReceiver<Value>,
+}
+
+impl LoadGen {
+    /// Starts it against `url` with `args` (e.g. `--count 500 --reconnect`).
+    pub fn start(url: &str, args: &[&str]) -> Result<Self> {
+        let mut child = Command::new(workspace_binary("printrelay-loadgen")?)
+            .args(["--url", url])
+            .args(args)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting printrelay-loadgen")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let Ok(value) = serde_json::from_str(&line) {
+                    if tx.send(value).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            process: Process::new(child),
+            lines,
+        })
+    }
+
+    /// Reads lines until one matches `wanted`, failing after `limit` or when it exits.
+    pub async fn wait_for(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Err(_) => bail!("loadgen: no '{what}' within {limit:?}"),
+                Ok(None) => bail!("loadgen exited before '{what}'"),
+                Ok(Some(line)) if wanted(&line) => return Ok(line),
+                Ok(Some(_)) => {}
+            }
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! What a process tree costs: every descendant of a pid with its name and memory, read
-//! from /proc (RSS and PSS from `smaps_rollup`).
+//! from /proc (RSS and PSS from `smaps_rollup`), and the CPU time it has used.
 
 use std::collections::HashMap;
 
@@ -12,6 +12,18 @@ pub struct ProcessMemory {
     pub name: String,
     pub rss_kib: u64,
     pub pss_kib: u64,
+    /// User + system CPU time so far, in clock ticks (`cpu_ticks_per_second`).
+    pub cpu_ticks: u64,
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux unless told).
+pub fn cpu_ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(100)
 }
 
 /// `root` and all its descendants.
@@ -68,11 +80,30 @@ pub fn describe(processes: &[ProcessMemory]) -> String {
     lines.join("\n")
 }
 
-fn parent_of(pid: u32) -> Option<u32> {
+/// The fields of `/proc/<pid>/stat` after the name, from field 3 (`state`) on.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The name may contain spaces and parentheses: fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(1)?.parse().ok()
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+/// utime + stime (fields 14 and 15 of stat) of one process.
+fn cpu_ticks_of(pid: u32) -> u64 {
+    stat_fields(pid)
+        .map(|fields| {
+            fields
+                .get(11..13)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 fn memory_of(pid: u32) -> Result<ProcessMemory> {
@@ -93,5 +124,6 @@ fn memory_of(pid: u32) -> Result<ProcessMemory> {
         name,
         rss_kib: field("Rss:")?,
         pss_kib: field("Pss:")?,
+        cpu_ticks: cpu_ticks_of(pid),
     })
 }

@@ -6,99 +6,17 @@
 //! memory of each situation, all processes included, is printed and kept in
 //! artifacts/desktop-memory.txt.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
-use printrelay_e2e::procs::{self, ProcessMemory};
+use anyhow::{anyhow, Context, Result};
+use printrelay_e2e::desktop::{is_web_engine, session_bus, wait_for_tree, window_process, Launch};
+use printrelay_e2e::procs;
 use printrelay_e2e::{
     artifacts_dir, unique_marker, wait_for_printed, wait_until_listed, workspace_binary,
     OriginalServer, Process, VirtualDisplay, RAW_QUEUE,
 };
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::time::Instant;
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// A D-Bus session bus of our own: the single-instance lock lives there, so both launches
-/// must share it.
-async fn session_bus() -> Result<(Process, String)> {
-    let mut child = tokio::process::Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting dbus-daemon")?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let address = tokio::time::timeout(LIMIT, BufReader::new(stdout).lines().next_line())
-        .await??
-        .ok_or_else(|| anyhow!("dbus-daemon printed no address"))?;
-    Ok((Process::new(child), address))
-}
-
-struct Launch<'a> {
-    bus: &'a str,
-    display: &'a str,
-    home: &'a Path,
-    server: &'a str,
-    client_id: &'a str,
-}
-
-impl Launch<'_> {
-    fn command(&self, args: &[&str], log: &str) -> Result<tokio::process::Command> {
-        let logs = artifacts_dir().join("logs");
-        std::fs::create_dir_all(&logs)?;
-        let mut command = tokio::process::Command::new(workspace_binary("printrelay-desktop")?);
-        command
-            .args(args)
-            .env("DISPLAY", self.display)
-            .env("DBUS_SESSION_BUS_ADDRESS", self.bus)
-            .env("HOME", self.home)
-            .env("PRINTRELAY_CONFIG_DIR", self.home.join("config"))
-            .env("PRINTRELAY_DATA_DIR", self.home.join("data"))
-            .env("PRINTRELAY_SERVER", self.server)
-            .env("PRINTRELAY_CLIENT_ID", self.client_id)
-            .env("PRINTRELAY_PRINTER", RAW_QUEUE)
-            // Software rendering: Xvfb has no GPU.
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .env("LIBGL_ALWAYS_SOFTWARE", "1")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(logs.join(log))?)
-            .kill_on_drop(true);
-        Ok(command)
-    }
-}
-
-fn is_web_engine(p: &ProcessMemory) -> bool {
-    p.name.starts_with("WebKit")
-}
-
-fn window_process(tree: &[ProcessMemory]) -> Option<u32> {
-    tree.iter().map(|p| p.pid).find(|pid| {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"--window"))
-    })
-}
-
-/// Polls the app's process tree until `done` holds for it.
-async fn wait_for_tree(
-    root: u32,
-    what: &str,
-    done: impl Fn(&[ProcessMemory]) -> bool,
-) -> Result<Vec<ProcessMemory>> {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let tree = procs::tree(root)?;
-        if done(&tree) {
-            return Ok(tree);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not within {LIMIT:?}\n{}", procs::describe(&tree));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test]
 async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_behind() -> Result<()>

@@ -7,6 +7,13 @@
 //! `connectMs` and `listedMs` from the start, `registeredAcks` (our hub's `registered`
 //! events seen so far; the original server sends none), `firstError`.
 //!
+//! `--reconnect` makes every agent connect again (after `--retry-ms`, jittered) whenever
+//! its socket closes or an attempt fails; each time all agents are connected again it
+//! prints `{"event": "allConnected", "round", "at"}` (`at`: ms since the Unix epoch), and
+//! `{"event": "allRegistered", ...}` once all have our hub's `registered` answer.
+//! `--report-prints N` counts `print` events over all agents and prints
+//! `{"event": "prints", "total", "at"}` each time the total reaches a multiple of N.
+//!
 //! Each connection is a file descriptor here and on the server: for thousands, raise
 //! `ulimit -n` on both sides first.
 
@@ -49,6 +56,15 @@ struct Args {
     /// Keep the connections open this long after reporting (0: close at once).
     #[arg(long, default_value_t = 0)]
     hold_secs: u64,
+    /// Connect again whenever a socket closes or an attempt fails.
+    #[arg(long)]
+    reconnect: bool,
+    /// Wait before connecting again: between half of this and all of it, at random.
+    #[arg(long, default_value_t = 200)]
+    retry_ms: u64,
+    /// Report each time the number of `print` events received reaches a multiple of this.
+    #[arg(long, default_value_t = 0)]
+    report_prints: usize,
 }
 
 /// Counters shared by every simulated agent.
@@ -60,6 +76,31 @@ struct Counters {
     /// Connected, then closed by the server (or the network).
     dropped: AtomicUsize,
     pongs: AtomicUsize,
+    /// Agents connected right now, and how many of them have our hub's `registered`.
+    live: AtomicUsize,
+    live_registered: AtomicUsize,
+    /// Rounds in which every agent was connected, and registered.
+    connected_rounds: AtomicUsize,
+    registered_rounds: AtomicUsize,
+    prints: AtomicUsize,
+}
+
+impl Counters {
+    /// Counts one up; with `report`, prints a round line when that made all `total`
+    /// agents `what`.
+    fn arrive(live: &AtomicUsize, rounds: &AtomicUsize, total: usize, what: &str, report: bool) {
+        if live.fetch_add(1, Ordering::SeqCst) + 1 == total && report {
+            let round = rounds.fetch_add(1, Ordering::SeqCst) + 1;
+            emit(&json!({"event": what, "round": round, "at": printrelay_e2e::wall_ms()}));
+        }
+    }
+}
+
+/// One JSON line on stdout; a reader that went away (it wanted only the report) is fine.
+fn emit(line: &Value) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 #[tokio::main]
@@ -82,23 +123,43 @@ async fn main() -> Result<()> {
         let (ws_url, token) = (ws_url.clone(), args.token.clone());
         let (counters, gate, first_error) = (counters.clone(), gate.clone(), first_error.clone());
         let (total, done) = (args.count, all_connected_tx.clone());
+        let (reconnect, retry_ms, report_prints) =
+            (args.reconnect, args.retry_ms, args.report_prints);
         tokio::spawn(async move {
-            let result = agent(
-                &ws_url,
-                &client_id,
-                token.as_deref(),
-                &counters,
-                &gate,
-                || {
-                    if counters.connected.load(Ordering::SeqCst)
-                        + counters.failed.load(Ordering::SeqCst)
-                        >= total
-                    {
-                        let _ = done.send(true);
+            let session = Session {
+                ws_url: &ws_url,
+                client_id: &client_id,
+                token: token.as_deref(),
+                counters: &counters,
+                gate: &gate,
+                total,
+                report_prints,
+                rounds: reconnect,
+            };
+            let on_connected = || {
+                if counters.connected.load(Ordering::SeqCst)
+                    + counters.failed.load(Ordering::SeqCst)
+                    >= total
+                {
+                    let _ = done.send(true);
+                }
+            };
+            let mut result = session.run(&on_connected).await;
+            // With --reconnect this loop ends only with the process.
+            loop {
+                if !reconnect {
+                    break;
+                }
+                if let Err(error) = &result {
+                    if let Ok(mut first) = first_error.lock() {
+                        first.get_or_insert_with(|| format!("{client_id}: {error:#}"));
                     }
-                },
-            )
-            .await;
+                }
+                let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as u64;
+                let wait = retry_ms / 2 + retry_ms / 2 * jitter / 1000;
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                result = session.run(&on_connected).await;
+            }
             if let Err(error) = result {
                 counters.failed.fetch_add(1, Ordering::SeqCst);
                 if let Ok(mut first) = first_error.lock() {
@@ -129,7 +190,7 @@ async fn main() -> Result<()> {
         "listedMs": listed_ms,
         "firstError": *first_error.lock().map_err(|_| anyhow!("poisoned"))?,
     });
-    println!("{report}");
+    emit(&report);
     if args.hold_secs > 0 {
         tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
         eprintln!(
@@ -141,60 +202,107 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// One simulated agent: handshake, CONNECT, `register`, then pongs until the socket ends.
-async fn agent(
-    ws_url: &str,
-    client_id: &str,
-    token: Option<&str>,
-    counters: &Counters,
-    gate: &Semaphore,
-    on_connected: impl Fn(),
-) -> Result<()> {
-    let permit = gate.acquire().await?;
-    let (mut socket, _) = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio_tungstenite::connect_async(ws_url),
-    )
-    .await
-    .context("websocket handshake timed out")??;
-    let open = next_text(&mut socket).await?;
-    if !open.starts_with('0') {
-        bail!("expected the Engine.IO open packet, got {open}");
-    }
-    let auth = json!({"clientId": client_id, "token": token, "protocol": 1});
-    socket.send(Message::text(format!("40{auth}"))).await?;
-    loop {
-        let packet = next_text(&mut socket).await?;
-        if packet.starts_with("40") {
-            break;
-        }
-        if let Some(error) = packet.strip_prefix("44") {
-            bail!("refused: {error}");
-        }
-        if packet == "2" {
-            socket.send(Message::text("3")).await?;
-        }
-    }
-    socket
-        .send(Message::text(format!(
-            "42{}",
-            json!(["register", client_id])
-        )))
-        .await?;
-    counters.connected.fetch_add(1, Ordering::SeqCst);
-    drop(permit);
-    on_connected();
-    loop {
-        let Ok(packet) = next_text(&mut socket).await else {
-            counters.dropped.fetch_add(1, Ordering::SeqCst);
-            return Ok(());
+/// One simulated agent's part in the run.
+struct Session<'a> {
+    ws_url: &'a str,
+    client_id: &'a str,
+    token: Option<&'a str>,
+    counters: &'a Counters,
+    gate: &'a Semaphore,
+    total: usize,
+    report_prints: usize,
+    /// Print a line each time all agents are connected (registered) again.
+    rounds: bool,
+}
+
+impl Session<'_> {
+    /// One connection: handshake, CONNECT, `register`, then pongs until the socket ends
+    /// (`Ok`); an attempt that fails before `register` is an error.
+    async fn run(&self, on_connected: &impl Fn()) -> Result<()> {
+        let counters = self.counters;
+        let mut socket = self.connect().await?;
+        counters.connected.fetch_add(1, Ordering::SeqCst);
+        on_connected();
+        Counters::arrive(
+            &counters.live,
+            &counters.connected_rounds,
+            self.total,
+            "allConnected",
+            self.rounds,
+        );
+        let mut registered = false;
+        let ended = loop {
+            let Ok(packet) = next_text(&mut socket).await else {
+                counters.dropped.fetch_add(1, Ordering::SeqCst);
+                break Ok(());
+            };
+            if packet == "2" {
+                if let Err(error) = socket.send(Message::text("3")).await {
+                    break Err(error.into());
+                }
+                counters.pongs.fetch_add(1, Ordering::Relaxed);
+            } else if packet.starts_with("42[\"registered\"") {
+                counters.registered_acks.fetch_add(1, Ordering::SeqCst);
+                if !registered {
+                    registered = true;
+                    Counters::arrive(
+                        &counters.live_registered,
+                        &counters.registered_rounds,
+                        self.total,
+                        "allRegistered",
+                        self.rounds,
+                    );
+                }
+            } else if packet.starts_with("42[\"print\"") {
+                let total = counters.prints.fetch_add(1, Ordering::SeqCst) + 1;
+                if self.report_prints > 0 && total.is_multiple_of(self.report_prints) {
+                    emit(
+                        &json!({"event": "prints", "total": total, "at": printrelay_e2e::wall_ms()}),
+                    );
+                }
+            }
         };
-        if packet == "2" {
-            socket.send(Message::text("3")).await?;
-            counters.pongs.fetch_add(1, Ordering::Relaxed);
-        } else if packet.starts_with("42[\"registered\"") {
-            counters.registered_acks.fetch_add(1, Ordering::SeqCst);
+        counters.live.fetch_sub(1, Ordering::SeqCst);
+        if registered {
+            counters.live_registered.fetch_sub(1, Ordering::SeqCst);
         }
+        ended
+    }
+
+    /// Handshake, CONNECT with `auth`, `register`: a socket the server has registered.
+    async fn connect(&self) -> Result<Socket> {
+        let _permit = self.gate.acquire().await?;
+        let (mut socket, _) = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio_tungstenite::connect_async(self.ws_url),
+        )
+        .await
+        .context("websocket handshake timed out")??;
+        let open = next_text(&mut socket).await?;
+        if !open.starts_with('0') {
+            bail!("expected the Engine.IO open packet, got {open}");
+        }
+        let auth = json!({"clientId": self.client_id, "token": self.token, "protocol": 1});
+        socket.send(Message::text(format!("40{auth}"))).await?;
+        loop {
+            let packet = next_text(&mut socket).await?;
+            if packet.starts_with("40") {
+                break;
+            }
+            if let Some(error) = packet.strip_prefix("44") {
+                bail!("refused: {error}");
+            }
+            if packet == "2" {
+                socket.send(Message::text("3")).await?;
+            }
+        }
+        socket
+            .send(Message::text(format!(
+                "42{}",
+                json!(["register", self.client_id])
+            )))
+            .await?;
+        Ok(socket)
     }
 }
 
