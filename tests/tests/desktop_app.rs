@@ -6,6 +6,7 @@
 //! memory of each situation, all processes included, is printed and kept in
 //! artifacts/desktop-memory.txt.
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
@@ -15,6 +16,8 @@ use printrelay_e2e::{
     artifacts_dir, unique_marker, wait_for_printed, wait_until_listed, workspace_binary,
     OriginalServer, Process, VirtualDisplay, RAW_QUEUE,
 };
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::time::Instant;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
