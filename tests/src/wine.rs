@@ -62,6 +62,15 @@ impl Wine {
         Ok(Some(Self { prefix, exe }))
     }
 
+    /// Held by a test while its agent prints. Wine numbers print jobs per process from
+    /// 1 and names its spool files by that number, so two Wine processes printing at
+    /// once in one prefix collide (StartDoc fails with a sharing violation); Windows
+    /// itself numbers jobs per spooler.
+    pub async fn printing_turn(&self) -> tokio::sync::MutexGuard<'static, ()> {
+        static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        TURN.lock().await
+    }
+
     /// `wine printrelay-agent.exe <args>` in this prefix, quiet and without a display.
     pub fn agent_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("wine");
