@@ -314,7 +314,7 @@ async fn pdf_pages_are_rasterized_onto_gdi_pages() -> Result<()> {
     };
     let _turn = wine.printing_turn().await;
     let home = AgentHome::new()?;
-    let (server, _agent, client_id) =
+    let (server, mut agent, client_id) =
         connected_wine_agent(&wine, Some(&home), PDF_QUEUE, "wine-pdf").await?;
     let job_id = unique_marker("wine-pdf-job");
     let pdf = printrelay_e2e::make_pdf("PrintRelay", 3);
@@ -344,6 +344,28 @@ async fn pdf_pages_are_rasterized_onto_gdi_pages() -> Result<()> {
     server.emit_jobs(&client_id, &[job], 1).await?;
     until_spooled(&server, &client_id, &job_id).await?;
     assert_eq!(page_count(&cups_pdf_output(&job_id).await?)?, 2);
+
+    // A PDF that cannot be read fails with a code; the agent goes on.
+    let broken = unique_marker("wine-pdf-broken-job");
+    let job = json!({"jobId": broken, "contentType": "pdf_base64",
+        "content": b64(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\n%%EOF")});
+    server.emit_jobs(&client_id, &[job], 1).await?;
+    let statuses = server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            states_of(s, &broken).iter().any(|st| st == "failed")
+        })
+        .await?;
+    let failed = statuses
+        .iter()
+        .find(|s| s["jobId"] == broken.as_str() && s["state"] == "failed");
+    assert_eq!(
+        failed.map(|s| &s["error"]["code"]),
+        Some(&json!("print_failed"))
+    );
+    assert!(
+        agent.process.child.try_wait()?.is_none(),
+        "the agent is still running"
+    );
     Ok(())
 }
 
