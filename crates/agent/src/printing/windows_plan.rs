@@ -14,6 +14,9 @@ const LINE_SPACING: f32 = 1.45;
 const MARGIN_POINTS: f32 = 48.0;
 /// PDF pages are rasterized at most this fine; GDI stretches them to the device.
 const MAX_RASTER_DPI: i32 = 300;
+/// And at most this many pixels (A2 at 300 dpi), so a plotter's roll paper cannot
+/// ask for gigabytes.
+const MAX_RASTER_PIXELS: f32 = 36_000_000.0;
 
 /// Device-mode (DEVMODE) fields to set for a GDI job; `None` keeps the driver's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -263,13 +266,18 @@ pub fn place_page(width: f32, height: f32, caps: &DeviceCaps, fit: bool) -> Rect
 }
 
 /// The bitmap size to rasterize a page placed at `target` with: the device's
-/// resolution, at most [`MAX_RASTER_DPI`] (and what a 16-bit bitmap side allows).
+/// resolution, at most [`MAX_RASTER_DPI`] and [`MAX_RASTER_PIXELS`] (and what a
+/// 16-bit bitmap side allows).
 pub fn raster_size(target: &Rect, dpi: i32) -> (u16, u16) {
-    let factor = if dpi > MAX_RASTER_DPI {
+    let mut factor = if dpi > MAX_RASTER_DPI {
         MAX_RASTER_DPI as f32 / dpi as f32
     } else {
         1.0
     };
+    let pixels = target.width.max(1) as f32 * target.height.max(1) as f32 * factor * factor;
+    if pixels > MAX_RASTER_PIXELS {
+        factor *= (MAX_RASTER_PIXELS / pixels).sqrt();
+    }
     let side = |v: i32| ((v as f32 * factor).round() as i64).clamp(1, i64::from(u16::MAX)) as u16;
     (side(target.width), side(target.height))
 }
@@ -456,6 +464,14 @@ mod tests {
         };
         assert_eq!(raster_size(&page, 600), (2480, 3508));
         assert_eq!(raster_size(&page, 200), (4960, 7016));
+        let roll = Rect {
+            width: 36 * 600,
+            height: 100 * 600,
+            ..page
+        };
+        let (w, h) = raster_size(&roll, 600);
+        assert!(f32::from(w) * f32::from(h) <= 36_000_001.0, "{w}x{h}");
+        assert!((f32::from(w) / f32::from(h) - 0.36).abs() < 0.01);
     }
 
     #[test]
