@@ -29,6 +29,11 @@ step "tests"
 export PRINTRELAY_ARTIFACTS="${PRINTRELAY_ARTIFACTS:-$PWD/artifacts}"
 timed cargo test --workspace --locked
 
+step "the agent's unit tests in its Windows build, under Wine"
+timed env WINEPREFIX="$PWD/target/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
+  cargo test --locked --target x86_64-pc-windows-gnu -p printrelay-agent --lib \
+  --config 'target.x86_64-pc-windows-gnu.runner = "wine"'
+
 step "UI logic tests"
 timed node --test tests/ui/
 
