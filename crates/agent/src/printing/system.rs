@@ -11,8 +11,7 @@ use super::{
     SystemBackend,
 };
 
-/// The job attributes handed to the spooler (CUPS option names; on Windows the
-/// crate honours only `copies`).
+/// The job attributes handed to CUPS.
 fn spooler_properties(job: &Submission<'_>) -> Vec<(&'static str, String)> {
     let mut properties = vec![("copies", job.copies.to_string())];
     match job.document {
