@@ -49,8 +49,7 @@ impl Wine {
                 exe.display()
             );
         }
-        let agent_dir = repo_root().join("crates/agent");
-        if newest_change(&agent_dir)? > std::fs::metadata(&exe)?.modified()? {
+        if newest_source(&exe)? > std::fs::metadata(&exe)?.modified()? {
             bail!(
                 "{} is older than the agent's sources: rebuild it with `cargo build --target {TARGET} -p printrelay-agent`",
                 exe.display()
@@ -160,19 +159,24 @@ fn target_dir() -> Result<PathBuf> {
         .ok_or_else(|| anyhow!("unexpected test binary location {}", exe.display()))
 }
 
-/// The latest modification time of any file under `dir`.
-fn newest_change(dir: &Path) -> Result<std::time::SystemTime> {
+/// The latest modification time of the sources the .exe was built from, as listed in
+/// cargo's dep-info file beside it (files of other platforms do not count).
+fn newest_source(exe: &Path) -> Result<std::time::SystemTime> {
+    let dep_info = exe.with_extension("d");
+    let text = std::fs::read_to_string(&dep_info)
+        .with_context(|| format!("reading {}", dep_info.display()))?;
+    let (_, sources) = text
+        .lines()
+        .next()
+        .and_then(|rule| rule.split_once(": "))
+        .ok_or_else(|| anyhow!("unexpected dep-info in {}", dep_info.display()))?;
     let mut newest = std::time::UNIX_EPOCH;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir)?.flatten() {
-            let meta = entry.metadata()?;
-            if meta.is_dir() {
-                pending.push(entry.path());
-            } else {
-                newest = newest.max(meta.modified()?);
-            }
-        }
+    // Make's syntax: sources separated by spaces, spaces inside a path escaped.
+    for source in sources.replace("\\ ", "\u{0}").split_whitespace() {
+        let path = PathBuf::from(source.replace('\u{0}', " "));
+        // A source that no longer exists means the next build differs anyway.
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified());
+        newest = newest.max(modified.unwrap_or_else(|_| std::time::SystemTime::now()));
     }
     Ok(newest)
 }
