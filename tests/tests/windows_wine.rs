@@ -319,45 +319,31 @@ async fn pdf_pages_are_rasterized_onto_gdi_pages() -> Result<()> {
     let home = AgentHome::new()?;
     let (server, mut agent, client_id) =
         connected_wine_agent(&wine, Some(&home), PDF_QUEUE, "wine-pdf").await?;
-    let job_id = unique_marker("wine-pdf-job");
     let pdf = printrelay_e2e::make_pdf("PrintRelay", 3);
-    let job = json!({"jobId": job_id, "contentType": "pdf_base64", "content": b64(&pdf)});
-    server.emit_jobs(&client_id, &[job], 1).await?;
-
-    until_spooled(&server, &client_id, &job_id).await?;
-    let out = cups_pdf_output(&job_id).await?;
-    assert_eq!(page_count(&out)?, 3);
-    // One picture per page (the rasterized page), no text: it went through GDI, not RAW.
-    let images = tool("pdfimages", &["-list"], &out)?;
-    let pages_with_images: std::collections::BTreeSet<&str> = images
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    assert_eq!(pages_with_images.len(), 3, "{images}");
-    assert!(tool("pdftotext", &[], &out)?.trim().is_empty());
-    for page in 1..=3 {
-        assert!(dark_pixels(&out, page)? > 20, "page {page} is blank");
-    }
-
-    // Page ranges pick pages before they are drawn.
-    let job_id = unique_marker("wine-pdf-range-job");
-    let job = json!({"jobId": job_id, "contentType": "pdf_base64", "content": b64(&pdf),
-        "options": {"pageRanges": "2-3"}});
-    server.emit_jobs(&client_id, &[job], 1).await?;
-    until_spooled(&server, &client_id, &job_id).await?;
-    assert_eq!(page_count(&cups_pdf_output(&job_id).await?)?, 2);
-
-    // A PDF that cannot be read fails with a code; the agent goes on.
-    let broken = unique_marker("wine-pdf-broken-job");
-    let job = json!({"jobId": broken, "contentType": "pdf_base64",
-        "content": b64(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\n%%EOF")});
-    server.emit_jobs(&client_id, &[job], 1).await?;
+    // Chinese text in a PDF with an embedded CJK font (what the agent makes on Linux).
+    let chinese = chinese_pdf("发票 Invoice 42\n打印测试：发票编号 42\nTotal 合计 ¥128.00")?
+        .ok_or_else(|| anyhow::anyhow!("no CJK font (scripts/setup.sh test installs one)"))?;
+    let [whole, cjk, range, broken] =
+        ["whole", "cjk", "range", "broken"].map(|tag| unique_marker(&format!("wine-pdf-{tag}")));
+    let jobs = [
+        json!({"jobId": whole, "contentType": "pdf_base64", "content": b64(&pdf)}),
+        json!({"jobId": cjk, "contentType": "pdf_base64", "content": b64(&chinese)}),
+        // Page ranges pick pages before they are drawn.
+        json!({"jobId": range, "contentType": "pdf_base64", "content": b64(&pdf),
+            "options": {"pageRanges": "2-3"}}),
+        // A PDF that cannot be read fails with a code; the agent goes on.
+        json!({"jobId": broken, "contentType": "pdf_base64",
+            "content": b64(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\n%%EOF")}),
+    ];
+    server.emit_jobs(&client_id, &jobs, 1).await?;
     let statuses = server
         .wait_for_statuses(&client_id, LIMIT, |s| {
             states_of(s, &broken).iter().any(|st| st == "failed")
         })
         .await?;
+    for job_id in [&whole, &cjk, &range] {
+        assert_eq!(states_of(&statuses, job_id), ["received", "spooled"]);
+    }
     let failed = statuses
         .iter()
         .find(|s| s["jobId"] == broken.as_str() && s["state"] == "failed");
@@ -369,30 +355,104 @@ async fn pdf_pages_are_rasterized_onto_gdi_pages() -> Result<()> {
         agent.process.child.try_wait()?.is_none(),
         "the agent is still running"
     );
+
+    let out = cups_pdf_output(&whole).await?;
+    assert_eq!(page_count(&out)?, 3);
+    assert_eq!(page_count(&cups_pdf_output(&range).await?)?, 2);
+    // One picture per page (the rasterized page), no text: it went through GDI, not RAW.
+    let images = tool("pdfimages", &["-list"], &out)?;
+    let pages_with_images: std::collections::BTreeSet<&str> = images
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(pages_with_images.len(), 3, "{images}");
+    assert!(tool("pdftotext", &[], &out)?.trim().is_empty());
+    // Each page looks like its original, at its actual size and place, in order.
+    let dir = tempfile::tempdir()?;
+    let original = dir.path().join("original.pdf");
+    std::fs::write(&original, &pdf)?;
+    for page in 1..=3 {
+        let like = likeness(&original, &out, page, page)?;
+        assert!(
+            like > 0.9,
+            "page {page} differs from the original: {like:.2}"
+        );
+        for other in (1..=3).filter(|&o| o != page) {
+            let unlike = likeness(&original, &out, other, page)?;
+            assert!(like > unlike, "page {page} is like page {other}");
+        }
+    }
+    let original = dir.path().join("chinese.pdf");
+    std::fs::write(&original, &chinese)?;
+    let like = likeness(&original, &cups_pdf_output(&cjk).await?, 1, 1)?;
+    assert!(like > 0.9, "the Chinese page differs: {like:.2}");
     Ok(())
 }
 
-/// Pixels darker than mid-grey on one page, rendered small with pdftoppm.
-fn dark_pixels(pdf: &Path, page: usize) -> Result<usize> {
+/// Which pixels of one page are ink (darker than mid-grey), rendered at 72 dpi by
+/// poppler: (width, height, mask).
+fn ink(pdf: &Path, page: usize) -> Result<(usize, usize, Vec<bool>)> {
     let page = page.to_string();
     let out = std::process::Command::new("pdftoppm")
-        .args(["-r", "20", "-gray", "-f", &page, "-l", &page])
+        .args(["-r", "72", "-gray", "-f", &page, "-l", &page])
         .arg(pdf)
         .output()?;
     ensure!(out.status.success(), "pdftoppm failed");
     // A binary PGM: "P5\n<w> <h>\n255\n" then one byte per pixel.
-    let header_end = out
-        .stdout
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .nth(2)
-        .map(|(i, _)| i + 1)
-        .ok_or_else(|| anyhow::anyhow!("not a PGM"))?;
-    Ok(out.stdout[header_end..]
-        .iter()
-        .filter(|p| **p < 128)
-        .count())
+    let text = String::from_utf8_lossy(&out.stdout[..out.stdout.len().min(40)]).into_owned();
+    let mut fields = text.split_whitespace().skip(1);
+    let mut number = || -> Result<usize> {
+        Ok(fields
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("not a PGM"))?
+            .parse()?)
+    };
+    let (width, height) = (number()?, number()?);
+    let pixels = &out.stdout[out.stdout.len() - width * height..];
+    Ok((width, height, pixels.iter().map(|p| *p < 128).collect()))
+}
+
+/// How closely a printed page matches an original page's ink: the smaller of the two
+/// shares of ink pixels that have ink in the other page within one pixel (1 pt),
+/// so anti-aliasing does not count but a missing glyph or a misplaced page does.
+fn likeness(original: &Path, printed: &Path, page: usize, printed_page: usize) -> Result<f64> {
+    let (w1, h1, a) = ink(original, page)?;
+    let (w2, h2, b) = ink(printed, printed_page)?;
+    ensure!(
+        (w1, h1) == (w2, h2),
+        "page sizes differ: {w1}x{h1} and {w2}x{h2}"
+    );
+    let near = |mask: &[bool], i: usize| {
+        let (x, y) = (i % w1, i / w1);
+        (y.saturating_sub(1)..(y + 2).min(h1))
+            .any(|yy| (x.saturating_sub(1)..(x + 2).min(w1)).any(|xx| mask[yy * w1 + xx]))
+    };
+    let covered = |from: &[bool], by: &[bool]| -> Result<f64> {
+        let ink: Vec<usize> = (0..from.len()).filter(|&i| from[i]).collect();
+        ensure!(ink.len() > 20, "page {page} is blank");
+        Ok(ink.iter().filter(|&&i| near(by, i)).count() as f64 / ink.len() as f64)
+    };
+    Ok(covered(&a, &b)?.min(covered(&b, &a)?))
+}
+
+/// A PDF of Chinese and English text as the agent lays it out on Linux (krilla, the
+/// machine's CJK font embedded); `None` without a CJK font.
+fn chinese_pdf(text: &str) -> Result<Option<Vec<u8>>> {
+    let out = std::process::Command::new("fc-match")
+        .args(["-f", "%{file}\n%{index}", "sans-serif:lang=zh-cn"])
+        .output()?;
+    let found = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = found.lines();
+    let (Some(path), Some(index)) = (lines.next(), lines.next()) else {
+        return Ok(None);
+    };
+    let font = std::fs::read(path)?;
+    Ok(Some(printrelay_agent::printing::text_pdf::render(
+        text,
+        font,
+        index.trim().parse()?,
+    )?))
 }
 
 /// Waits until `path` contains `needle` (a log line the agent writes).
