@@ -14,8 +14,11 @@ step() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libssl-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev libcups2-dev cups cups-client cups-bsd nodejs npm)
+# wine64 + wine run the agent's Windows build in tests (its winspool prints to CUPS);
+# fonts-wqy-microhei is a CJK TrueType font with glyph names, which Wine's PostScript
+# driver keeps, so text printed through GDI stays extractable in the PDFs tests read.
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
-  gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick)
+  gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
@@ -104,7 +107,9 @@ if [ "$mode" = test ]; then
   fi
   step "Windows cross-compilation target"
   if ! rustup target list --installed 2>/dev/null | grep -q x86_64-pc-windows-gnu; then
-    rustup target add x86_64-pc-windows-gnu || echo "WARNING: cannot add the x86_64-pc-windows-gnu target; the Windows check will be skipped" >&2
+    rustup target add x86_64-pc-windows-gnu || echo "WARNING: cannot add the x86_64-pc-windows-gnu target; the Windows build and its tests will fail" >&2
   fi
+  step "Wine prefix for the Windows build's tests (target/wine-prefix)"
+  tests/wine/prefix.sh
 fi
 step "set-up done"

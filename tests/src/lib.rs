@@ -18,6 +18,8 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::{timeout, Instant};
 
+pub mod wine;
+
 /// GET over plain HTTP with a shared client (the workspace builds reqwest with
 /// rustls but no crypto provider, so one is installed first).
 pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
@@ -594,7 +596,24 @@ impl Agent {
         printer: &str,
         flags: &[&str],
     ) -> Result<Self> {
-        let mut child = Command::new(workspace_binary("printrelay-agent")?)
+        let mut command = Command::new(workspace_binary("printrelay-agent")?);
+        command
+            .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
+            .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
+            .env_remove("PRINTRELAY_TOKEN");
+        Self::spawn(command, server, client_id, printer, flags).await
+    }
+
+    /// Starts `run` through `command` (the agent binary, or Wine running the .exe, with
+    /// its environment set) and reads its events.
+    pub async fn spawn(
+        mut command: Command,
+        server: &str,
+        client_id: &str,
+        printer: &str,
+        flags: &[&str],
+    ) -> Result<Self> {
+        let mut child = command
             .args(["run", "--events", "json"])
             .args([
                 "--server",
@@ -605,9 +624,6 @@ impl Agent {
                 printer,
             ])
             .args(flags)
-            .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
-            .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
-            .env_remove("PRINTRELAY_TOKEN")
             .stdout(Stdio::piped())
             .stderr(agent_log(client_id)?)
             .kill_on_drop(true)

@@ -5,11 +5,22 @@
 
 mod fake;
 mod fonts;
+mod layout;
+#[cfg(not(windows))]
 mod system;
 pub mod text_pdf;
+#[cfg(windows)]
+mod windows;
+// Used by `windows/` only; compiled everywhere so its tests run on every platform.
+#[cfg_attr(not(windows), allow(dead_code))]
+mod windows_plan;
 
 pub use fake::{FakeBackend, FakeSubmission};
-pub use system::SystemBackend;
+
+/// The real spooler of this machine: CUPS on Linux and macOS (`system.rs`), winspool
+/// and GDI on Windows (`windows/`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemBackend;
 
 use serde::Serialize;
 
@@ -91,6 +102,18 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64>;
     /// Cancels a job the spooler holds.
     fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError>;
+}
+
+/// The `printers` crate's printer state in the agent's terms.
+fn spooler_state(state: &printers::common::base::printer::PrinterState) -> PrinterState {
+    use printers::common::base::printer::PrinterState as Crate;
+    match state {
+        Crate::READY => PrinterState::Ready,
+        Crate::PRINTING => PrinterState::Printing,
+        Crate::PAUSED => PrinterState::Paused,
+        Crate::OFFLINE => PrinterState::Offline,
+        Crate::UNKNOWN => PrinterState::Unknown,
+    }
 }
 
 /// Picks the queue for a job: the explicit name if it exists, else the system default.

@@ -1,16 +1,17 @@
-//! The OS spooler through the `printers` crate: CUPS on Linux and macOS, winspool on Windows.
+//! The OS spooler on Linux and macOS: CUPS through the `printers` crate.
 
 use std::io::Write;
 
 use printers::common::base::job::{PrinterJobOptions, PrinterJobState};
-use printers::common::base::printer::PrinterState as CratePrinterState;
 
 use crate::protocol::{Document, Orientation, Sides};
 
-use super::{PrintError, PrinterBackend, PrinterInfo, PrinterState, SpoolerJobState, Submission};
+use super::{
+    spooler_state, PrintError, PrinterBackend, PrinterInfo, SpoolerJobState, Submission,
+    SystemBackend,
+};
 
-/// The job attributes handed to the spooler (CUPS option names; on Windows the
-/// crate honours only `copies`).
+/// The job attributes handed to CUPS.
 fn spooler_properties(job: &Submission<'_>) -> Vec<(&'static str, String)> {
     let mut properties = vec![("copies", job.copies.to_string())];
     match job.document {
@@ -68,26 +69,12 @@ fn render_text(text: &str) -> Option<Vec<u8>> {
     }
 }
 
-/// The real spooler of this machine.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemBackend;
-
-fn convert_state(state: &CratePrinterState) -> PrinterState {
-    match state {
-        CratePrinterState::READY => PrinterState::Ready,
-        CratePrinterState::PRINTING => PrinterState::Printing,
-        CratePrinterState::PAUSED => PrinterState::Paused,
-        CratePrinterState::OFFLINE => PrinterState::Offline,
-        CratePrinterState::UNKNOWN => PrinterState::Unknown,
-    }
-}
-
 impl PrinterBackend for SystemBackend {
     fn printers(&self) -> Vec<PrinterInfo> {
         printers::get_printers()
             .into_iter()
             .map(|p| PrinterInfo {
-                state: convert_state(&p.state),
+                state: spooler_state(&p.state),
                 raw_queue: is_raw_queue(&p.driver_name),
                 name: p.name,
                 system_name: p.system_name,

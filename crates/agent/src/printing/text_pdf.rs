@@ -12,7 +12,6 @@ const PAGE_HEIGHT: f32 = 842.0;
 const MARGIN: f32 = 48.0;
 const FONT_SIZE: f32 = 11.0;
 const LINE_HEIGHT: f32 = FONT_SIZE * 1.45;
-const TAB: &str = "    ";
 
 /// Why text could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,81 +61,16 @@ pub fn paginate(text: &str) -> Vec<Vec<String>> {
         .floor()
         .max(1.0) as usize;
     let width_em = (PAGE_WIDTH - 2.0 * MARGIN) / FONT_SIZE;
-    let mut pages = vec![Vec::new()];
-    for (index, sheet) in text.split('\u{c}').enumerate() {
-        if index > 0 {
-            pages.push(Vec::new());
-        }
-        for raw_line in sheet.lines() {
-            let clean: String = raw_line
-                .replace('\t', TAB)
-                .chars()
-                .filter(|c| !c.is_control())
-                .collect();
-            for line in wrap(&clean, width_em) {
-                if pages.last().is_some_and(|p| p.len() >= lines_per_page) {
-                    pages.push(Vec::new());
-                }
-                if let Some(page) = pages.last_mut() {
-                    page.push(line);
-                }
-            }
-        }
-    }
-    pages
+    super::layout::paginate(text, width_em, lines_per_page, &mut advance)
 }
 
 /// Approximate advance of a character in ems: wide for CJK and full-width forms.
 fn advance(c: char) -> f32 {
-    match c as u32 {
-        0x1100..=0x115F
-        | 0x2E80..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x20000..=0x3FFFD => 1.0,
-        _ => 0.6,
+    if super::layout::is_wide(c) {
+        1.0
+    } else {
+        0.6
     }
-}
-
-/// Breaks a line into pieces no wider than `width_em`, at spaces where possible.
-fn wrap(line: &str, width_em: f32) -> Vec<String> {
-    if line.is_empty() {
-        return vec![String::new()];
-    }
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut width = 0.0;
-    for c in line.chars() {
-        let w = advance(c);
-        if width + w > width_em && !current.is_empty() {
-            // Prefer breaking after the last space of a Latin run.
-            match current
-                .rfind(' ')
-                .filter(|_| !c.is_whitespace() && advance(c) < 1.0)
-            {
-                Some(space) if space > 0 => {
-                    let rest = current.split_off(space + 1);
-                    out.push(current.trim_end().to_owned());
-                    width = rest.chars().map(advance).sum();
-                    current = rest;
-                }
-                _ => {
-                    out.push(std::mem::take(&mut current));
-                    width = 0.0;
-                }
-            }
-        }
-        if current.is_empty() && c == ' ' && !out.is_empty() {
-            continue;
-        }
-        current.push(c);
-        width += w;
-    }
-    out.push(current.trim_end().to_owned());
-    out
 }
 
 #[cfg(test)]

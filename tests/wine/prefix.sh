@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes a Wine prefix in which the agent's Windows build runs: created without a
+# display or dialogs, with the bcryptprimitives.dll stub (see bcryptprimitives.c)
+# in its system32. Idempotent; prints nothing but errors when the prefix is ready.
+#   tests/wine/prefix.sh [PREFIX]    (default: target/wine-prefix)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+prefix="${1:-$here/../../target/wine-prefix}"
+mkdir -p "$prefix"
+prefix="$(cd "$prefix" && pwd)"
+export WINEPREFIX="$prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+
+for tool in wine wineserver x86_64-w64-mingw32-gcc; do
+  command -v "$tool" >/dev/null || { echo "tests/wine/prefix.sh: $tool is missing (scripts/setup.sh test installs it)" >&2; exit 1; }
+done
+
+stub="$prefix/bcryptprimitives.dll"
+if [ ! -f "$stub" ] || [ "$here/bcryptprimitives.c" -nt "$stub" ]; then
+  x86_64-w64-mingw32-gcc -O2 -s -shared -o "$stub.tmp" \
+    "$here/bcryptprimitives.c" "$here/bcryptprimitives.def" -ladvapi32
+  mv "$stub.tmp" "$stub"
+fi
+
+system32="$prefix/drive_c/windows/system32"
+if [ ! -f "$prefix/system.reg" ] || [ ! -d "$system32" ]; then
+  wineboot -i >/dev/null 2>&1
+  wineserver -w
+fi
+if ! cmp -s "$stub" "$system32/bcryptprimitives.dll"; then
+  cp "$stub" "$system32/bcryptprimitives.dll"
+fi
