@@ -83,6 +83,7 @@ impl Agent {
             store: store.clone(),
             events: events.clone(),
             outbox: Arc::clone(&outbox),
+            watchers: Arc::default(),
         };
         let (paused, paused_rx) = watch::channel(false);
         tokio::spawn(pipeline.run(jobs_rx, paused_rx));

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
@@ -142,6 +142,8 @@ pub(crate) struct Pipeline {
     pub store: SharedStore,
     pub events: broadcast::Sender<AgentEvent>,
     pub outbox: Arc<Notify>,
+    /// Print queue -> its watcher task, which follows every spooled job on that queue.
+    pub watchers: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<JobRecord>>>>,
 }
 
 impl Pipeline {
@@ -234,13 +236,13 @@ impl Pipeline {
         for item in unfinished {
             tracing::info!(job = %item.record.job_id, state = ?item.record.state, "resuming job");
             if item.record.state == JobState::Spooled {
-                tokio::spawn(self.clone().watch_until_done(item.record));
+                self.watch(item.record);
                 continue;
             }
             if item.submit_started {
                 if let Some(record) = self.find_in_spooler(item.record.clone()).await {
                     self.publish(&record).await;
-                    tokio::spawn(self.clone().watch_until_done(record));
+                    self.watch(record);
                     continue;
                 }
             }
@@ -409,7 +411,7 @@ impl Pipeline {
                 record.state = JobState::Spooled;
                 record.updated_at = now_ms();
                 self.publish(&record).await;
-                tokio::spawn(self.clone().watch_until_done(record));
+                self.watch(record);
             }
             Err(error) => {
                 self.finish(record, JobState::Failed, Some(print_error(&error)))
@@ -432,34 +434,74 @@ impl Pipeline {
         record
     }
 
-    /// Polls the spooler until the job leaves it; polls back off to spare the spooler.
-    async fn watch_until_done(self, mut record: JobRecord) {
-        let (Some(printer), Some(spooler_id)) = (record.printer.clone(), record.spooler_job_id)
-        else {
+    /// Hands a spooled job to its queue's watcher, starting that task on first use. One
+    /// task per queue looks at the spooler once per tick for all of its jobs, so a burst
+    /// of jobs costs no more spooler calls than one job.
+    fn watch(&self, record: JobRecord) {
+        let (Some(queue), Some(_)) = (record.printer.clone(), record.spooler_job_id) else {
             return;
         };
-        let mut pause = Duration::from_millis(100);
-        loop {
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-            let backend = Arc::clone(&self.backend);
-            let printer = printer.clone();
-            let state =
-                tokio::task::spawn_blocking(move || backend.job_state(&printer, spooler_id))
-                    .await
-                    .unwrap_or(SpoolerJobState::Unknown);
-            record.state = match state {
-                SpoolerJobState::Active => continue,
-                SpoolerJobState::Completed => JobState::Completed,
-                SpoolerJobState::Cancelled => JobState::Cancelled,
-                SpoolerJobState::Unknown => {
-                    tracing::warn!(job = %record.job_id, spooler_id, "the spooler lost track of the job");
-                    return;
-                }
-            };
-            record.updated_at = now_ms();
-            self.publish(&record).await;
+        let Ok(mut watchers) = self.watchers.lock() else {
             return;
+        };
+        let watcher = watchers.entry(queue.clone()).or_insert_with(|| {
+            let (sender, jobs) = mpsc::unbounded_channel();
+            tokio::spawn(self.clone().watch_queue(queue, jobs));
+            sender
+        });
+        let _ = watcher.send(record);
+    }
+
+    /// Polls `queue` until each of its jobs leaves the spooler; polls back off while
+    /// nothing changes, to spare the spooler, and start quick again when jobs arrive.
+    async fn watch_queue(self, queue: String, mut jobs: mpsc::UnboundedReceiver<JobRecord>) {
+        const QUICK: Duration = Duration::from_millis(100);
+        const SLOW: Duration = Duration::from_secs(5);
+        let mut pending: Vec<JobRecord> = Vec::new();
+        let mut pause = QUICK;
+        loop {
+            if pending.is_empty() {
+                match jobs.recv().await {
+                    Some(record) => pending.push(record),
+                    None => return,
+                }
+                pause = QUICK;
+            }
+            tokio::time::sleep(pause).await;
+            while let Ok(record) = jobs.try_recv() {
+                pending.push(record);
+                pause = QUICK;
+            }
+            let ids: Vec<u64> = pending.iter().filter_map(|r| r.spooler_job_id).collect();
+            let backend = Arc::clone(&self.backend);
+            let printer = queue.clone();
+            let states = tokio::task::spawn_blocking(move || backend.job_states(&printer, &ids))
+                .await
+                .unwrap_or_default();
+            let mut waiting = Vec::with_capacity(pending.len());
+            for (index, mut record) in pending.drain(..).enumerate() {
+                record.state = match states.get(index).copied() {
+                    // No answer (the lookup task failed): ask again next tick.
+                    None | Some(SpoolerJobState::Active) => {
+                        waiting.push(record);
+                        continue;
+                    }
+                    Some(SpoolerJobState::Completed) => JobState::Completed,
+                    Some(SpoolerJobState::Cancelled) => JobState::Cancelled,
+                    Some(SpoolerJobState::Unknown) => {
+                        tracing::warn!(job = %record.job_id, spooler_id = ?record.spooler_job_id, "the spooler lost track of the job");
+                        continue;
+                    }
+                };
+                record.updated_at = now_ms();
+                self.publish(&record).await;
+            }
+            pause = if waiting.len() < states.len() || states.is_empty() {
+                QUICK
+            } else {
+                (pause * 2).min(SLOW)
+            };
+            pending = waiting;
         }
     }
 

@@ -1,5 +1,6 @@
 //! The OS spooler on Linux and macOS: CUPS through the `printers` crate.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use printers::common::base::job::{PrinterJobOptions, PrinterJobState};
@@ -129,27 +130,38 @@ impl PrinterBackend for SystemBackend {
     }
 
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState {
+        self.job_states(printer, &[spooler_job_id])
+            .pop()
+            .unwrap_or(SpoolerJobState::Unknown)
+    }
+
+    fn job_states(&self, printer: &str, spooler_job_ids: &[u64]) -> Vec<SpoolerJobState> {
         let Some(printer) = printers::get_printer_by_name(printer) else {
-            return SpoolerJobState::Unknown;
+            return vec![SpoolerJobState::Unknown; spooler_job_ids.len()];
         };
-        if printer
-            .get_active_jobs()
+        let active: HashSet<u64> = printer.get_active_jobs().iter().map(|j| j.id).collect();
+        // The history is long and read field by field: fetch it only when a job left the
+        // active list, and once for all of them.
+        let history: HashMap<u64, PrinterJobState> =
+            if spooler_job_ids.iter().all(|id| active.contains(id)) {
+                HashMap::new()
+            } else {
+                printer
+                    .get_job_history()
+                    .into_iter()
+                    .map(|job| (job.id, job.state))
+                    .collect()
+            };
+        spooler_job_ids
             .iter()
-            .any(|job| job.id == spooler_job_id)
-        {
-            return SpoolerJobState::Active;
-        }
-        match printer
-            .get_job_history()
-            .into_iter()
-            .find(|job| job.id == spooler_job_id)
-            .map(|job| job.state)
-        {
-            Some(PrinterJobState::COMPLETED) => SpoolerJobState::Completed,
-            Some(PrinterJobState::CANCELLED) => SpoolerJobState::Cancelled,
-            Some(_) => SpoolerJobState::Active,
-            None => SpoolerJobState::Unknown,
-        }
+            .map(|id| match (active.contains(id), history.get(id)) {
+                (true, _) => SpoolerJobState::Active,
+                (false, Some(PrinterJobState::COMPLETED)) => SpoolerJobState::Completed,
+                (false, Some(PrinterJobState::CANCELLED)) => SpoolerJobState::Cancelled,
+                (false, Some(_)) => SpoolerJobState::Active,
+                (false, None) => SpoolerJobState::Unknown,
+            })
+            .collect()
     }
 
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64> {
