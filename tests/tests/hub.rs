@@ -292,17 +292,7 @@ async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()
 
     let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
     agent.wait_for_state("connected", LIMIT).await?;
-    for (i, marker) in markers.iter().enumerate() {
-        hub.wait_for_job_state(&format!("{client_id}-{i}"), "completed", LIMIT)
-            .await?;
-        wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
-        assert_eq!(
-            count_printed(RAW_QUEUE, marker.as_bytes()),
-            1,
-            "{marker} printed once"
-        );
-    }
-    Ok(())
+    each_completed_and_printed_once(&hub, &client_id, &markers).await
 }
 
 /// SIGTERM: the hub stops accepting, finishes a request whose body is still arriving,
@@ -373,8 +363,18 @@ async fn sigterm_finishes_requests_and_loses_no_queued_job() -> Result<()> {
     let hub = Hub::start(&db_path, 2_000, 1_000).await?;
     let mut agent = Agent::start(&hub.url(), &offline_id, RAW_QUEUE).await?;
     agent.wait_for_state("connected", LIMIT).await?;
+    each_completed_and_printed_once(&hub, &offline_id, &markers).await
+}
+
+/// Waits until job `<client_id>-<i>` is completed and `markers[i]` printed, and checks
+/// that each was printed exactly once.
+async fn each_completed_and_printed_once(
+    hub: &Hub,
+    client_id: &str,
+    markers: &[String],
+) -> Result<()> {
     for (i, marker) in markers.iter().enumerate() {
-        hub.wait_for_job_state(&format!("{offline_id}-{i}"), "completed", LIMIT)
+        hub.wait_for_job_state(&format!("{client_id}-{i}"), "completed", LIMIT)
             .await?;
         wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
         assert_eq!(
