@@ -366,6 +366,11 @@ async fn sigterm_finishes_requests_and_loses_no_queued_job() -> Result<()> {
     each_completed_and_printed_once(&hub, &offline_id, &markers).await
 }
 
+/// The status code of `GET url`.
+async fn status_of(url: String) -> Result<u16> {
+    Ok(http_get(url).await?.status().as_u16())
+}
+
 /// Waits until job `<client_id>-<i>` is completed and `markers[i]` printed, and checks
 /// that each was printed exactly once.
 async fn each_completed_and_printed_once(
@@ -564,27 +569,12 @@ async fn tokens_guard_agents_and_the_api() -> Result<()> {
         .send()
         .await?;
     assert_eq!(allowed.status().as_u16(), 202);
+    assert_eq!(status_of(format!("{}/getStatus", hub.url())).await?, 401);
     assert_eq!(
-        http_get(format!("{}/getStatus", hub.url()))
-            .await?
-            .status()
-            .as_u16(),
-        401
-    );
-    assert_eq!(
-        http_get(format!("{}/getStatus?token=api-secret", hub.url()))
-            .await?
-            .status()
-            .as_u16(),
+        status_of(format!("{}/getStatus?token=api-secret", hub.url())).await?,
         200
     );
-    assert_eq!(
-        http_get(format!("{}/healthz", hub.url()))
-            .await?
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(status_of(format!("{}/healthz", hub.url())).await?, 200);
     Ok(())
 }
 

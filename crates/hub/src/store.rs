@@ -271,14 +271,7 @@ impl Store {
         sid: &str,
         now: u64,
     ) -> Result<Option<StateChange>, StoreError> {
-        let current: Option<(String, String)> = self
-            .db
-            .query_row(
-                "SELECT state, client_id FROM jobs WHERE job_id = ?1",
-                params![job_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let current = self.state_and_client(job_id)?;
         let Some((state, client_id)) = current else {
             return Ok(None);
         };
@@ -295,6 +288,18 @@ impl Store {
             state: "delivered".into(),
             error: None,
         }))
+    }
+
+    /// A job's state and client, if the job exists.
+    fn state_and_client(&self, job_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT state, client_id FROM jobs WHERE job_id = ?1",
+                params![job_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     /// Records an agent's `job_status`; returns the job's new state when it moved.
@@ -315,14 +320,7 @@ impl Store {
         )?;
         // A duplicate answer repeats the current state, and statuses may be handled out of
         // order (socketioxide runs each event on its own task): a job only moves forward.
-        let current: Option<(String, String)> = self
-            .db
-            .query_row(
-                "SELECT state, client_id FROM jobs WHERE job_id = ?1",
-                params![job_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let current = self.state_and_client(job_id)?;
         let Some((current, client_id)) = current else {
             return Ok(None);
         };
