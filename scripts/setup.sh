@@ -73,6 +73,14 @@ add_raw_queue() {
 add_raw_queue PrintRelayRaw
 if [ "$mode" = test ]; then
   add_raw_queue PrintRelayRaw2
+  # A queue whose device always fails (its output folder cannot be made), with CUPS
+  # told to abort the job instead of stopping the queue: the agent must say `failed`.
+  if ! lpstat -p PrintRelayFail >/dev/null 2>&1; then
+    as_root lpadmin -p PrintRelayFail -E -v printrelay-test:/proc/printrelay-fail -m raw \
+      -o printer-error-policy=abort-job -D "PrintRelay test queue whose device fails"
+  fi
+  as_root cupsenable PrintRelayFail
+  as_root cupsaccept PrintRelayFail
   # A PDF printer (cups-pdf) whose output tests read back; its own config file
   # (named after the device URI's path) keeps it out of anyone's ~/PDF.
   pdf_dir="$spool/PrintRelayPDF"

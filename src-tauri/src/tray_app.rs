@@ -127,7 +127,7 @@ fn start_agent(
     let store = Store::open(&paths.database_file())?;
     let agent = tauri::async_runtime::block_on(Agent::start(
         settings.clone(),
-        Arc::new(SystemBackend),
+        Arc::new(SystemBackend::default()),
         store,
     ))?;
     Ok((agent, settings, loaded.warning.into_iter().collect()))

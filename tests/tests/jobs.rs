@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 const LIMIT: Duration = Duration::from_secs(30);
 /// A second raw queue, for tests that pause it.
 const PAUSABLE_QUEUE: &str = "PrintRelayRaw2";
+/// A queue whose device always fails; CUPS aborts its jobs (scripts/setup.sh).
+const FAILING_QUEUE: &str = "PrintRelayFail";
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -103,6 +105,27 @@ async fn the_same_job_delivered_ten_times_prints_once() -> Result<()> {
     assert_eq!(received, 1);
     wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
     assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_job_the_spooler_aborts_is_reported_failed_not_completed() -> Result<()> {
+    let (server, _agent, client_id) = connected_agent(FAILING_QUEUE, "abort").await?;
+    let job_id = unique_marker("aborted");
+    server
+        .emit_jobs(&client_id, &[raw_job(&job_id, b"never printed")], 1)
+        .await?;
+    let statuses = until_job_state(&server, &client_id, &job_id, "failed").await?;
+    let states: Vec<&str> = statuses
+        .iter()
+        .filter_map(|s| s["state"].as_str())
+        .collect();
+    assert_eq!(states, ["received", "spooled", "failed"]);
+    assert_eq!(
+        statuses[2]["error"]["code"], "print_failed",
+        "{}",
+        statuses[2]
+    );
     Ok(())
 }
 

@@ -159,16 +159,15 @@ impl Pipeline {
             if !*paused.borrow_and_update() {
                 if let Some((job, record)) = ready.pop_front() {
                     // Store what already arrived first, so `received` goes out promptly.
-                    while let Ok(item) = incoming.try_recv() {
-                        self.take(item, &mut ready).await;
-                    }
+                    self.take(drain(&mut incoming, Vec::new()), &mut ready)
+                        .await;
                     self.print(job, record).await;
                     continue;
                 }
             }
             tokio::select! {
                 item = incoming.recv() => match item {
-                    Some(item) => self.take(item, &mut ready).await,
+                    Some(item) => self.take(drain(&mut incoming, vec![item]), &mut ready).await,
                     None => return,
                 },
                 changed = paused.changed() => if changed.is_err() { return },
@@ -176,15 +175,24 @@ impl Pipeline {
         }
     }
 
-    async fn take(&self, item: Incoming, ready: &mut VecDeque<(PrintJob, JobRecord)>) {
-        match item {
-            Incoming::Job(job) => ready.extend(self.accept(job, None).await),
-            Incoming::Reprint { job, of } => ready.extend(self.accept(job, Some(of)).await),
-            Incoming::Rejected(rejected) => self.reject(rejected).await,
-            Incoming::Cancel { job_id, reply } => {
-                let _ = reply.send(self.cancel(&job_id, ready).await);
+    /// Handles what arrived, in order; jobs next to each other are stored in one commit.
+    async fn take(&self, items: Vec<Incoming>, ready: &mut VecDeque<(PrintJob, JobRecord)>) {
+        let mut jobs = Vec::new();
+        for item in items {
+            match item {
+                Incoming::Job(job) => jobs.push((job, None)),
+                Incoming::Reprint { job, of } => jobs.push((job, Some(of))),
+                Incoming::Rejected(rejected) => {
+                    ready.extend(self.accept(std::mem::take(&mut jobs)).await);
+                    self.reject(rejected).await;
+                }
+                Incoming::Cancel { job_id, reply } => {
+                    ready.extend(self.accept(std::mem::take(&mut jobs)).await);
+                    let _ = reply.send(self.cancel(&job_id, ready).await);
+                }
             }
         }
+        ready.extend(self.accept(jobs).await);
     }
 
     async fn cancel(
@@ -268,62 +276,53 @@ impl Pipeline {
         Some(record)
     }
 
-    /// Stores a new job and announces it; returns it when it is to be printed.
-    async fn accept(
-        &self,
-        job: PrintJob,
-        reprint_of: Option<String>,
-    ) -> Option<(PrintJob, JobRecord)> {
+    /// Stores new jobs (with the job a reprint repeats) and announces them; returns the
+    /// ones to print, in order.
+    async fn accept(&self, jobs: Vec<(PrintJob, Option<String>)>) -> Vec<(PrintJob, JobRecord)> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
         let at = now_ms();
-        let stored = {
-            let job = job.clone();
-            self.store
-                .call(move |s| s.insert(&job, reprint_of.as_deref(), at))
-                .await
-        };
-        match stored {
-            Ok(Inserted::New) => {
-                let record = self
-                    .store
-                    .call({
-                        let id = job.job_id.clone();
-                        move |s| s.get(&id)
-                    })
-                    .await
-                    .ok()
-                    .flatten();
-                let record = record?;
-                self.announce(&record);
-                Some((job, record))
-            }
-            Ok(Inserted::Duplicate(record)) => {
-                tracing::info!(job = %record.job_id, state = ?record.state, "duplicate delivery; not printing again");
-                let status = status_payload(&record, true);
-                if let Err(error) = self.store.call(move |s| s.queue_status(&status)).await {
-                    tracing::error!(%error, "cannot queue a duplicate status");
+        let (jobs, stored) = self
+            .store
+            .call(move |s| {
+                let stored = s.insert_all(&jobs, at)?;
+                Ok((jobs, stored))
+            })
+            .await
+            .unwrap_or_else(|error| {
+                // Not stored means not acknowledged: the server keeps them and delivers again.
+                tracing::error!(%error, "cannot store arrived jobs; not printing them");
+                (Vec::new(), Vec::new())
+            });
+        let mut to_print = Vec::new();
+        for ((job, _), inserted) in jobs.into_iter().zip(stored) {
+            match inserted {
+                Inserted::New(record) => {
+                    self.announce(&record);
+                    to_print.push((job, record));
                 }
-                self.outbox.notify_one();
-                None
-            }
-            Err(error) => {
-                // Not stored means not acknowledged: the server keeps it and delivers again.
-                tracing::error!(job = %job.job_id, %error, "cannot store the job; not printing it");
-                None
+                Inserted::Duplicate(record) => {
+                    tracing::info!(job = %record.job_id, state = ?record.state, "duplicate delivery; not printing again");
+                    let status = status_payload(&record, true);
+                    if let Err(error) = self.store.call(move |s| s.queue_status(&status)).await {
+                        tracing::error!(%error, "cannot queue a duplicate status");
+                    }
+                    self.outbox.notify_one();
+                }
             }
         }
+        to_print
     }
 
     async fn reject(&self, rejected: Rejected) {
         let at = now_ms();
         let stored = self
             .store
-            .call(move |s| {
-                let result = s.insert_rejected(&rejected.job_id, &rejected.error, at)?;
-                Ok((result, s.get(&rejected.job_id)?))
-            })
+            .call(move |s| s.insert_rejected(&rejected.job_id, &rejected.error, at))
             .await;
         match stored {
-            Ok((Inserted::New, Some(record))) => self.announce(&record),
+            Ok(Inserted::New(record)) => self.announce(&record),
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "cannot store a rejected job"),
         }
@@ -475,19 +474,30 @@ impl Pipeline {
             let ids: Vec<u64> = pending.iter().filter_map(|r| r.spooler_job_id).collect();
             let backend = Arc::clone(&self.backend);
             let printer = queue.clone();
-            let states = tokio::task::spawn_blocking(move || backend.job_states(&printer, &ids))
-                .await
-                .unwrap_or_default();
+            let states = tokio::task::spawn_blocking(move || {
+                ids.iter()
+                    .map(|id| backend.job_state(&printer, *id))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
             let mut waiting = Vec::with_capacity(pending.len());
             for (index, mut record) in pending.drain(..).enumerate() {
-                record.state = match states.get(index).copied() {
+                (record.state, record.error) = match states.get(index).copied() {
                     // No answer (the lookup task failed): ask again next tick.
                     None | Some(SpoolerJobState::Active) => {
                         waiting.push(record);
                         continue;
                     }
-                    Some(SpoolerJobState::Completed) => JobState::Completed,
-                    Some(SpoolerJobState::Cancelled) => JobState::Cancelled,
+                    Some(SpoolerJobState::Completed) => (JobState::Completed, None),
+                    Some(SpoolerJobState::Cancelled) => (JobState::Cancelled, None),
+                    Some(SpoolerJobState::Aborted) => (
+                        JobState::Failed,
+                        Some(JobError::new(
+                            ErrorCode::PrintFailed,
+                            "the spooler aborted the job (a filter or the printer's backend failed)",
+                        )),
+                    ),
                     Some(SpoolerJobState::Unknown) => {
                         tracing::warn!(job = %record.job_id, spooler_id = ?record.spooler_job_id, "the spooler lost track of the job");
                         continue;
@@ -523,6 +533,17 @@ impl Pipeline {
         let _ = self.events.send(AgentEvent::Job(record.clone()));
         self.outbox.notify_one();
     }
+}
+
+/// `first` and whatever else is waiting in `incoming`, in order of arrival.
+fn drain(
+    incoming: &mut mpsc::UnboundedReceiver<Incoming>,
+    mut first: Vec<Incoming>,
+) -> Vec<Incoming> {
+    while let Ok(item) = incoming.try_recv() {
+        first.push(item);
+    }
+    first
 }
 
 /// The queue a job goes to (`None`: the system default), per the documented rule:

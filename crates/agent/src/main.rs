@@ -139,9 +139,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
+    let system = SystemBackend::default();
     match cli.command {
         Command::Printers => {
-            let printers = SystemBackend.printers();
+            let printers = system.printers();
             if printers.is_empty() {
                 return Err(CliError::NoPrinters);
             }
@@ -189,13 +190,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::PrintTest { printer } => {
             let settings = SettingsStore::new(paths.settings_file()).load()?.settings;
             let wanted = printer.or(settings.printer);
-            let printers = SystemBackend.printers();
+            let printers = system.printers();
             if printers.is_empty() {
                 return Err(CliError::NoPrinters);
             }
             let target = resolve_printer(&printers, wanted.as_deref())?;
             let job = printrelay_agent::agent::test_page(Some(target.system_name.clone()));
-            let id = SystemBackend.submit(printrelay_agent::printing::Submission {
+            let id = system.submit(printrelay_agent::printing::Submission {
                 printer: &target.system_name,
                 document_name: &format!("printrelay:{}", job.job_id),
                 document: &job.document,
@@ -224,22 +225,23 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let settings = overrides.apply(loaded.settings);
             settings.validate()?;
             if let Some(printer) = &settings.printer {
-                resolve_printer(&SystemBackend.printers(), Some(printer))?;
+                resolve_printer(&system.printers(), Some(printer))?;
             }
             let store = printrelay_agent::store::Store::open(&paths.database_file())?;
-            runtime.block_on(serve(settings, store, loaded.warning, args.events))
+            runtime.block_on(serve(settings, system, store, loaded.warning, args.events))
         }
     }
 }
 
 async fn serve(
     settings: printrelay_agent::settings::Settings,
+    system: SystemBackend,
     store: printrelay_agent::store::Store,
     warning: Option<String>,
     format: EventFormat,
 ) -> Result<(), CliError> {
     tracing::info!(server = %settings.server_url, client_id = %settings.client_id, printer = ?settings.printer, "starting");
-    let backend: Arc<dyn PrinterBackend> = Arc::new(SystemBackend);
+    let backend: Arc<dyn PrinterBackend> = Arc::new(system);
     let agent = Agent::start(settings, backend, store).await?;
     let mut events = agent.subscribe();
     if format == EventFormat::Json {

@@ -115,8 +115,8 @@ pub struct ConnectionEvent {
 /// What inserting a job found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
-    /// A new job, stored.
-    New,
+    /// A new job, stored; its record.
+    New(JobRecord),
     /// The job id was known: here is its record; nothing was stored.
     Duplicate(JobRecord),
 }
@@ -190,45 +190,25 @@ impl Store {
         reprint_of: Option<&str>,
         at: EpochMillis,
     ) -> Result<Inserted, StoreError> {
-        if let Some(existing) = self.get(&job.job_id)? {
-            return Ok(Inserted::Duplicate(existing));
-        }
-        let (content_type, content) = encode_document(&job.document);
-        let record = JobRecord {
-            job_id: job.job_id.clone(),
-            title: job.title.clone(),
-            printer: None,
-            state: JobState::Received,
-            size_bytes: job.document.bytes().len() as u64,
-            copies: job.copies,
-            received_at: at,
-            updated_at: at,
-            spooler_job_id: None,
-            error: None,
-            reprint_of: reprint_of.map(str::to_owned),
-        };
+        let mut inserted = self.insert_all(&[(job.clone(), reprint_of.map(str::to_owned))], at)?;
+        Ok(inserted.remove(0))
+    }
+
+    /// [`Store::insert`] for jobs that arrived together (a burst, or a queue sent on
+    /// reconnect): one commit, so one wait for the disk, for all of them. All or none
+    /// are stored; the answers come in the order of `jobs`.
+    pub fn insert_all(
+        &mut self,
+        jobs: &[(PrintJob, Option<String>)],
+        at: EpochMillis,
+    ) -> Result<Vec<Inserted>, StoreError> {
         let tx = self.db.transaction()?;
-        tx.execute(
-            "INSERT INTO jobs (job_id, title, requested_printer, state, content_type, content,
-                size_bytes, copies, received_at, updated_at, options, expires_at, reprint_of)
-             VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
-            params![
-                job.job_id,
-                job.title,
-                job.printer,
-                content_type,
-                content,
-                record.size_bytes as i64,
-                job.copies,
-                at as i64,
-                serde_json::to_string(&job.options).unwrap_or_else(|_| "{}".into()),
-                job.expires_at.map(|t| t.unix_timestamp()),
-                reprint_of,
-            ],
-        )?;
-        push_status(&tx, &record)?;
+        let mut inserted = Vec::with_capacity(jobs.len());
+        for (job, reprint_of) in jobs {
+            inserted.push(insert_job(&tx, job, reprint_of.as_deref(), at)?);
+        }
         tx.commit()?;
-        Ok(Inserted::New)
+        Ok(inserted)
     }
 
     /// Stores a job that never became printable (bad payload) as `rejected`, unless known.
@@ -263,7 +243,7 @@ impl Store {
         )?;
         push_status(&tx, &record)?;
         tx.commit()?;
-        Ok(Inserted::New)
+        Ok(Inserted::New(record))
     }
 
     /// Notes, before the spooler call, that the job may reach the spooler.
@@ -280,37 +260,33 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a state transition and queues its status for the server.
+    /// Stores a state transition and queues its status for the server. Once the job is
+    /// in the spooler (it has a spooler id) this does not wait for the disk: after a power
+    /// cut the agent asks the spooler again (see [`Store::unfinished`]).
     pub fn transition(&mut self, record: &JobRecord) -> Result<(), StoreError> {
-        let tx = self.db.transaction()?;
-        tx.execute(
-            "UPDATE jobs SET state = ?2, printer = ?3, spooler_job_id = ?4, updated_at = ?5,
-                error_code = ?6, error_message = ?7 WHERE job_id = ?1",
-            params![
-                record.job_id,
-                state_text(record.state),
-                record.printer,
-                record.spooler_job_id.map(|id| id as i64),
-                record.updated_at as i64,
-                record.error.as_ref().map(|e| code_text(e.code)),
-                record.error.as_ref().map(|e| e.message.clone()),
-            ],
-        )?;
-        push_status(&tx, record)?;
-        tx.commit()?;
-        Ok(())
+        if record.spooler_job_id.is_some() {
+            self.without_fsync(|db| write_transition(db, record))
+        } else {
+            Ok(write_transition(&mut self.db, record)?)
+        }
+    }
+
+    /// Runs `write` committed without waiting for the disk (`synchronous=NORMAL`), for
+    /// writes the agent can redo after a power cut. WAL keeps commits in order, so the
+    /// next full commit makes these durable too.
+    fn without_fsync<T>(
+        &mut self,
+        write: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        self.db.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = write(&mut self.db);
+        self.db.pragma_update(None, "synchronous", "FULL")?;
+        Ok(result?)
     }
 
     /// One job's record.
     pub fn get(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
-        Ok(self
-            .db
-            .query_row(
-                &format!("SELECT {RECORD_COLUMNS} FROM jobs WHERE job_id = ?1"),
-                params![job_id],
-                record_from_row,
-            )
-            .optional()?)
+        Ok(record_of(&self.db, job_id)?)
     }
 
     /// The newest `limit` jobs, newest first.
@@ -484,12 +460,15 @@ impl Store {
         Ok(pending)
     }
 
-    /// Removes statuses the server has.
+    /// Removes statuses the server has, without waiting for the disk: after a power cut
+    /// they go out again, and a status that does not move a job on leaves its state.
     pub fn statuses_sent(&mut self, up_to_id: i64) -> Result<(), StoreError> {
-        self.db.execute(
-            "DELETE FROM status_outbox WHERE id <= ?1",
-            params![up_to_id],
-        )?;
+        self.without_fsync(|db| {
+            db.execute(
+                "DELETE FROM status_outbox WHERE id <= ?1",
+                params![up_to_id],
+            )
+        })?;
         Ok(())
     }
 
@@ -566,6 +545,82 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         }),
         reprint_of: row.get(11)?,
     })
+}
+
+/// Stores one new job in `tx` (see [`Store::insert_all`]).
+fn insert_job(
+    tx: &rusqlite::Transaction<'_>,
+    job: &PrintJob,
+    reprint_of: Option<&str>,
+    at: EpochMillis,
+) -> rusqlite::Result<Inserted> {
+    if let Some(existing) = record_of(tx, &job.job_id)? {
+        return Ok(Inserted::Duplicate(existing));
+    }
+    let (content_type, content) = encode_document(&job.document);
+    let record = JobRecord {
+        job_id: job.job_id.clone(),
+        title: job.title.clone(),
+        printer: None,
+        state: JobState::Received,
+        size_bytes: job.document.bytes().len() as u64,
+        copies: job.copies,
+        received_at: at,
+        updated_at: at,
+        spooler_job_id: None,
+        error: None,
+        reprint_of: reprint_of.map(str::to_owned),
+    };
+    tx.execute(
+        "INSERT INTO jobs (job_id, title, requested_printer, state, content_type, content,
+            size_bytes, copies, received_at, updated_at, options, expires_at, reprint_of)
+         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
+        params![
+            job.job_id,
+            job.title,
+            job.printer,
+            content_type,
+            content,
+            record.size_bytes as i64,
+            job.copies,
+            at as i64,
+            serde_json::to_string(&job.options).unwrap_or_else(|_| "{}".into()),
+            job.expires_at.map(|t| t.unix_timestamp()),
+            reprint_of,
+        ],
+    )?;
+    push_status(tx, &record)?;
+    Ok(Inserted::New(record))
+}
+
+/// Stores `record`'s new state with its status in the outbox, in one transaction.
+fn write_transition(db: &mut Connection, record: &JobRecord) -> rusqlite::Result<()> {
+    let tx = db.transaction()?;
+    tx.execute(
+        "UPDATE jobs SET state = ?2, printer = ?3, spooler_job_id = ?4, updated_at = ?5,
+            error_code = ?6, error_message = ?7 WHERE job_id = ?1",
+        params![
+            record.job_id,
+            state_text(record.state),
+            record.printer,
+            record.spooler_job_id.map(|id| id as i64),
+            record.updated_at as i64,
+            record.error.as_ref().map(|e| code_text(e.code)),
+            record.error.as_ref().map(|e| e.message.clone()),
+        ],
+    )?;
+    push_status(&tx, record)?;
+    tx.commit()
+}
+
+/// One job's record.
+fn record_of(db: &Connection, job_id: &str) -> rusqlite::Result<Option<JobRecord>> {
+    db.query_row(
+        &format!("SELECT {RECORD_COLUMNS} FROM jobs WHERE job_id = ?1"),
+        params![job_id],
+        record_from_row,
+    )
+    .optional()
 }
 
 fn push_status(tx: &rusqlite::Transaction<'_>, record: &JobRecord) -> rusqlite::Result<()> {
@@ -654,16 +709,74 @@ mod tests {
     #[test]
     fn a_known_job_id_is_a_duplicate_and_nothing_is_stored_twice() {
         let mut store = Store::in_memory().expect("store");
-        assert_eq!(
+        assert!(matches!(
             store.insert(&job("a"), None, 1).expect("insert"),
-            Inserted::New
-        );
+            Inserted::New(record) if record.state == JobState::Received && record.received_at == 1
+        ));
         match store.insert(&job("a"), None, 2).expect("insert") {
             Inserted::Duplicate(record) => assert_eq!(record.received_at, 1),
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(store.recent(10).expect("recent").len(), 1);
         assert_eq!(store.pending_statuses(10).expect("outbox").len(), 1);
+    }
+
+    #[test]
+    fn jobs_that_arrive_together_are_stored_in_order_and_repeats_are_duplicates() {
+        let mut store = Store::in_memory().expect("store");
+        store.insert(&job("a"), None, 1).expect("insert");
+        let batch = [
+            (job("b"), None),
+            (job("a"), None),
+            (job("c"), Some("b".to_owned())),
+            (job("b"), None),
+        ];
+        let inserted = store.insert_all(&batch, 2).expect("insert all");
+        let kinds: Vec<(&str, &str)> = inserted
+            .iter()
+            .map(|i| match i {
+                Inserted::New(r) => ("new", r.job_id.as_str()),
+                Inserted::Duplicate(r) => ("duplicate", r.job_id.as_str()),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("new", "b"),
+                ("duplicate", "a"),
+                ("new", "c"),
+                ("duplicate", "b")
+            ]
+        );
+        let outbox: Vec<Value> = store
+            .pending_statuses(10)
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, s)| s["jobId"].clone())
+            .collect();
+        assert_eq!(outbox, ["a", "b", "c"]);
+        let reprint = store.get("c").expect("get").expect("stored");
+        assert_eq!(reprint.reprint_of.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn writes_the_spooler_can_redo_leave_full_durability_in_force() {
+        let mut store = Store::in_memory().expect("store");
+        store.insert(&job("a"), None, 1).expect("insert");
+        let mut record = store.get("a").expect("get").expect("exists");
+        record.state = JobState::Spooled;
+        record.spooler_job_id = Some(7);
+        store.transition(&record).expect("transition");
+        store.statuses_sent(1).expect("sent");
+        let synchronous: i64 = store
+            .db
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(synchronous, 2, "FULL again for the next write");
+        assert_eq!(
+            store.get("a").expect("get").map(|r| r.state),
+            Some(JobState::Spooled)
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! Every backend call blocks (FFI into CUPS or winspool): callers run them in
 //! `tokio::task::spawn_blocking`, never on a runtime thread.
 
+#[cfg(not(windows))]
+mod cups_ipp;
 mod fake;
 mod fonts;
 mod layout;
@@ -18,9 +20,13 @@ mod windows_plan;
 pub use fake::{FakeBackend, FakeSubmission};
 
 /// The real spooler of this machine: CUPS on Linux and macOS (`system.rs`), winspool
-/// and GDI on Windows (`windows/`).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemBackend;
+/// and GDI on Windows (`windows/`). Make one and share it: it caches the printer list
+/// for a moment.
+#[derive(Debug, Default)]
+pub struct SystemBackend {
+    #[cfg(not(windows))]
+    destinations: system::Destinations,
+}
 
 use serde::Serialize;
 
@@ -61,6 +67,8 @@ pub enum SpoolerJobState {
     Active,
     Completed,
     Cancelled,
+    /// Ended by an error in the spooler (a filter or the device's backend failed).
+    Aborted,
     /// The spooler no longer knows the job.
     Unknown,
 }
@@ -98,14 +106,6 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     fn submit(&self, job: Submission<'_>) -> Result<u64, PrintError>;
     /// The spooler's view of a job submitted earlier.
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState;
-    /// The spooler's view of several jobs on one printer, in the order asked. Backends
-    /// that can should look at the queue once for all of them (a burst has many).
-    fn job_states(&self, printer: &str, spooler_job_ids: &[u64]) -> Vec<SpoolerJobState> {
-        spooler_job_ids
-            .iter()
-            .map(|id| self.job_state(printer, *id))
-            .collect()
-    }
     /// The spooler id of a job on `printer` named `document_name`, if the spooler still knows it.
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64>;
     /// Cancels a job the spooler holds.

@@ -1,16 +1,57 @@
-//! The OS spooler on Linux and macOS: CUPS through the `printers` crate.
+//! The OS spooler on Linux and macOS: CUPS through the `printers` crate, and one IPP
+//! request of our own for a job's state (`cups_ipp`).
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use printers::common::base::job::{PrinterJobOptions, PrinterJobState};
+use printers::common::base::job::PrinterJobOptions;
+use printers::common::base::printer::Printer;
 
 use crate::protocol::{Document, Orientation, Sides};
 
+use super::cups_ipp::{self, CupsJobState};
 use super::{
     spooler_state, PrintError, PrinterBackend, PrinterInfo, SpoolerJobState, Submission,
     SystemBackend,
 };
+
+/// The CUPS destinations, listed at most once per [`Destinations::FRESH`]. Each lookup
+/// by name lists every destination (an IPP request and the lpoptions files, ~2 ms), and
+/// a job needs two lookups: a burst of jobs would spend more time listing than printing.
+#[derive(Debug, Default)]
+pub(super) struct Destinations(Mutex<Option<(Instant, Vec<Printer>)>>);
+
+impl Destinations {
+    /// How old a listing may be; short enough that the state shown is current.
+    const FRESH: Duration = Duration::from_secs(1);
+
+    /// Every destination, listed again when the last listing is stale or `refresh`.
+    fn list(&self, refresh: bool) -> Vec<Printer> {
+        let mut cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match cached.as_ref() {
+            Some((at, printers)) if !refresh && at.elapsed() < Self::FRESH => printers.clone(),
+            _ => {
+                let printers = printers::get_printers();
+                *cached = Some((Instant::now(), printers.clone()));
+                printers
+            }
+        }
+    }
+
+    /// The destination named `name` (queue or display name); a name the listing lacks
+    /// is looked up again at once, so a queue added a moment ago is found.
+    fn find(&self, name: &str) -> Option<Printer> {
+        let matches = |p: &Printer| p.system_name == name || p.name == name;
+        self.list(false)
+            .into_iter()
+            .find(matches)
+            .or_else(|| self.list(true).into_iter().find(matches))
+    }
+}
 
 /// The job attributes handed to CUPS.
 fn spooler_properties(job: &Submission<'_>) -> Vec<(&'static str, String)> {
@@ -72,7 +113,8 @@ fn render_text(text: &str) -> Option<Vec<u8>> {
 
 impl PrinterBackend for SystemBackend {
     fn printers(&self) -> Vec<PrinterInfo> {
-        printers::get_printers()
+        self.destinations
+            .list(false)
             .into_iter()
             .map(|p| PrinterInfo {
                 state: spooler_state(&p.state),
@@ -85,7 +127,9 @@ impl PrinterBackend for SystemBackend {
     }
 
     fn submit(&self, job: Submission<'_>) -> Result<u64, PrintError> {
-        let printer = printers::get_printer_by_name(job.printer)
+        let printer = self
+            .destinations
+            .find(job.printer)
             .ok_or_else(|| PrintError::PrinterNotFound(job.printer.to_owned()))?;
         let rendered;
         let job = match job.document {
@@ -130,42 +174,18 @@ impl PrinterBackend for SystemBackend {
     }
 
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState {
-        self.job_states(printer, &[spooler_job_id])
-            .pop()
-            .unwrap_or(SpoolerJobState::Unknown)
-    }
-
-    fn job_states(&self, printer: &str, spooler_job_ids: &[u64]) -> Vec<SpoolerJobState> {
-        let Some(printer) = printers::get_printer_by_name(printer) else {
-            return vec![SpoolerJobState::Unknown; spooler_job_ids.len()];
-        };
-        let active: HashSet<u64> = printer.get_active_jobs().iter().map(|j| j.id).collect();
-        // The history is long and read field by field: fetch it only when a job left the
-        // active list, and once for all of them.
-        let history: HashMap<u64, PrinterJobState> =
-            if spooler_job_ids.iter().all(|id| active.contains(id)) {
-                HashMap::new()
-            } else {
-                printer
-                    .get_job_history()
-                    .into_iter()
-                    .map(|job| (job.id, job.state))
-                    .collect()
-            };
-        spooler_job_ids
-            .iter()
-            .map(|id| match (active.contains(id), history.get(id)) {
-                (true, _) => SpoolerJobState::Active,
-                (false, Some(PrinterJobState::COMPLETED)) => SpoolerJobState::Completed,
-                (false, Some(PrinterJobState::CANCELLED)) => SpoolerJobState::Cancelled,
-                (false, Some(_)) => SpoolerJobState::Active,
-                (false, None) => SpoolerJobState::Unknown,
-            })
-            .collect()
+        match cups_ipp::job_state(printer, spooler_job_id) {
+            // Not an answer about the job: it stays watched and is asked about again.
+            CupsJobState::Active | CupsJobState::NoAnswer => SpoolerJobState::Active,
+            CupsJobState::Completed => SpoolerJobState::Completed,
+            CupsJobState::Canceled => SpoolerJobState::Cancelled,
+            CupsJobState::Aborted => SpoolerJobState::Aborted,
+            CupsJobState::Unknown => SpoolerJobState::Unknown,
+        }
     }
 
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64> {
-        let printer = printers::get_printer_by_name(printer)?;
+        let printer = self.destinations.find(printer)?;
         printer
             .get_active_jobs()
             .into_iter()
@@ -175,7 +195,9 @@ impl PrinterBackend for SystemBackend {
     }
 
     fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError> {
-        let printer = printers::get_printer_by_name(printer)
+        let printer = self
+            .destinations
+            .find(printer)
             .ok_or_else(|| PrintError::PrinterNotFound(printer.to_owned()))?;
         printer
             .cancel_job(spooler_job_id)

@@ -1,0 +1,166 @@
+//! One IPP request the `printers` crate lacks: the state of one CUPS job by id
+//! (Get-Job-Attributes). The crate can only list a queue's whole history, which is
+//! hundreds of jobs read field by field and never freed; the watcher asks this instead.
+//! Blocking FFI into libcups, like the rest of `printing/`.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, c_void, CString};
+
+/// What CUPS says of one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CupsJobState {
+    /// Pending, held, processing or stopped: not finished yet.
+    Active,
+    Completed,
+    /// Cancelled by a person or a program.
+    Canceled,
+    /// Ended by an error (a filter or the backend failed).
+    Aborted,
+    /// CUPS does not know the job (any more).
+    Unknown,
+    /// CUPS did not answer (not running, restarting): ask again later.
+    NoAnswer,
+}
+
+impl CupsJobState {
+    /// From IPP's `job-state` enum (RFC 8011 5.3.7).
+    fn from_ipp(value: c_int) -> Self {
+        match value {
+            3..=6 => Self::Active,
+            7 => Self::Canceled,
+            8 => Self::Aborted,
+            9 => Self::Completed,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+const IPP_OP_GET_JOB_ATTRIBUTES: c_int = 0x0009;
+const IPP_TAG_OPERATION: c_int = 0x01;
+const IPP_TAG_INTEGER: c_int = 0x21;
+const IPP_TAG_ENUM: c_int = 0x23;
+const IPP_TAG_KEYWORD: c_int = 0x44;
+const IPP_TAG_URI: c_int = 0x45;
+/// `successful-ok-ignored-or-substituted-attributes` and below are answers.
+const IPP_STATUS_OK_MAX: c_int = 0x00ff;
+const IPP_STATUS_ERROR_NOT_FOUND: c_int = 0x0406;
+
+#[link(name = "cups")]
+unsafe extern "C" {
+    fn ippNewRequest(op: c_int) -> *mut c_void;
+    fn ippAddString(
+        ipp: *mut c_void,
+        group: c_int,
+        value_tag: c_int,
+        name: *const c_char,
+        language: *const c_char,
+        value: *const c_char,
+    ) -> *mut c_void;
+    fn ippAddInteger(
+        ipp: *mut c_void,
+        group: c_int,
+        value_tag: c_int,
+        name: *const c_char,
+        value: c_int,
+    ) -> *mut c_void;
+    /// Sends `request` (and frees it) over the default connection; the response or null.
+    fn cupsDoRequest(
+        http: *mut c_void,
+        request: *mut c_void,
+        resource: *const c_char,
+    ) -> *mut c_void;
+    fn ippGetStatusCode(ipp: *mut c_void) -> c_int;
+    fn ippFindAttribute(ipp: *mut c_void, name: *const c_char, value_tag: c_int) -> *mut c_void;
+    fn ippGetInteger(attr: *mut c_void, element: c_int) -> c_int;
+    fn ippDelete(ipp: *mut c_void);
+}
+
+/// Asks the local CUPS server for the state of job `job_id` on queue `printer`.
+pub fn job_state(printer: &str, job_id: u64) -> CupsJobState {
+    let Ok(job_id) = c_int::try_from(job_id) else {
+        return CupsJobState::Unknown;
+    };
+    let Ok(uri) = CString::new(format!("ipp://localhost/printers/{}", uri_path(printer))) else {
+        return CupsJobState::Unknown;
+    };
+    // SAFETY: every pointer passed is a valid NUL-terminated string or a request libcups
+    // made; cupsDoRequest takes ownership of the request, and the response is freed once
+    // here after its one attribute was read.
+    unsafe {
+        let request = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES);
+        if request.is_null() {
+            return CupsJobState::NoAnswer;
+        }
+        ippAddString(
+            request,
+            IPP_TAG_OPERATION,
+            IPP_TAG_URI,
+            c"printer-uri".as_ptr(),
+            std::ptr::null(),
+            uri.as_ptr(),
+        );
+        ippAddInteger(
+            request,
+            IPP_TAG_OPERATION,
+            IPP_TAG_INTEGER,
+            c"job-id".as_ptr(),
+            job_id,
+        );
+        ippAddString(
+            request,
+            IPP_TAG_OPERATION,
+            IPP_TAG_KEYWORD,
+            c"requested-attributes".as_ptr(),
+            std::ptr::null(),
+            c"job-state".as_ptr(),
+        );
+        let response = cupsDoRequest(std::ptr::null_mut(), request, c"/".as_ptr());
+        if response.is_null() {
+            return CupsJobState::NoAnswer;
+        }
+        let status = ippGetStatusCode(response);
+        let attribute = ippFindAttribute(response, c"job-state".as_ptr(), IPP_TAG_ENUM);
+        let state = if status == IPP_STATUS_ERROR_NOT_FOUND {
+            CupsJobState::Unknown
+        } else if status > IPP_STATUS_OK_MAX || attribute.is_null() {
+            CupsJobState::NoAnswer
+        } else {
+            CupsJobState::from_ipp(ippGetInteger(attribute, 0))
+        };
+        ippDelete(response);
+        state
+    }
+}
+
+/// A queue name as a URI path segment (CUPS names may hold characters a URI may not).
+fn uri_path(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipp_job_states_map_to_finished_or_not() {
+        let states: Vec<_> = (2..=10).map(CupsJobState::from_ipp).collect();
+        use CupsJobState::*;
+        assert_eq!(
+            states,
+            [Unknown, Active, Active, Active, Active, Canceled, Aborted, Completed, Unknown]
+        );
+    }
+
+    #[test]
+    fn queue_names_are_escaped_in_the_uri() {
+        assert_eq!(uri_path("Office_Laser-2"), "Office_Laser-2");
+        assert_eq!(uri_path("a b/é"), "a%20b%2F%C3%A9");
+    }
+}
