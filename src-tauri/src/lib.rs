@@ -32,6 +32,12 @@ pub const HIDDEN_FLAG: &str = "--hidden";
 
 /// Runs the tray app, or with `--window` the window process.
 pub fn run() -> ExitCode {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        // GTK would fail to start and take the process down with a panic.
+        eprintln!("printrelay: no graphical session (DISPLAY and WAYLAND_DISPLAY are unset); on a machine without a desktop, run printrelay-agent");
+        return ExitCode::from(2);
+    }
     let args: Vec<String> = std::env::args().collect();
     let window_mode = args.iter().any(|a| a == WINDOW_FLAG);
     let mut window_env_remove = Vec::new();

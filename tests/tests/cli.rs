@@ -1,4 +1,5 @@
-//! The headless binary's command line: help, one-line errors and exit codes.
+//! The command lines: help, one-line errors and exit codes of the headless binary, and the
+//! desktop app started where there is no desktop.
 
 use std::process::Command;
 
@@ -76,5 +77,22 @@ fn printers_lists_the_test_queues_with_the_default_marked() -> Result<()> {
         1,
         "one default: {list}"
     );
+    Ok(())
+}
+
+#[test]
+fn the_desktop_app_without_a_graphical_session_says_so_in_one_line() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let out = Command::new(workspace_binary("printrelay-desktop")?)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("HOME", home.path())
+        .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
+        .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("printrelay-agent"), "{stderr}");
     Ok(())
 }
