@@ -126,6 +126,6 @@ fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access)
         "registered",
         &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
     );
-    let sent = hub.deliver(client_id);
+    let sent = hub.deliver(client_id).len();
     tracing::debug!(client = %client_id, sent, "jobs sent on registration");
 }
