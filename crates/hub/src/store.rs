@@ -256,7 +256,7 @@ impl Store {
 
     /// Marks the waiting jobs of `client_id` whose `expiresAt` passed as `expired`.
     pub fn expire(&mut self, client_id: &str, now: u64) -> Result<Vec<StateChange>, StoreError> {
-        let mut statement = self.db.prepare(
+        let mut statement = self.db.prepare_cached(
             "UPDATE jobs SET state = 'expired', updated_at = ?2
              WHERE client_id = ?1 AND state IN ('queued', 'delivered')
                AND expires_at IS NOT NULL AND expires_at <= ?2
@@ -283,7 +283,7 @@ impl Store {
         client_id: &str,
         sid: &str,
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        let mut statement = self.db.prepare(
+        let mut statement = self.db.prepare_cached(
             "SELECT job_id, payload FROM jobs WHERE client_id = ?1
                AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS NOT ?2))
              ORDER BY seq",
