@@ -50,6 +50,21 @@ struct Submissions {
     writing: bool,
 }
 
+/// The one running writer. Dropped before it finished (it panicked, or the runtime shut
+/// down before it ran), it lets the next submission start another.
+struct Writer {
+    submissions: Arc<Mutex<Submissions>>,
+    finished: bool,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.finished {
+            lock(&self.submissions).writing = false;
+        }
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -127,7 +142,6 @@ impl Hub {
         payload: &Value,
         expires_at: Option<u64>,
     ) -> Result<Submitted, StoreError> {
-        let expires_at = expires_at.or_else(|| self.default_expiry_ms.map(|ms| now_ms() + ms));
         let job = NewJob {
             job_id: job_id.to_owned(),
             client_id: client_id.to_owned(),
@@ -142,22 +156,18 @@ impl Hub {
         };
         if start_writer {
             let hub = self.clone();
-            tokio::task::spawn_blocking(move || hub.write_submissions());
+            let writer = Writer {
+                submissions: Arc::clone(&self.submissions),
+                finished: false,
+            };
+            tokio::task::spawn_blocking(move || hub.write_submissions(writer));
         }
         answered.await.unwrap_or(Err(StoreError::WriterStopped))
     }
 
     /// Commits the waiting submissions, a batch at a time, until none waits. One runs at
     /// a time (on the blocking pool: the fsync must not hold a runtime thread).
-    fn write_submissions(&self) {
-        /// Lets the next submission start a writer if this one panicked.
-        struct Writing<'a>(&'a Mutex<Submissions>);
-        impl Drop for Writing<'_> {
-            fn drop(&mut self) {
-                lock(self.0).writing = false;
-            }
-        }
-        let _writing = Writing(&self.submissions);
+    fn write_submissions(&self, mut writer: Writer) {
         loop {
             let batch: Vec<Submission> = {
                 let mut submissions = lock(&self.submissions);
@@ -165,6 +175,7 @@ impl Hub {
                     // Cleared under the same lock a submitter checks it under: none is left
                     // waiting without a writer.
                     submissions.writing = false;
+                    writer.finished = true;
                     return;
                 }
                 let take = submissions.waiting.len().min(MAX_BATCH);
@@ -177,8 +188,14 @@ impl Hub {
     /// One transaction for `batch`; then each submitter gets its answer.
     fn write_batch(&self, batch: Vec<Submission>) {
         let now = now_ms();
-        let (jobs, answers): (Vec<NewJob>, Vec<_>) =
+        let (mut jobs, answers): (Vec<NewJob>, Vec<_>) =
             batch.into_iter().map(|s| (s.job, s.answer)).unzip();
+        // From the same instant as `createdAt`.
+        for job in &mut jobs {
+            job.expires_at = job
+                .expires_at
+                .or_else(|| self.default_expiry_ms.map(|ms| now + ms));
+        }
         let inserted = {
             let mut store = self.store();
             let inserted = store.insert_jobs(&jobs, now);
@@ -508,6 +525,26 @@ mod tests {
             assert!(published.insert(change.job_id), "published twice");
         }
         assert_eq!(published.len(), 200);
+    }
+
+    /// A writer dropped before it ran (a runtime shutting down) leaves no submission
+    /// waiting for a writer that never comes.
+    #[tokio::test]
+    async fn a_writer_that_never_ran_does_not_stall_later_submissions() {
+        let hub = hub();
+        lock(&hub.submissions).writing = true;
+        drop(Writer {
+            submissions: Arc::clone(&hub.submissions),
+            finished: false,
+        });
+        let submitted = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            hub.submit("job", "pc-1", &json!({}), None),
+        )
+        .await
+        .expect("answered")
+        .expect("stored");
+        assert!(submitted.created);
     }
 
     /// One batch with a duplicate in it: the first wins, both answered, in batch order.
