@@ -220,7 +220,10 @@ impl Hub {
             inserted
         };
         let inserted = match inserted {
-            Ok(inserted) => inserted,
+            Ok(inserted) => {
+                tracing::debug!(jobs = jobs.len(), "committed a batch of submissions");
+                inserted
+            }
             Err(error) => {
                 tracing::error!(%error, jobs = jobs.len(), "cannot queue jobs");
                 let error = Arc::new(error);
