@@ -1,8 +1,9 @@
 //! The hub's durable state (SQLite, WAL): clients, jobs in delivery order, and every
 //! status an agent reported. Blocking; called under the hub's mutex.
 //!
-//! Jobs and statuses are committed with `synchronous=FULL` (an fsync each: a `202` means
-//! the job survives a power cut). Presence (online, offline, client_info) and the
+//! Jobs and statuses are committed with `synchronous=FULL` (an fsync per commit: a `202`
+//! means the job survives a power cut; [`Store::insert_jobs`] takes a whole batch of
+//! submissions in one commit). Presence (online, offline, client_info) and the
 //! `delivered` mark are committed without an fsync (`synchronous=NORMAL`): presence is reset
 //! at every start anyway, and a lost `delivered` only means the job is sent again, which
 //! the agent dedupes. WAL keeps commits in order, so the next FULL commit makes the earlier
