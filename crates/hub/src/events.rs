@@ -82,6 +82,11 @@ impl Changes {
         }
     }
 
+    /// Every change published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.sender.subscribe()
+    }
+
     /// Logs the change and sends it to every subscriber (none is fine).
     pub fn publish(&self, change: Change) {
         match &change {
@@ -136,7 +141,7 @@ pub async fn stream_events(
     let changes = hub.changes();
     // Subscribed before the response head is sent: a client that has the head sees
     // every later change.
-    let receiver = changes.sender.subscribe();
+    let receiver = changes.subscribe();
     let opening = Event::default().comment("subscribed");
     let state = (receiver, changes.closing.clone(), filter, Some(opening));
     let events = stream::unfold(

@@ -164,6 +164,7 @@ async fn start_print(
     // `printData` for original clients, `jobId` so PrintRelay agents report and dedupe.
     let payload = json!({"jobId": job_id, "printData": query.print_data.unwrap_or_default()});
     hub.submit(&job_id, &client_id, &payload, None)
+        .await
         .map_err(internal)?;
     Ok(Json(json!({"message": "print job sent", "jobId": job_id})))
 }
@@ -203,16 +204,13 @@ async fn submit_job(
             )
         })?),
     };
-    hub.submit(job_id, client_id, &Hub::agent_payload(&body), expires_at)
+    let submitted = hub
+        .submit(job_id, client_id, &Hub::agent_payload(&body), expires_at)
+        .await
         .map_err(internal)?;
-    let state = hub
-        .store()
-        .job(job_id)
-        .map_err(internal)?
-        .map_or_else(|| "queued".to_owned(), |j| j.state);
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"jobId": job_id, "state": state})),
+        Json(json!({"jobId": job_id, "state": submitted.state})),
     ))
 }
 

@@ -1,13 +1,13 @@
 //! The shared hub state and the one place that delivers jobs to connected agents.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use socketioxide::extract::SocketRef;
 
 use crate::events::{Change, Changes, ClientChange, JobChange};
-use crate::store::{Client, StateChange, Store, StoreError};
+use crate::store::{Client, Inserted, NewJob, StateChange, Store, StoreError};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -22,6 +22,47 @@ pub fn now_ms() -> u64 {
 struct Heartbeat {
     at: u64,
     rtt_ms: Option<u64>,
+}
+
+/// At most this many submissions go in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// What a submission came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    /// False when the job id existed already.
+    pub created: bool,
+    /// The job's state when it was answered (`queued`, `delivered`, or that of the job
+    /// that had the id).
+    pub state: String,
+}
+
+/// A job waiting to be committed, and who waits for the answer.
+struct Submission {
+    job: NewJob,
+    answer: tokio::sync::oneshot::Sender<Result<Submitted, StoreError>>,
+}
+
+/// Submissions waiting for the writer; `writing` while a writer runs.
+#[derive(Default)]
+struct Submissions {
+    waiting: Vec<Submission>,
+    writing: bool,
+}
+
+/// The one running writer. Dropped before it finished (it panicked, or the runtime shut
+/// down before it ran), it lets the next submission start another.
+struct Writer {
+    submissions: Arc<Mutex<Submissions>>,
+    finished: bool,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.finished {
+            lock(&self.submissions).writing = false;
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -44,6 +85,7 @@ pub struct Hub {
     /// Held while delivering, so two deliveries (a submit and a registration) never
     /// send the same queued job twice.
     delivering: Arc<Mutex<()>>,
+    submissions: Arc<Mutex<Submissions>>,
     changes: Changes,
     /// How long a job submitted without `expiresAt` may wait, in ms; `None`: forever.
     default_expiry_ms: Option<u64>,
@@ -68,6 +110,7 @@ impl Hub {
             clients: Arc::new(Mutex::new(HashMap::new())),
             heartbeats: Arc::new(Mutex::new(HashMap::new())),
             delivering: Arc::new(Mutex::new(())),
+            submissions: Arc::new(Mutex::new(Submissions::default())),
             changes: Changes::new(closing),
             default_expiry_ms,
         }
@@ -88,34 +131,132 @@ impl Hub {
         }));
     }
 
-    /// Queues a job (without `expires_at`, the default expiry applies); `false` when its id
-    /// exists already (the submit is idempotent).
-    pub fn submit(
+    /// Queues a job (without `expires_at`, the default expiry applies) and sends it to its
+    /// client if that is online. Answers once the job is durable: submissions that arrive
+    /// while one commit syncs are committed together in the next (group commit, one fsync
+    /// per batch). Idempotent: a taken id leaves its job as it is (`created` false).
+    pub async fn submit(
         &self,
         job_id: &str,
         client_id: &str,
         payload: &Value,
         expires_at: Option<u64>,
-    ) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let expires_at = expires_at.or_else(|| self.default_expiry_ms.map(|ms| now + ms));
-        let mut store = self.store();
-        let created = store.insert_job(job_id, client_id, payload, expires_at, now)?;
-        if created {
-            // Published under the store lock, so subscribers see a job's states in order.
-            self.publish_job(
-                StateChange {
-                    job_id: job_id.to_owned(),
-                    client_id: client_id.to_owned(),
-                    state: "queued".into(),
-                    error: None,
-                },
-                now,
-            );
-            drop(store);
-            self.deliver(client_id);
+    ) -> Result<Submitted, StoreError> {
+        let job = NewJob {
+            job_id: job_id.to_owned(),
+            client_id: client_id.to_owned(),
+            payload: payload.to_string(),
+            expires_at,
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let start_writer = {
+            let mut submissions = lock(&self.submissions);
+            submissions.waiting.push(Submission { job, answer });
+            !std::mem::replace(&mut submissions.writing, true)
+        };
+        if start_writer {
+            let hub = self.clone();
+            let writer = Writer {
+                submissions: Arc::clone(&self.submissions),
+                finished: false,
+            };
+            tokio::task::spawn_blocking(move || hub.write_submissions(writer));
         }
-        Ok(created)
+        answered.await.unwrap_or(Err(StoreError::WriterStopped))
+    }
+
+    /// Commits the waiting submissions, a batch at a time, until none waits. One runs at
+    /// a time (on the blocking pool: the fsync must not hold a runtime thread).
+    fn write_submissions(&self, mut writer: Writer) {
+        loop {
+            let batch: Vec<Submission> = {
+                let mut submissions = lock(&self.submissions);
+                if submissions.waiting.is_empty() {
+                    // Cleared under the same lock a submitter checks it under: none is left
+                    // waiting without a writer.
+                    submissions.writing = false;
+                    writer.finished = true;
+                    return;
+                }
+                let take = submissions.waiting.len().min(MAX_BATCH);
+                submissions.waiting.drain(..take).collect()
+            };
+            self.write_batch(batch);
+        }
+    }
+
+    /// One transaction for `batch`; then each submitter gets its answer.
+    fn write_batch(&self, batch: Vec<Submission>) {
+        let now = now_ms();
+        let (mut jobs, answers): (Vec<NewJob>, Vec<_>) =
+            batch.into_iter().map(|s| (s.job, s.answer)).unzip();
+        // From the same instant as `createdAt`.
+        for job in &mut jobs {
+            job.expires_at = job
+                .expires_at
+                .or_else(|| self.default_expiry_ms.map(|ms| now + ms));
+        }
+        let inserted = {
+            let mut store = self.store();
+            let inserted = store.insert_jobs(&jobs, now);
+            if let Ok(inserted) = &inserted {
+                // Published under the store lock, so subscribers see a job's states in order.
+                for (job, _) in jobs
+                    .iter()
+                    .zip(inserted)
+                    .filter(|(_, i)| **i == Inserted::Created)
+                {
+                    self.publish_job(
+                        StateChange {
+                            job_id: job.job_id.clone(),
+                            client_id: job.client_id.clone(),
+                            state: "queued".into(),
+                            error: None,
+                        },
+                        now,
+                    );
+                }
+            }
+            inserted
+        };
+        let inserted = match inserted {
+            Ok(inserted) => {
+                tracing::debug!(jobs = jobs.len(), "committed a batch of submissions");
+                inserted
+            }
+            Err(error) => {
+                tracing::error!(%error, jobs = jobs.len(), "cannot queue jobs");
+                let error = Arc::new(error);
+                for answer in answers {
+                    let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
+                }
+                return;
+            }
+        };
+        // Each client with a new job once, in the order of the batch.
+        let mut sent = HashSet::new();
+        let mut seen = HashSet::new();
+        for (job, _) in jobs
+            .iter()
+            .zip(&inserted)
+            .filter(|(_, i)| **i == Inserted::Created)
+        {
+            if seen.insert(job.client_id.as_str()) {
+                sent.extend(self.deliver(&job.client_id));
+            }
+        }
+        for ((job, inserted), answer) in jobs.iter().zip(inserted).zip(answers) {
+            let created = inserted == Inserted::Created;
+            let state = if sent.contains(&job.job_id) {
+                "delivered".to_owned()
+            } else {
+                match inserted {
+                    Inserted::Created => "queued".to_owned(),
+                    Inserted::Exists(state) => state,
+                }
+            };
+            let _ = answer.send(Ok(Submitted { created, state }));
+        }
     }
 
     /// Records an agent's `job_status`; announces the job's new state if it moved.
@@ -258,15 +399,15 @@ impl Hub {
         Some(client_id)
     }
 
-    /// Sends every deliverable job of `client_id` to its socket, in order; returns how many.
-    pub fn deliver(&self, client_id: &str) -> usize {
+    /// Sends every deliverable job of `client_id` to its socket, in order; returns their ids.
+    pub fn deliver(&self, client_id: &str) -> Vec<String> {
         let Some(socket) = self
             .sockets
             .lock()
             .ok()
             .and_then(|s| s.get(client_id).cloned())
         else {
-            return 0;
+            return Vec::new();
         };
         let _one_at_a_time = self
             .delivering
@@ -277,29 +418,40 @@ impl Hub {
         }
         let now = now_ms();
         let sid = socket.id.to_string();
-        let jobs = match self.store().deliverable(client_id, &sid) {
-            Ok(jobs) => jobs,
-            Err(error) => {
-                tracing::error!(%error, "cannot read queued jobs");
-                return 0;
-            }
-        };
-        let mut sent = 0;
-        for (job_id, payload) in jobs {
-            // Marked before it is sent, so its `delivered` always precedes the agent's
-            // statuses; if the send fails, the next connection gets it again.
-            match self.store().delivered(&job_id, &sid, now) {
-                Ok(Some(change)) => self.publish_job(change, now),
-                Ok(None) => tracing::debug!(job = %job_id, client = %client_id, "re-delivered"),
+        let jobs = {
+            let mut store = self.store();
+            let jobs = match store.deliverable(client_id, &sid) {
+                Ok(jobs) => jobs,
                 Err(error) => {
-                    tracing::error!(%error, job = %job_id, "cannot mark a job delivered");
-                    break;
+                    tracing::error!(%error, "cannot read queued jobs");
+                    return Vec::new();
+                }
+            };
+            if jobs.is_empty() {
+                return Vec::new();
+            }
+            // Marked before they are sent, so a job's `delivered` always precedes the
+            // agent's statuses; if a send fails, the next connection gets the job again.
+            let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
+            match store.delivered(&ids, &sid, now) {
+                Ok(changes) => {
+                    for change in changes {
+                        self.publish_job(change, now);
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, client = %client_id, "cannot mark jobs delivered");
+                    return Vec::new();
                 }
             }
+            jobs
+        };
+        let mut sent = Vec::with_capacity(jobs.len());
+        for (job_id, payload) in jobs {
             if socket.emit("print", &payload).is_err() {
                 break;
             }
-            sent += 1;
+            sent.push(job_id);
         }
         sent
     }
@@ -317,5 +469,130 @@ impl Hub {
             fields.remove("clientId");
         }
         payload
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn hub() -> Hub {
+        let store = Store::open(Path::new(":memory:")).expect("store");
+        // The sender may go: nothing here waits for a shutdown.
+        let (_closing, closing_rx) = tokio::sync::watch::channel(false);
+        Hub::new(store, closing_rx, None)
+    }
+
+    /// Many submitters at once (some with the same job id): each gets the right `created`,
+    /// every distinct job is stored once, and its `queued` is published exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_submissions_are_each_answered_and_all_stored() {
+        let hub = hub();
+        let mut changes = hub.changes().subscribe();
+        let submitters: Vec<_> = (0..300)
+            .map(|i| {
+                let hub = hub.clone();
+                // Every third one repeats the id of the one before it.
+                let job_id = format!("job-{}", i - usize::from(i % 3 == 2));
+                tokio::spawn(async move {
+                    let submitted = hub
+                        .submit(
+                            &job_id,
+                            &format!("pc-{}", i % 7),
+                            &json!({"jobId": job_id}),
+                            None,
+                        )
+                        .await;
+                    (job_id, submitted)
+                })
+            })
+            .collect();
+        let mut created: HashMap<String, usize> = HashMap::new();
+        for submitter in submitters {
+            let (job_id, submitted) = submitter.await.expect("submitter");
+            let submitted = submitted.expect("submitted");
+            assert_eq!(submitted.state, "queued", "{job_id}: nobody is online");
+            *created.entry(job_id).or_default() += usize::from(submitted.created);
+        }
+        assert_eq!(created.len(), 200);
+        assert!(created.values().all(|&n| n == 1), "{created:?}");
+        let stored = hub.store().jobs(None, None, 1000, 0).expect("jobs");
+        assert_eq!(stored.len(), 200);
+        let mut published = HashSet::new();
+        while let Ok(Change::Job(change)) = changes.try_recv() {
+            assert_eq!(change.state, "queued");
+            assert!(published.insert(change.job_id), "published twice");
+        }
+        assert_eq!(published.len(), 200);
+    }
+
+    /// A writer dropped before it ran (a runtime shutting down) leaves no submission
+    /// waiting for a writer that never comes.
+    #[tokio::test]
+    async fn a_writer_that_never_ran_does_not_stall_later_submissions() {
+        let hub = hub();
+        lock(&hub.submissions).writing = true;
+        drop(Writer {
+            submissions: Arc::clone(&hub.submissions),
+            finished: false,
+        });
+        let submitted = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            hub.submit("job", "pc-1", &json!({}), None),
+        )
+        .await
+        .expect("answered")
+        .expect("stored");
+        assert!(submitted.created);
+    }
+
+    /// One batch with a duplicate in it: the first wins, both answered, in batch order.
+    #[tokio::test]
+    async fn a_duplicate_within_one_batch_is_answered_as_existing() {
+        let hub = hub();
+        let mut changes = hub.changes().subscribe();
+        let mut answers = Vec::new();
+        let batch: Vec<Submission> = [("x", "pc-1"), ("y", "pc-1"), ("x", "pc-2")]
+            .into_iter()
+            .map(|(job_id, client_id)| {
+                let (answer, answered) = tokio::sync::oneshot::channel();
+                answers.push(answered);
+                Submission {
+                    job: NewJob {
+                        job_id: job_id.into(),
+                        client_id: client_id.into(),
+                        payload: "{}".into(),
+                        expires_at: None,
+                    },
+                    answer,
+                }
+            })
+            .collect();
+        hub.write_batch(batch);
+        let mut got = Vec::new();
+        for answered in answers {
+            let submitted = answered.await.expect("answered").expect("stored");
+            got.push((submitted.created, submitted.state));
+        }
+        assert_eq!(
+            got,
+            [
+                (true, "queued".to_owned()),
+                (true, "queued".to_owned()),
+                (false, "queued".to_owned())
+            ]
+        );
+        let order: Vec<String> = std::iter::from_fn(|| match changes.try_recv() {
+            Ok(Change::Job(change)) => Some(change.job_id),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(order, ["x", "y"]);
+        let x = hub.store().job("x").expect("read").expect("stored");
+        assert_eq!(x.client_id, "pc-1");
     }
 }

@@ -101,11 +101,15 @@ async fn run(config: Config) -> Result<(), HubError> {
         .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
         // Agents send small events (statuses, client_info with a printer list).
         .max_payload(1024 * 1024)
+        // Per connection, kept for its life (4 KiB by default); a longer message grows it.
+        .ws_read_buffer_size(1024)
         .build_layer();
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let hub = hub::Hub::new(store, closing_rx, config.default_expiry_ms);
     socket::attach(&io, hub.clone(), tokens.clone());
-    let app = http::router(hub.clone(), tokens, config.max_body_bytes).layer(layer);
+    let app = http::router(hub.clone(), tokens, config.max_body_bytes)
+        .layer(layer)
+        .layer(axum::middleware::map_request(socket::own_request_head));
     // Outermost, so it answers preflights for the API and Socket.IO polling alike.
     let app = match cors {
         Some(cors) => app.layer(cors),

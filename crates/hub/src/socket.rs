@@ -103,6 +103,29 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     });
 }
 
+/// Makes a request's head own its bytes. hyper parses the URI and header values as
+/// slices of the connection's read buffer (16 KiB), and engineioxide keeps the head of
+/// every Socket.IO session for the session's life: without the copy, each connected agent
+/// holds that whole buffer. Applied outside the Socket.IO layer.
+pub async fn own_request_head(mut request: axum::extract::Request) -> axum::extract::Request {
+    if let Ok(uri) = request.uri().to_string().parse::<axum::http::Uri>() {
+        // The router keeps a copy of the URI as it came, a slice of that buffer too.
+        if let Some(original) = request
+            .extensions_mut()
+            .get_mut::<axum::extract::OriginalUri>()
+        {
+            original.0 = uri.clone();
+        }
+        *request.uri_mut() = uri;
+    }
+    for value in request.headers_mut().values_mut() {
+        if let Ok(copy) = axum::http::HeaderValue::from_bytes(value.as_bytes()) {
+            *value = copy;
+        }
+    }
+    request
+}
+
 fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access) {
     // The original protocol sends the bare id string; anything else is ignored.
     let Some(client_id) = client_id
@@ -126,6 +149,47 @@ fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access)
         "registered",
         &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
     );
-    let sent = hub.deliver(client_id);
+    let sent = hub.deliver(client_id).len();
     tracing::debug!(client = %client_id, sent, "jobs sent on registration");
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::{OriginalUri, Request};
+    use axum::http::{HeaderValue, Uri};
+
+    use super::*;
+
+    /// After the copy, nothing of the head points into the buffer it was parsed from.
+    #[tokio::test]
+    async fn the_request_head_no_longer_borrows_the_read_buffer() {
+        let buffer = axum::body::Bytes::from(
+            "/socket.io/?EIO=4&transport=websocket dGhlIHNhbXBsZSBub25jZQ==".to_owned(),
+        );
+        let within = |bytes: &[u8]| buffer.as_ptr_range().contains(&bytes.as_ptr());
+        let uri = Uri::from_maybe_shared(buffer.slice(..37)).expect("uri");
+        let key = HeaderValue::from_maybe_shared(buffer.slice(38..)).expect("header");
+        let mut request = Request::new(axum::body::Body::empty());
+        *request.uri_mut() = uri.clone();
+        request.extensions_mut().insert(OriginalUri(uri));
+        request.headers_mut().insert("sec-websocket-key", key);
+        assert!(
+            within(request.uri().path().as_bytes()),
+            "the test's premise"
+        );
+
+        let request = own_request_head(request).await;
+        let original = &request.extensions().get::<OriginalUri>().expect("kept").0;
+        let value = &request.headers()["sec-websocket-key"];
+        assert_eq!(request.uri(), "/socket.io/?EIO=4&transport=websocket");
+        assert_eq!(original, request.uri());
+        assert_eq!(value, "dGhlIHNhbXBsZSBub25jZQ==");
+        for bytes in [
+            request.uri().path().as_bytes(),
+            original.path().as_bytes(),
+            value.as_bytes(),
+        ] {
+            assert!(!within(bytes), "still borrowed: {bytes:?}");
+        }
+    }
 }

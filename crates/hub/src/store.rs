@@ -1,8 +1,9 @@
 //! The hub's durable state (SQLite, WAL): clients, jobs in delivery order, and every
 //! status an agent reported. Blocking; called under the hub's mutex.
 //!
-//! Jobs and statuses are committed with `synchronous=FULL` (an fsync each: a `202` means
-//! the job survives a power cut). Presence (online, offline, client_info) and the
+//! Jobs and statuses are committed with `synchronous=FULL` (an fsync per commit: a `202`
+//! means the job survives a power cut; [`Store::insert_jobs`] takes a whole batch of
+//! submissions in one commit). Presence (online, offline, client_info) and the
 //! `delivered` mark are committed without an fsync (`synchronous=NORMAL`): presence is reset
 //! at every start anyway, and a lost `delivered` only means the job is sent again, which
 //! the agent dedupes. WAL keeps commits in order, so the next FULL commit makes the earlier
@@ -46,6 +47,12 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE clients (
 pub enum StoreError {
     #[error("hub store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The commit of a batch of submissions failed; every submitter in it gets this.
+    #[error("{0}")]
+    Batch(std::sync::Arc<StoreError>),
+    /// The task writing submissions ended without an answer.
+    #[error("hub store: the job writer stopped")]
+    WriterStopped,
 }
 
 /// A client as the API shows it.
@@ -88,6 +95,24 @@ pub struct StateChange {
     pub client_id: String,
     pub state: String,
     pub error: Option<Value>,
+}
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub job_id: String,
+    pub client_id: String,
+    /// What the agent gets, as JSON text.
+    pub payload: String,
+    pub expires_at: Option<u64>,
+}
+
+/// What queueing one job came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted {
+    Created,
+    /// The id was taken already; the state of the job that has it.
+    Exists(String),
 }
 
 /// The hub database.
@@ -199,25 +224,40 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Queues a job; `false` when the job id exists already (idempotent submit).
-    pub fn insert_job(
-        &mut self,
-        job_id: &str,
-        client_id: &str,
-        payload: &Value,
-        expires_at: Option<u64>,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        Ok(self.db.execute(
-            "INSERT OR IGNORE INTO jobs (job_id, client_id, payload, state, created_at, updated_at, expires_at)
-             VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5)",
-            params![job_id, client_id, payload.to_string(), now as i64, expires_at.map(|t| t as i64)],
-        )? > 0)
+    /// Queues `jobs` in one transaction (one fsync for all of them), in order. A job whose
+    /// id exists already (also earlier in the same batch) is left as it is: the submit is
+    /// idempotent.
+    pub fn insert_jobs(&mut self, jobs: &[NewJob], now: u64) -> Result<Vec<Inserted>, StoreError> {
+        let tx = self.db.transaction()?;
+        let mut inserted = Vec::with_capacity(jobs.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO jobs (job_id, client_id, payload, state, created_at, updated_at, expires_at)
+                 VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5)",
+            )?;
+            let mut state = tx.prepare_cached("SELECT state FROM jobs WHERE job_id = ?1")?;
+            for job in jobs {
+                let created = insert.execute(params![
+                    job.job_id,
+                    job.client_id,
+                    job.payload,
+                    now as i64,
+                    job.expires_at.map(|t| t as i64)
+                ])? > 0;
+                inserted.push(if created {
+                    Inserted::Created
+                } else {
+                    Inserted::Exists(state.query_row(params![job.job_id], |r| r.get(0))?)
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
     }
 
     /// Marks the waiting jobs of `client_id` whose `expiresAt` passed as `expired`.
     pub fn expire(&mut self, client_id: &str, now: u64) -> Result<Vec<StateChange>, StoreError> {
-        let mut statement = self.db.prepare(
+        let mut statement = self.db.prepare_cached(
             "UPDATE jobs SET state = 'expired', updated_at = ?2
              WHERE client_id = ?1 AND state IN ('queued', 'delivered')
                AND expires_at IS NOT NULL AND expires_at <= ?2
@@ -244,7 +284,7 @@ impl Store {
         client_id: &str,
         sid: &str,
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        let mut statement = self.db.prepare(
+        let mut statement = self.db.prepare_cached(
             "SELECT job_id, payload FROM jobs WHERE client_id = ?1
                AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS NOT ?2))
              ORDER BY seq",
@@ -263,31 +303,45 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Notes that a job was sent to its client on socket `sid`; the change when it was
-    /// `queued` (a re-delivery keeps the state).
+    /// Notes that `job_ids` (from [`Store::deliverable`]) are being sent to their client on
+    /// socket `sid`, in one commit; the changes of those that were `queued` (a re-delivery
+    /// keeps the state, a job that moved on meanwhile is left alone).
     pub fn delivered(
         &mut self,
-        job_id: &str,
+        job_ids: &[String],
         sid: &str,
         now: u64,
-    ) -> Result<Option<StateChange>, StoreError> {
-        let current = self.state_and_client(job_id)?;
-        let Some((state, client_id)) = current else {
-            return Ok(None);
-        };
-        if state != "queued" && state != "delivered" {
-            return Ok(None);
-        }
-        self.without_fsync(|db| db.execute(
-            "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3 WHERE job_id = ?1",
-            params![job_id, now as i64, sid],
-        ))?;
-        Ok((state == "queued").then(|| StateChange {
-            job_id: job_id.to_owned(),
-            client_id,
-            state: "delivered".into(),
-            error: None,
-        }))
+    ) -> Result<Vec<StateChange>, StoreError> {
+        self.without_fsync(|db| {
+            let tx = db.unchecked_transaction()?;
+            let mut changes = Vec::new();
+            {
+                let mut first = tx.prepare_cached(
+                    "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3
+                     WHERE job_id = ?1 AND state = 'queued' RETURNING client_id",
+                )?;
+                let mut again = tx.prepare_cached(
+                    "UPDATE jobs SET updated_at = ?2, delivered_to = ?3
+                     WHERE job_id = ?1 AND state = 'delivered'",
+                )?;
+                for job_id in job_ids {
+                    let params = params![job_id, now as i64, sid];
+                    match first.query_row(params, |r| r.get(0)).optional()? {
+                        Some(client_id) => changes.push(StateChange {
+                            job_id: job_id.clone(),
+                            client_id,
+                            state: "delivered".into(),
+                            error: None,
+                        }),
+                        None => {
+                            again.execute(params)?;
+                        }
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(changes)
+        })
     }
 
     /// A job's state and client, if the job exists.
@@ -452,6 +506,83 @@ mod tests {
             .unwrap_or(-1)
     }
 
+    fn new_job(job_id: &str, client_id: &str) -> NewJob {
+        NewJob {
+            job_id: job_id.into(),
+            client_id: client_id.into(),
+            payload: serde_json::json!({"jobId": job_id}).to_string(),
+            expires_at: None,
+        }
+    }
+
+    /// One batch: new ids are created in order, a taken id (stored before, or earlier in
+    /// the same batch) keeps its job and tells its state.
+    #[test]
+    fn a_batch_queues_new_jobs_and_leaves_taken_ids_alone() -> Result<(), StoreError> {
+        let mut store = Store::open(Path::new(":memory:"))?;
+        store.insert_jobs(&[new_job("old", "pc-1")], 1)?;
+        store.delivered(&["old".to_owned()], "sid-1", 2)?;
+        let mut again = new_job("a", "pc-2");
+        again.payload = "{}".into();
+        let inserted = store.insert_jobs(
+            &[
+                new_job("a", "pc-1"),
+                new_job("old", "pc-1"),
+                again,
+                new_job("b", "pc-1"),
+            ],
+            3,
+        )?;
+        assert_eq!(
+            inserted,
+            [
+                Inserted::Created,
+                Inserted::Exists("delivered".into()),
+                Inserted::Exists("queued".into()),
+                Inserted::Created
+            ]
+        );
+        // The first `a` won: its client and payload are the stored ones.
+        let a = store.deliverable("pc-1", "sid-2")?;
+        let ids: Vec<&str> = a.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["old", "a", "b"]);
+        assert_eq!(a[1].1, serde_json::json!({"jobId": "a"}));
+        assert!(store.deliverable("pc-2", "sid-3")?.is_empty());
+        Ok(())
+    }
+
+    /// Marking a delivery: queued jobs change to `delivered`, re-sent ones and jobs that
+    /// moved on meanwhile do not change.
+    #[test]
+    fn delivered_changes_only_queued_jobs() -> Result<(), StoreError> {
+        let mut store = Store::open(Path::new(":memory:"))?;
+        let jobs = ["q", "d", "c"].map(|id| new_job(id, "pc-1"));
+        store.insert_jobs(&jobs, 1)?;
+        store.delivered(&["d".to_owned(), "c".to_owned()], "sid-1", 2)?;
+        store.job_status(&serde_json::json!({"jobId": "c", "state": "completed"}), 3)?;
+        let ids = ["q", "d", "c"].map(String::from);
+        let changes = store.delivered(&ids, "sid-2", 4)?;
+        assert_eq!(
+            changes
+                .iter()
+                .map(|c| (c.job_id.as_str(), c.client_id.as_str()))
+                .collect::<Vec<_>>(),
+            [("q", "pc-1")]
+        );
+        let states: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                store
+                    .job(id)
+                    .map(|j| j.map(|j| j.state).unwrap_or_default())
+            })
+            .collect::<Result<_, _>>()?;
+        assert_eq!(states, ["delivered", "delivered", "completed"]);
+        // `d` was re-sent on sid-2, so that socket is not sent it again.
+        assert!(store.deliverable("pc-1", "sid-2")?.is_empty());
+        Ok(())
+    }
+
     /// Presence and `delivered` skip the fsync; every other write keeps it (FULL = 2).
     #[test]
     fn writes_without_fsync_leave_full_durability_in_force() -> Result<(), StoreError> {
@@ -459,15 +590,12 @@ mod tests {
         assert_eq!(synchronous(&store), 2);
         store.client_online("pc-1", "sid-1", 1)?;
         store.client_info("pc-1", &serde_json::json!({"printers": []}), 2)?;
-        store.insert_job(
-            "job-1",
-            "pc-1",
-            &serde_json::json!({"printData": "x"}),
-            None,
-            3,
-        )?;
-        let change = store.delivered("job-1", "sid-1", 4)?;
-        assert_eq!(change.map(|c| c.state), Some("delivered".to_owned()));
+        store.insert_jobs(&[new_job("job-1", "pc-1")], 3)?;
+        let changes = store.delivered(&["job-1".to_owned()], "sid-1", 4)?;
+        assert_eq!(
+            changes.into_iter().map(|c| c.state).collect::<Vec<_>>(),
+            ["delivered"]
+        );
         assert!(store.client_offline("pc-1", "sid-1", 5)?);
         assert_eq!(synchronous(&store), 2);
         // And what was written without an fsync is there.

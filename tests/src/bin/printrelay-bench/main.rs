@@ -37,6 +37,12 @@ struct Args {
     /// Idle period for CPU, in seconds (default: 600 full, 20 short).
     #[arg(long)]
     idle_secs: Option<u64>,
+    /// Simulated agents per hub-scale step (default: 1000,5000,10000 full, 200 short).
+    #[arg(long, value_delimiter = ',')]
+    scale_counts: Vec<usize>,
+    /// Repetitions of every measurement (default: 5 full, 3 short).
+    #[arg(long)]
+    reps: Option<usize>,
 }
 
 /// The counts of one mode.
@@ -64,10 +70,17 @@ pub struct Plan {
 impl Plan {
     fn new(args: &Args) -> Self {
         let idle = |default| Duration::from_secs(args.idle_secs.unwrap_or(default));
+        let scale_counts = |default: &[usize]| {
+            if args.scale_counts.is_empty() {
+                default.to_vec()
+            } else {
+                args.scale_counts.clone()
+            }
+        };
         if args.short {
             Self {
                 short: true,
-                reps: 3,
+                reps: args.reps.unwrap_or(3),
                 latency_jobs: 15,
                 burst_jobs: 30,
                 frozen_ping: (1_000, 500),
@@ -75,12 +88,12 @@ impl Plan {
                 idle: idle(20),
                 idle_windows: 4,
                 chromium: args.chromium,
-                scale_counts: vec![200],
+                scale_counts: scale_counts(&[200]),
             }
         } else {
             Self {
                 short: false,
-                reps: 5,
+                reps: args.reps.unwrap_or(5),
                 latency_jobs: 200,
                 burst_jobs: 1_000,
                 frozen_ping: (10_000, 5_000),
@@ -88,7 +101,7 @@ impl Plan {
                 idle: idle(600),
                 idle_windows: 5,
                 chromium: true,
-                scale_counts: vec![1_000, 5_000, 10_000],
+                scale_counts: scale_counts(&[1_000, 5_000, 10_000]),
             }
         }
     }
