@@ -7,7 +7,7 @@ use serde_json::Value;
 use socketioxide::extract::SocketRef;
 
 use crate::events::{Change, Changes, ClientChange, JobChange};
-use crate::store::{Client, Inserted, NewJob, StateChange, Store, StoreError};
+use crate::store::{Client, Inserted, NewJob, StateChange, Store, StoreError, Write, Written};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -24,7 +24,7 @@ struct Heartbeat {
     rtt_ms: Option<u64>,
 }
 
-/// At most this many submissions go in one transaction.
+/// At most this many writes (submissions and statuses) go in one transaction.
 const MAX_BATCH: usize = 256;
 
 /// What a submission came to.
@@ -37,30 +37,34 @@ pub struct Submitted {
     pub state: String,
 }
 
-/// A job waiting to be committed, and who waits for the answer.
-struct Submission {
-    job: NewJob,
-    answer: tokio::sync::oneshot::Sender<Result<Submitted, StoreError>>,
+/// A write waiting to be committed: a submitted job, whose submitter waits for the
+/// answer, or an agent's status, which nobody waits for (agents send them without ack).
+enum Pending {
+    Job {
+        job: NewJob,
+        answer: tokio::sync::oneshot::Sender<Result<Submitted, StoreError>>,
+    },
+    Status(Value),
 }
 
-/// Submissions waiting for the writer; `writing` while a writer runs.
+/// Writes waiting for the writer; `writing` while a writer runs.
 #[derive(Default)]
-struct Submissions {
-    waiting: Vec<Submission>,
+struct WriteQueue {
+    waiting: Vec<Pending>,
     writing: bool,
 }
 
 /// The one running writer. Dropped before it finished (it panicked, or the runtime shut
-/// down before it ran), it lets the next submission start another.
+/// down before it ran), it lets the next write start another.
 struct Writer {
-    submissions: Arc<Mutex<Submissions>>,
+    queue: Arc<Mutex<WriteQueue>>,
     finished: bool,
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
         if !self.finished {
-            lock(&self.submissions).writing = false;
+            lock(&self.queue).writing = false;
         }
     }
 }
@@ -85,7 +89,8 @@ pub struct Hub {
     /// Held while delivering, so two deliveries (a submit and a registration) never
     /// send the same queued job twice.
     delivering: Arc<Mutex<()>>,
-    submissions: Arc<Mutex<Submissions>>,
+    /// Submissions and statuses waiting for the writer (group commit).
+    writes: Arc<Mutex<WriteQueue>>,
     changes: Changes,
     /// How long a job submitted without `expiresAt` may wait, in ms; `None`: forever.
     default_expiry_ms: Option<u64>,
@@ -110,7 +115,7 @@ impl Hub {
             clients: Arc::new(Mutex::new(HashMap::new())),
             heartbeats: Arc::new(Mutex::new(HashMap::new())),
             delivering: Arc::new(Mutex::new(())),
-            submissions: Arc::new(Mutex::new(Submissions::default())),
+            writes: Arc::new(Mutex::new(WriteQueue::default())),
             changes: Changes::new(closing),
             default_expiry_ms,
         }
@@ -149,103 +154,129 @@ impl Hub {
             expires_at,
         };
         let (answer, answered) = tokio::sync::oneshot::channel();
+        self.enqueue(Pending::Job { job, answer });
+        answered.await.unwrap_or(Err(StoreError::WriterStopped))
+    }
+
+    /// Records an agent's `job_status` and announces the job's new state if it moved,
+    /// committed with the writes around it (a burst of jobs brings three statuses each).
+    pub fn record_status(&self, status: Value) {
+        self.enqueue(Pending::Status(status));
+    }
+
+    /// Adds a write to the queue; starts the writer unless one runs.
+    fn enqueue(&self, write: Pending) {
         let start_writer = {
-            let mut submissions = lock(&self.submissions);
-            submissions.waiting.push(Submission { job, answer });
-            !std::mem::replace(&mut submissions.writing, true)
+            let mut queue = lock(&self.writes);
+            queue.waiting.push(write);
+            !std::mem::replace(&mut queue.writing, true)
         };
         if start_writer {
             let hub = self.clone();
             let writer = Writer {
-                submissions: Arc::clone(&self.submissions),
+                queue: Arc::clone(&self.writes),
                 finished: false,
             };
-            tokio::task::spawn_blocking(move || hub.write_submissions(writer));
+            tokio::task::spawn_blocking(move || hub.write_queued(writer));
         }
-        answered.await.unwrap_or(Err(StoreError::WriterStopped))
     }
 
-    /// Commits the waiting submissions, a batch at a time, until none waits. One runs at
-    /// a time (on the blocking pool: the fsync must not hold a runtime thread).
-    fn write_submissions(&self, mut writer: Writer) {
+    /// Commits the waiting writes, a batch at a time, until none waits. One runs at a time
+    /// (on the blocking pool: the fsync must not hold a runtime thread).
+    fn write_queued(&self, mut writer: Writer) {
         loop {
-            let batch: Vec<Submission> = {
-                let mut submissions = lock(&self.submissions);
-                if submissions.waiting.is_empty() {
-                    // Cleared under the same lock a submitter checks it under: none is left
+            let batch: Vec<Pending> = {
+                let mut queue = lock(&self.writes);
+                if queue.waiting.is_empty() {
+                    // Cleared under the same lock a writer is started under: no write is left
                     // waiting without a writer.
-                    submissions.writing = false;
+                    queue.writing = false;
                     writer.finished = true;
                     return;
                 }
-                let take = submissions.waiting.len().min(MAX_BATCH);
-                submissions.waiting.drain(..take).collect()
+                let take = queue.waiting.len().min(MAX_BATCH);
+                queue.waiting.drain(..take).collect()
             };
             self.write_batch(batch);
         }
     }
 
-    /// One transaction for `batch`; then each submitter gets its answer.
-    fn write_batch(&self, batch: Vec<Submission>) {
+    /// One transaction for `batch`, in order; then the new jobs go out and each submitter
+    /// gets its answer.
+    fn write_batch(&self, mut batch: Vec<Pending>) {
         let now = now_ms();
-        let (mut jobs, answers): (Vec<NewJob>, Vec<_>) =
-            batch.into_iter().map(|s| (s.job, s.answer)).unzip();
-        // From the same instant as `createdAt`.
-        for job in &mut jobs {
-            job.expires_at = job
-                .expires_at
-                .or_else(|| self.default_expiry_ms.map(|ms| now + ms));
+        for pending in &mut batch {
+            if let Pending::Job { job, .. } = pending {
+                // From the same instant as `createdAt`.
+                job.expires_at = job
+                    .expires_at
+                    .or_else(|| self.default_expiry_ms.map(|ms| now + ms));
+            }
         }
-        let inserted = {
+        let writes: Vec<Write<'_>> = batch
+            .iter()
+            .map(|pending| match pending {
+                Pending::Job { job, .. } => Write::Job(job),
+                Pending::Status(status) => Write::Status(status),
+            })
+            .collect();
+        let written = {
             let mut store = self.store();
-            let inserted = store.insert_jobs(&jobs, now);
-            if let Ok(inserted) = &inserted {
+            let written = store.write(&writes, now);
+            if let Ok(written) = &written {
                 // Published under the store lock, so subscribers see a job's states in order.
-                for (job, _) in jobs
-                    .iter()
-                    .zip(inserted)
-                    .filter(|(_, i)| **i == Inserted::Created)
-                {
-                    self.publish_job(
-                        StateChange {
-                            job_id: job.job_id.clone(),
-                            client_id: job.client_id.clone(),
-                            state: "queued".into(),
-                            error: None,
-                        },
-                        now,
-                    );
+                for (write, result) in writes.iter().zip(written) {
+                    match (write, result) {
+                        (Write::Job(job), Written::Job(Inserted::Created)) => self.publish_job(
+                            StateChange {
+                                job_id: job.job_id.clone(),
+                                client_id: job.client_id.clone(),
+                                state: "queued".into(),
+                                error: None,
+                            },
+                            now,
+                        ),
+                        (_, Written::Status(Some(change))) => self.publish_job(change.clone(), now),
+                        _ => {}
+                    }
                 }
             }
-            inserted
+            written
         };
-        let inserted = match inserted {
-            Ok(inserted) => {
-                tracing::debug!(jobs = jobs.len(), "committed a batch of submissions");
-                inserted
-            }
+        drop(writes);
+        let written = match written {
+            Ok(written) => written,
             Err(error) => {
-                tracing::error!(%error, jobs = jobs.len(), "cannot queue jobs");
+                tracing::error!(%error, writes = batch.len(), "cannot store a batch of jobs and statuses");
                 let error = Arc::new(error);
-                for answer in answers {
-                    let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
+                for pending in batch {
+                    if let Pending::Job { answer, .. } = pending {
+                        let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
+                    }
                 }
                 return;
             }
         };
+        tracing::debug!(writes = batch.len(), "committed a batch");
+        let submitted: Vec<(NewJob, _, Inserted)> = batch
+            .into_iter()
+            .zip(written)
+            .filter_map(|(pending, written)| match (pending, written) {
+                (Pending::Job { job, answer }, Written::Job(inserted)) => {
+                    Some((job, answer, inserted))
+                }
+                _ => None,
+            })
+            .collect();
         // Each client with a new job once, in the order of the batch.
         let mut sent = HashSet::new();
         let mut seen = HashSet::new();
-        for (job, _) in jobs
-            .iter()
-            .zip(&inserted)
-            .filter(|(_, i)| **i == Inserted::Created)
-        {
-            if seen.insert(job.client_id.as_str()) {
+        for (job, _, inserted) in &submitted {
+            if *inserted == Inserted::Created && seen.insert(job.client_id.as_str()) {
                 sent.extend(self.deliver(&job.client_id));
             }
         }
-        for ((job, inserted), answer) in jobs.iter().zip(inserted).zip(answers) {
+        for (job, answer, inserted) in submitted {
             let created = inserted == Inserted::Created;
             let state = if sent.contains(&job.job_id) {
                 "delivered".to_owned()
@@ -257,16 +288,6 @@ impl Hub {
             };
             let _ = answer.send(Ok(Submitted { created, state }));
         }
-    }
-
-    /// Records an agent's `job_status`; announces the job's new state if it moved.
-    pub fn record_status(&self, status: &Value) -> Result<(), StoreError> {
-        let now = now_ms();
-        let mut store = self.store();
-        if let Some(change) = store.job_status(status, now)? {
-            self.publish_job(change, now);
-        }
-        Ok(())
     }
 
     /// Marks `client_id` online on `socket` (binding it first, so that once the store
@@ -535,9 +556,9 @@ mod tests {
     #[tokio::test]
     async fn a_writer_that_never_ran_does_not_stall_later_submissions() {
         let hub = hub();
-        lock(&hub.submissions).writing = true;
+        lock(&hub.writes).writing = true;
         drop(Writer {
-            submissions: Arc::clone(&hub.submissions),
+            queue: Arc::clone(&hub.writes),
             finished: false,
         });
         let submitted = tokio::time::timeout(
@@ -556,12 +577,12 @@ mod tests {
         let hub = hub();
         let mut changes = hub.changes().subscribe();
         let mut answers = Vec::new();
-        let batch: Vec<Submission> = [("x", "pc-1"), ("y", "pc-1"), ("x", "pc-2")]
+        let batch: Vec<Pending> = [("x", "pc-1"), ("y", "pc-1"), ("x", "pc-2")]
             .into_iter()
             .map(|(job_id, client_id)| {
                 let (answer, answered) = tokio::sync::oneshot::channel();
                 answers.push(answered);
-                Submission {
+                Pending::Job {
                     job: NewJob {
                         job_id: job_id.into(),
                         client_id: client_id.into(),

@@ -83,9 +83,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
             Err(error) => tracing::error!(%error, "cannot read a job"),
             _ => {}
         }
-        if let Err(error) = h.record_status(&status) {
-            tracing::error!(%error, "cannot store a job status");
-        }
+        h.record_status(status);
     });
     let h = hub.clone();
     socket.on(

@@ -2,8 +2,8 @@
 //! status an agent reported. Blocking; called under the hub's mutex.
 //!
 //! Jobs and statuses are committed with `synchronous=FULL` (an fsync per commit: a `202`
-//! means the job survives a power cut; [`Store::insert_jobs`] takes a whole batch of
-//! submissions in one commit). Presence (online, offline, client_info) and the
+//! means the job survives a power cut; [`Store::write`] takes a whole batch of
+//! submissions and statuses in one commit). Presence (online, offline, client_info) and the
 //! `delivered` mark are committed without an fsync (`synchronous=NORMAL`): presence is reset
 //! at every start anyway, and a lost `delivered` only means the job is sent again, which
 //! the agent dedupes. WAL keeps commits in order, so the next FULL commit makes the earlier
@@ -105,6 +105,21 @@ pub struct NewJob {
     /// What the agent gets, as JSON text.
     pub payload: String,
     pub expires_at: Option<u64>,
+}
+
+/// One write of a batch: a job to queue, or a status an agent reported.
+#[derive(Debug, Clone, Copy)]
+pub enum Write<'a> {
+    Job(&'a NewJob),
+    Status(&'a Value),
+}
+
+/// What one write of a batch came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    Job(Inserted),
+    /// The job's new state, when the status moved it on.
+    Status(Option<StateChange>),
 }
 
 /// What queueing one job came to.
@@ -224,35 +239,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Queues `jobs` in one transaction (one fsync for all of them), in order. A job whose
-    /// id exists already (also earlier in the same batch) is left as it is: the submit is
-    /// idempotent.
-    pub fn insert_jobs(&mut self, jobs: &[NewJob], now: u64) -> Result<Vec<Inserted>, StoreError> {
+    /// Applies `writes` in order in one transaction (one fsync for all of them): the hub's
+    /// writer batches submissions and agents' statuses this way.
+    pub fn write(&mut self, writes: &[Write<'_>], now: u64) -> Result<Vec<Written>, StoreError> {
         let tx = self.db.transaction()?;
-        let mut inserted = Vec::with_capacity(jobs.len());
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO jobs (job_id, client_id, payload, state, created_at, updated_at, expires_at)
-                 VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5)",
-            )?;
-            let mut state = tx.prepare_cached("SELECT state FROM jobs WHERE job_id = ?1")?;
-            for job in jobs {
-                let created = insert.execute(params![
-                    job.job_id,
-                    job.client_id,
-                    job.payload,
-                    now as i64,
-                    job.expires_at.map(|t| t as i64)
-                ])? > 0;
-                inserted.push(if created {
-                    Inserted::Created
-                } else {
-                    Inserted::Exists(state.query_row(params![job.job_id], |r| r.get(0))?)
-                });
-            }
+        let mut written = Vec::with_capacity(writes.len());
+        for write in writes {
+            written.push(match write {
+                Write::Job(job) => Written::Job(queue_job(&tx, job, now)?),
+                Write::Status(status) => Written::Status(apply_status(&tx, status, now)?),
+            });
         }
         tx.commit()?;
-        Ok(inserted)
+        Ok(written)
     }
 
     /// Marks the waiting jobs of `client_id` whose `expiresAt` passed as `expired`.
@@ -344,61 +343,6 @@ impl Store {
         })
     }
 
-    /// A job's state and client, if the job exists.
-    fn state_and_client(&self, job_id: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(self
-            .db
-            .query_row(
-                "SELECT state, client_id FROM jobs WHERE job_id = ?1",
-                params![job_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
-    }
-
-    /// Records an agent's `job_status`; returns the job's new state when it moved.
-    pub fn job_status(
-        &mut self,
-        status: &Value,
-        now: u64,
-    ) -> Result<Option<StateChange>, StoreError> {
-        let Some(job_id) = status["jobId"].as_str() else {
-            return Ok(None);
-        };
-        let Some(state) = status["state"].as_str() else {
-            return Ok(None);
-        };
-        self.db.execute(
-            "INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)",
-            params![job_id, now as i64, status.to_string()],
-        )?;
-        // A duplicate answer repeats the current state, and statuses may be handled out of
-        // order (socketioxide runs each event on its own task): a job only moves forward.
-        let current = self.state_and_client(job_id)?;
-        let Some((current, client_id)) = current else {
-            return Ok(None);
-        };
-        if status["duplicate"] == Value::Bool(true) || state_rank(state) <= state_rank(&current) {
-            return Ok(None);
-        }
-        let error = status.get("error").filter(|e| !e.is_null()).cloned();
-        self.db.execute(
-            "UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1",
-            params![
-                job_id,
-                state,
-                now as i64,
-                error.as_ref().map(Value::to_string)
-            ],
-        )?;
-        Ok(Some(StateChange {
-            job_id: job_id.to_owned(),
-            client_id,
-            state: state.to_owned(),
-            error,
-        }))
-    }
-
     /// Jobs, newest first, optionally of one client and/or in one state; at most `limit`
     /// after skipping `offset`. Without status histories (ask for one job for that).
     pub fn jobs(
@@ -455,6 +399,73 @@ impl Store {
     }
 }
 
+/// Queues one job in `tx`; a taken id leaves its job as it is.
+fn queue_job(
+    tx: &rusqlite::Transaction<'_>,
+    job: &NewJob,
+    now: u64,
+) -> Result<Inserted, StoreError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO jobs (job_id, client_id, payload, state, created_at, updated_at, expires_at)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5)",
+    )?;
+    let created = insert.execute(params![
+        job.job_id,
+        job.client_id,
+        job.payload,
+        now as i64,
+        job.expires_at.map(|t| t as i64)
+    ])? > 0;
+    Ok(if created {
+        Inserted::Created
+    } else {
+        let mut state = tx.prepare_cached("SELECT state FROM jobs WHERE job_id = ?1")?;
+        Inserted::Exists(state.query_row(params![job.job_id], |r| r.get(0))?)
+    })
+}
+
+/// Records one `job_status` of an agent in `tx`; the job's new state when it moved.
+fn apply_status(
+    tx: &rusqlite::Transaction<'_>,
+    status: &Value,
+    now: u64,
+) -> Result<Option<StateChange>, StoreError> {
+    let Some(job_id) = status["jobId"].as_str() else {
+        return Ok(None);
+    };
+    let Some(state) = status["state"].as_str() else {
+        return Ok(None);
+    };
+    tx.prepare_cached("INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)")?
+        .execute(params![job_id, now as i64, status.to_string()])?;
+    // A duplicate answer repeats the current state, and statuses may be handled out of
+    // order (socketioxide runs each event on its own task): a job only moves forward.
+    let current: Option<(String, String)> = tx
+        .prepare_cached("SELECT state, client_id FROM jobs WHERE job_id = ?1")?
+        .query_row(params![job_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((current, client_id)) = current else {
+        return Ok(None);
+    };
+    if status["duplicate"] == Value::Bool(true) || state_rank(state) <= state_rank(&current) {
+        return Ok(None);
+    }
+    let error = status.get("error").filter(|e| !e.is_null()).cloned();
+    tx.prepare_cached("UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1")?
+        .execute(params![
+            job_id,
+            state,
+            now as i64,
+            error.as_ref().map(Value::to_string)
+        ])?;
+    Ok(Some(StateChange {
+        job_id: job_id.to_owned(),
+        client_id,
+        state: state.to_owned(),
+        error,
+    }))
+}
+
 fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         job_id: row.get(0)?,
@@ -506,6 +517,23 @@ mod tests {
             .unwrap_or(-1)
     }
 
+    /// Queues `jobs` in one batch; what each came to.
+    fn insert_jobs(
+        store: &mut Store,
+        jobs: &[NewJob],
+        now: u64,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let writes: Vec<Write<'_>> = jobs.iter().map(Write::Job).collect();
+        Ok(store
+            .write(&writes, now)?
+            .into_iter()
+            .filter_map(|w| match w {
+                Written::Job(inserted) => Some(inserted),
+                Written::Status(_) => None,
+            })
+            .collect())
+    }
+
     fn new_job(job_id: &str, client_id: &str) -> NewJob {
         NewJob {
             job_id: job_id.into(),
@@ -520,11 +548,12 @@ mod tests {
     #[test]
     fn a_batch_queues_new_jobs_and_leaves_taken_ids_alone() -> Result<(), StoreError> {
         let mut store = Store::open(Path::new(":memory:"))?;
-        store.insert_jobs(&[new_job("old", "pc-1")], 1)?;
+        insert_jobs(&mut store, &[new_job("old", "pc-1")], 1)?;
         store.delivered(&["old".to_owned()], "sid-1", 2)?;
         let mut again = new_job("a", "pc-2");
         again.payload = "{}".into();
-        let inserted = store.insert_jobs(
+        let inserted = insert_jobs(
+            &mut store,
             &[
                 new_job("a", "pc-1"),
                 new_job("old", "pc-1"),
@@ -551,15 +580,50 @@ mod tests {
         Ok(())
     }
 
+    /// Jobs and statuses in one batch apply in order: a status may follow its job's
+    /// submission in the same commit; one for an unknown job or that goes back changes nothing.
+    #[test]
+    fn a_batch_applies_jobs_and_statuses_in_order() -> Result<(), StoreError> {
+        let mut store = Store::open(Path::new(":memory:"))?;
+        let job = new_job("a", "pc-1");
+        let received = serde_json::json!({"jobId": "a", "state": "received"});
+        let spooled = serde_json::json!({"jobId": "a", "state": "spooled"});
+        let unknown = serde_json::json!({"jobId": "nope", "state": "completed"});
+        let written = store.write(
+            &[
+                Write::Job(&job),
+                Write::Status(&spooled),
+                Write::Status(&received),
+                Write::Status(&unknown),
+            ],
+            1,
+        )?;
+        let moved: Vec<Option<String>> = written
+            .iter()
+            .map(|w| match w {
+                Written::Job(inserted) => Some(format!("{inserted:?}")),
+                Written::Status(change) => change.as_ref().map(|c| c.state.clone()),
+            })
+            .collect();
+        assert_eq!(
+            moved,
+            [Some("Created".into()), Some("spooled".into()), None, None]
+        );
+        let stored = store.job("a")?.map(|j| (j.state, j.events.len()));
+        assert_eq!(stored, Some(("spooled".into(), 2)));
+        Ok(())
+    }
+
     /// Marking a delivery: queued jobs change to `delivered`, re-sent ones and jobs that
     /// moved on meanwhile do not change.
     #[test]
     fn delivered_changes_only_queued_jobs() -> Result<(), StoreError> {
         let mut store = Store::open(Path::new(":memory:"))?;
         let jobs = ["q", "d", "c"].map(|id| new_job(id, "pc-1"));
-        store.insert_jobs(&jobs, 1)?;
+        insert_jobs(&mut store, &jobs, 1)?;
         store.delivered(&["d".to_owned(), "c".to_owned()], "sid-1", 2)?;
-        store.job_status(&serde_json::json!({"jobId": "c", "state": "completed"}), 3)?;
+        let completed = serde_json::json!({"jobId": "c", "state": "completed"});
+        store.write(&[Write::Status(&completed)], 3)?;
         let ids = ["q", "d", "c"].map(String::from);
         let changes = store.delivered(&ids, "sid-2", 4)?;
         assert_eq!(
@@ -590,7 +654,7 @@ mod tests {
         assert_eq!(synchronous(&store), 2);
         store.client_online("pc-1", "sid-1", 1)?;
         store.client_info("pc-1", &serde_json::json!({"printers": []}), 2)?;
-        store.insert_jobs(&[new_job("job-1", "pc-1")], 3)?;
+        insert_jobs(&mut store, &[new_job("job-1", "pc-1")], 3)?;
         let changes = store.delivered(&["job-1".to_owned()], "sid-1", 4)?;
         assert_eq!(
             changes.into_iter().map(|c| c.state).collect::<Vec<_>>(),
