@@ -509,6 +509,48 @@ mod pipeline_tests {
     }
 
     #[tokio::test]
+    async fn jobs_wait_for_a_busy_spooler_and_print_in_order_without_failing() {
+        let backend = Arc::new(FakeBackend {
+            busy_refusals: 3.into(),
+            ..FakeBackend::with_printer("P")
+        });
+        let agent = agent_with(Arc::clone(&backend)).await;
+        let mut events = agent.subscribe();
+        let first = agent.test_print(None);
+        let second = agent.test_print(None);
+        let both = async {
+            until_state(&mut events, &first, JobState::Completed).await;
+            until_state(&mut events, &second, JobState::Completed).await;
+        };
+        // Waits of 100, 200 and 400 ms; a job failed instead would never complete.
+        tokio::time::timeout(std::time::Duration::from_secs(10), both)
+            .await
+            .expect("both completed");
+        let names: Vec<String> = backend
+            .submitted
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|s| s.document_name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                crate::jobs::document_name(&first),
+                crate::jobs::document_name(&second)
+            ]
+        );
+        let failed = agent
+            .query_jobs(JobQuery {
+                states: vec![JobState::Failed],
+                ..JobQuery::default()
+            })
+            .await
+            .expect("query");
+        assert_eq!(failed.total, 0);
+    }
+
+    #[tokio::test]
     async fn a_reprint_is_a_new_job_linked_to_the_original() {
         let backend = Arc::new(FakeBackend::with_printer("P"));
         let agent = agent_with(Arc::clone(&backend)).await;

@@ -107,6 +107,11 @@ pub enum ControlError {
     WorkerGone,
 }
 
+/// The first wait before a job the spooler was too busy for is submitted again; it
+/// doubles up to [`SPOOLER_BUSY_MAX_WAIT`] while the spooler stays busy.
+const SPOOLER_BUSY_FIRST_WAIT: Duration = Duration::from_millis(100);
+const SPOOLER_BUSY_MAX_WAIT: Duration = Duration::from_secs(5);
+
 /// The store, shared between tasks; every call runs on the blocking pool.
 #[derive(Debug, Clone)]
 pub struct SharedStore(Arc<Mutex<Store>>);
@@ -155,22 +160,45 @@ impl Pipeline {
         mut paused: watch::Receiver<bool>,
     ) {
         let mut ready = self.resume().await;
+        // While the spooler is busy: when to submit the first ready job again, and the
+        // wait after that.
+        let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut busy_wait = SPOOLER_BUSY_FIRST_WAIT;
         loop {
-            if !*paused.borrow_and_update() {
+            let retry_due = retry_at.is_none_or(|at| at <= tokio::time::Instant::now());
+            if !*paused.borrow_and_update() && retry_due {
                 if let Some((job, record)) = ready.pop_front() {
                     // Store what already arrived first, so `received` goes out promptly.
                     self.take(drain(&mut incoming, Vec::new()), &mut ready)
                         .await;
-                    self.print(job, record).await;
+                    match self.print(job, record).await {
+                        None => {
+                            retry_at = None;
+                            busy_wait = SPOOLER_BUSY_FIRST_WAIT;
+                        }
+                        Some(busy) => {
+                            tracing::warn!(job = %busy.0.job_id, wait_ms = busy_wait.as_millis() as u64, "the spooler is busy; trying again");
+                            ready.push_front(busy);
+                            retry_at = Some(tokio::time::Instant::now() + busy_wait);
+                            busy_wait = (busy_wait * 2).min(SPOOLER_BUSY_MAX_WAIT);
+                        }
+                    }
                     continue;
                 }
             }
+            let retry = async {
+                match retry_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 item = incoming.recv() => match item {
                     Some(item) => self.take(drain(&mut incoming, vec![item]), &mut ready).await,
                     None => return,
                 },
                 changed = paused.changed() => if changed.is_err() { return },
+                () = retry => {}
             }
         }
     }
@@ -328,7 +356,12 @@ impl Pipeline {
         }
     }
 
-    async fn print(&self, mut job: PrintJob, mut record: JobRecord) {
+    /// Prints one job; gives it back when the spooler was too busy to take it now.
+    async fn print(
+        &self,
+        mut job: PrintJob,
+        mut record: JobRecord,
+    ) -> Option<(PrintJob, JobRecord)> {
         if job
             .expires_at
             .is_some_and(|t| t <= time::OffsetDateTime::now_utc())
@@ -338,7 +371,7 @@ impl Pipeline {
                 "the job expired before it could be printed",
             );
             self.finish(record, JobState::Expired, Some(error)).await;
-            return;
+            return None;
         }
         let (selected, allow_choice, max_bytes) = {
             let settings = self.settings.borrow();
@@ -354,7 +387,7 @@ impl Pipeline {
             Ok(wanted) => wanted,
             Err(error) => {
                 self.finish(record, JobState::Failed, Some(error)).await;
-                return;
+                return None;
             }
         };
         let backend = Arc::clone(&self.backend);
@@ -368,7 +401,7 @@ impl Pipeline {
             Err(error) => {
                 self.finish(record, JobState::Failed, Some(print_error(&error)))
                     .await;
-                return;
+                return None;
             }
         };
         if let Document::Remote { url, kind } = &job.document {
@@ -376,7 +409,7 @@ impl Pipeline {
                 Ok(document) => job.document = document,
                 Err(error) => {
                     self.finish(record, JobState::Failed, Some(error)).await;
-                    return;
+                    return None;
                 }
             }
         }
@@ -388,35 +421,43 @@ impl Pipeline {
         };
         if let Err(error) = started {
             tracing::error!(%error, "cannot store the submit mark; not printing");
-            return;
+            return None;
         }
         let backend = Arc::clone(&self.backend);
         let queue = printer.clone();
         let submitted = tokio::task::spawn_blocking(move || {
-            backend.submit(Submission {
+            let submitted = backend.submit(Submission {
                 printer: &queue,
                 document_name: &document_name(&job.job_id),
                 document: &job.document,
                 copies: job.copies,
                 options: &job.options,
-            })
+            });
+            (job, submitted)
         })
-        .await
-        .unwrap_or_else(|e| Err(PrintError::Spooler(format!("print task failed: {e}"))));
+        .await;
         record.printer = Some(printer);
         match submitted {
-            Ok(spooler_id) => {
+            Ok((_, Ok(spooler_id))) => {
                 record.spooler_job_id = Some(spooler_id);
                 record.state = JobState::Spooled;
                 record.updated_at = now_ms();
                 self.publish(&record).await;
                 self.watch(record);
             }
-            Err(error) => {
+            // Nothing reached the spooler: the same job goes again later.
+            Ok((job, Err(PrintError::SpoolerBusy(_)))) => return Some((job, record)),
+            Ok((_, Err(error))) => {
+                self.finish(record, JobState::Failed, Some(print_error(&error)))
+                    .await;
+            }
+            Err(task) => {
+                let error = PrintError::Spooler(format!("print task failed: {task}"));
                 self.finish(record, JobState::Failed, Some(print_error(&error)))
                     .await;
             }
         }
+        None
     }
 
     /// Ends a job in a final state.
@@ -569,7 +610,9 @@ fn print_error(error: &PrintError) -> JobError {
     let code = match error {
         PrintError::PrinterNotFound(_) => ErrorCode::PrinterNotFound,
         PrintError::NoPrinter => ErrorCode::NoPrinter,
-        PrintError::SpoolFile(_) | PrintError::Spooler(_) => ErrorCode::PrintFailed,
+        PrintError::SpoolFile(_) | PrintError::Spooler(_) | PrintError::SpoolerBusy(_) => {
+            ErrorCode::PrintFailed
+        }
     };
     JobError::new(code, error.to_string())
 }

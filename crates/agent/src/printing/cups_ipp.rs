@@ -1,6 +1,6 @@
-//! One IPP request the `printers` crate lacks: the state of one CUPS job by id
-//! (Get-Job-Attributes). The crate can only list a queue's whole history, which is
-//! hundreds of jobs read field by field and never freed; the watcher asks this instead.
+//! What the `printers` crate lacks of CUPS: the state of one job by id
+//! (Get-Job-Attributes; the crate can only list a queue's whole history, hundreds of jobs
+//! read field by field and never freed), and why the last request failed.
 //! Blocking FFI into libcups, like the rest of `printing/`.
 #![allow(unsafe_code)]
 
@@ -73,6 +73,17 @@ unsafe extern "C" {
     fn ippFindAttribute(ipp: *mut c_void, name: *const c_char, value_tag: c_int) -> *mut c_void;
     fn ippGetInteger(attr: *mut c_void, element: c_int) -> c_int;
     fn ippDelete(ipp: *mut c_void);
+    fn cupsLastError() -> c_int;
+}
+
+/// True when the last libcups request of this thread failed because CUPS cannot take a
+/// job now but may later: too many jobs queued (its `MaxJobs`), busy, or a temporary
+/// error. Call it right after the failed call, on the same thread.
+pub fn last_error_is_temporary() -> bool {
+    // IPP status codes: service-unavailable, temporary-error, busy, too-many-jobs.
+    const TEMPORARY: [c_int; 4] = [0x0502, 0x0505, 0x0507, 0x050B];
+    // SAFETY: reads libcups' per-thread status of its last request; no arguments.
+    TEMPORARY.contains(&unsafe { cupsLastError() })
 }
 
 /// Asks the local CUPS server for the state of job `job_id` on queue `printer`.

@@ -1,5 +1,6 @@
 //! An in-memory spooler for unit tests of the job logic.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ pub struct FakeBackend {
     pub submit_delay: Duration,
     /// Every accepted job.
     pub submitted: Mutex<Vec<FakeSubmission>>,
+    /// How many submissions to refuse as "busy" before taking jobs again.
+    pub busy_refusals: AtomicUsize,
 }
 
 /// A job the fake spooler accepted.
@@ -53,6 +56,12 @@ impl PrinterBackend for FakeBackend {
 
     fn submit(&self, job: Submission<'_>) -> Result<u64, PrintError> {
         std::thread::sleep(self.submit_delay);
+        let refuse = self
+            .busy_refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if refuse.is_ok() {
+            return Err(PrintError::SpoolerBusy("too many jobs".into()));
+        }
         if !self.printers.iter().any(|p| p.system_name == job.printer) {
             return Err(PrintError::PrinterNotFound(job.printer.into()));
         }

@@ -84,6 +84,10 @@ pub enum PrintError {
     SpoolFile(String),
     #[error("the spooler refused the job: {0}")]
     Spooler(String),
+    /// The spooler cannot take a job now (its queue is full, or it is busy) but may
+    /// later: the job waits and is submitted again.
+    #[error("the spooler is busy, try again later: {0}")]
+    SpoolerBusy(String),
 }
 
 /// A job as handed to a backend.

@@ -168,9 +168,13 @@ impl PrinterBackend for SystemBackend {
             raw_properties: &borrowed,
             ..PrinterJobOptions::none()
         };
-        printer
-            .print_file(&path, options)
-            .map_err(|e| PrintError::Spooler(e.message))
+        printer.print_file(&path, options).map_err(|e| {
+            if cups_ipp::last_error_is_temporary() {
+                PrintError::SpoolerBusy(e.message)
+            } else {
+                PrintError::Spooler(e.message)
+            }
+        })
     }
 
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState {
