@@ -515,13 +515,9 @@ impl Pipeline {
             let ids: Vec<u64> = pending.iter().filter_map(|r| r.spooler_job_id).collect();
             let backend = Arc::clone(&self.backend);
             let printer = queue.clone();
-            let states = tokio::task::spawn_blocking(move || {
-                ids.iter()
-                    .map(|id| backend.job_state(&printer, *id))
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .unwrap_or_default();
+            let states = tokio::task::spawn_blocking(move || backend.job_states(&printer, &ids))
+                .await
+                .unwrap_or_default();
             let mut waiting = Vec::with_capacity(pending.len());
             for (index, mut record) in pending.drain(..).enumerate() {
                 (record.state, record.error) = match states.get(index).copied() {

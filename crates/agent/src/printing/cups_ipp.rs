@@ -4,6 +4,7 @@
 //! Blocking FFI into libcups, like the rest of `printing/`.
 #![allow(unsafe_code)]
 
+use std::collections::HashSet;
 use std::ffi::{c_char, c_int, c_void, CString};
 
 /// What CUPS says of one job.
@@ -36,6 +37,7 @@ impl CupsJobState {
 }
 
 const IPP_OP_GET_JOB_ATTRIBUTES: c_int = 0x0009;
+const IPP_OP_GET_JOBS: c_int = 0x000A;
 const IPP_TAG_OPERATION: c_int = 0x01;
 const IPP_TAG_INTEGER: c_int = 0x21;
 const IPP_TAG_ENUM: c_int = 0x23;
@@ -71,6 +73,8 @@ unsafe extern "C" {
     ) -> *mut c_void;
     fn ippGetStatusCode(ipp: *mut c_void) -> c_int;
     fn ippFindAttribute(ipp: *mut c_void, name: *const c_char, value_tag: c_int) -> *mut c_void;
+    fn ippFindNextAttribute(ipp: *mut c_void, name: *const c_char, value_tag: c_int)
+        -> *mut c_void;
     fn ippGetInteger(attr: *mut c_void, element: c_int) -> c_int;
     fn ippDelete(ipp: *mut c_void);
     fn cupsLastError() -> c_int;
@@ -140,6 +144,60 @@ pub fn job_state(printer: &str, job_id: u64) -> CupsJobState {
         };
         ippDelete(response);
         state
+    }
+}
+
+/// The ids of the jobs on `printer` that CUPS has not finished (pending, held,
+/// processing, stopped); `None` when CUPS did not answer. One request for the whole
+/// queue, asking for nothing but the ids.
+pub fn active_job_ids(printer: &str) -> Option<HashSet<u64>> {
+    let uri = CString::new(format!("ipp://localhost/printers/{}", uri_path(printer))).ok()?;
+    // SAFETY: as in `job_state`: valid strings, the request is handed to cupsDoRequest,
+    // the response freed once after reading it.
+    unsafe {
+        let request = ippNewRequest(IPP_OP_GET_JOBS);
+        if request.is_null() {
+            return None;
+        }
+        ippAddString(
+            request,
+            IPP_TAG_OPERATION,
+            IPP_TAG_URI,
+            c"printer-uri".as_ptr(),
+            std::ptr::null(),
+            uri.as_ptr(),
+        );
+        ippAddString(
+            request,
+            IPP_TAG_OPERATION,
+            IPP_TAG_KEYWORD,
+            c"which-jobs".as_ptr(),
+            std::ptr::null(),
+            c"not-completed".as_ptr(),
+        );
+        ippAddString(
+            request,
+            IPP_TAG_OPERATION,
+            IPP_TAG_KEYWORD,
+            c"requested-attributes".as_ptr(),
+            std::ptr::null(),
+            c"job-id".as_ptr(),
+        );
+        let response = cupsDoRequest(std::ptr::null_mut(), request, c"/".as_ptr());
+        if response.is_null() {
+            return None;
+        }
+        let answered = ippGetStatusCode(response) <= IPP_STATUS_OK_MAX;
+        let mut ids = HashSet::new();
+        let mut attribute = ippFindAttribute(response, c"job-id".as_ptr(), IPP_TAG_INTEGER);
+        while !attribute.is_null() {
+            if let Ok(id) = u64::try_from(ippGetInteger(attribute, 0)) {
+                ids.insert(id);
+            }
+            attribute = ippFindNextAttribute(response, c"job-id".as_ptr(), IPP_TAG_INTEGER);
+        }
+        ippDelete(response);
+        answered.then_some(ids)
     }
 }
 

@@ -110,6 +110,14 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     fn submit(&self, job: Submission<'_>) -> Result<u64, PrintError>;
     /// The spooler's view of a job submitted earlier.
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState;
+    /// The spooler's view of several jobs on one printer, in the order asked. Backends
+    /// that can should look at the queue once for all of them (a burst has hundreds).
+    fn job_states(&self, printer: &str, spooler_job_ids: &[u64]) -> Vec<SpoolerJobState> {
+        spooler_job_ids
+            .iter()
+            .map(|id| self.job_state(printer, *id))
+            .collect()
+    }
     /// The spooler id of a job on `printer` named `document_name`, if the spooler still knows it.
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64>;
     /// Cancels a job the spooler holds.

@@ -188,6 +188,18 @@ impl PrinterBackend for SystemBackend {
         }
     }
 
+    fn job_states(&self, printer: &str, spooler_job_ids: &[u64]) -> Vec<SpoolerJobState> {
+        // One look at the queue; only the jobs that left it are asked about one by one.
+        let active = cups_ipp::active_job_ids(printer);
+        spooler_job_ids
+            .iter()
+            .map(|id| match &active {
+                Some(active) if active.contains(id) => SpoolerJobState::Active,
+                _ => self.job_state(printer, *id),
+            })
+            .collect()
+    }
+
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64> {
         let printer = self.destinations.find(printer)?;
         printer
