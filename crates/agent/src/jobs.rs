@@ -111,6 +111,8 @@ pub enum ControlError {
 /// doubles up to [`SPOOLER_BUSY_MAX_WAIT`] while the spooler stays busy.
 const SPOOLER_BUSY_FIRST_WAIT: Duration = Duration::from_millis(100);
 const SPOOLER_BUSY_MAX_WAIT: Duration = Duration::from_secs(5);
+/// How long the spooler may refuse a job as busy before the job fails.
+const SPOOLER_BUSY_GIVE_UP: Duration = Duration::from_secs(600);
 
 /// The store, shared between tasks; every call runs on the blocking pool.
 #[derive(Debug, Clone)]
@@ -160,8 +162,9 @@ impl Pipeline {
         mut paused: watch::Receiver<bool>,
     ) {
         let mut ready = self.resume().await;
-        // While the spooler is busy: when to submit the first ready job again, and the
-        // wait after that.
+        // While the spooler is busy: since when, when to submit the first ready job
+        // again, and the wait after that.
+        let mut busy_since: Option<tokio::time::Instant> = None;
         let mut retry_at: Option<tokio::time::Instant> = None;
         let mut busy_wait = SPOOLER_BUSY_FIRST_WAIT;
         loop {
@@ -171,18 +174,28 @@ impl Pipeline {
                     // Store what already arrived first, so `received` goes out promptly.
                     self.take(drain(&mut incoming, Vec::new()), &mut ready)
                         .await;
-                    match self.print(job, record).await {
-                        None => {
-                            retry_at = None;
-                            busy_wait = SPOOLER_BUSY_FIRST_WAIT;
-                        }
-                        Some(busy) => {
-                            tracing::warn!(job = %busy.0.job_id, wait_ms = busy_wait.as_millis() as u64, "the spooler is busy; trying again");
-                            ready.push_front(busy);
-                            retry_at = Some(tokio::time::Instant::now() + busy_wait);
-                            busy_wait = (busy_wait * 2).min(SPOOLER_BUSY_MAX_WAIT);
-                        }
+                    let Some((job, record, reason)) = self.print(job, record).await else {
+                        (busy_since, retry_at, busy_wait) = (None, None, SPOOLER_BUSY_FIRST_WAIT);
+                        continue;
+                    };
+                    let since = *busy_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= SPOOLER_BUSY_GIVE_UP {
+                        // A refusal that lasts is not "busy": fail this job, try the next.
+                        let error = JobError::new(
+                            ErrorCode::PrintFailed,
+                            format!(
+                                "the spooler kept refusing the job for {} minutes: {reason}",
+                                SPOOLER_BUSY_GIVE_UP.as_secs() / 60
+                            ),
+                        );
+                        self.finish(record, JobState::Failed, Some(error)).await;
+                        (busy_since, retry_at, busy_wait) = (None, None, SPOOLER_BUSY_FIRST_WAIT);
+                        continue;
                     }
+                    tracing::warn!(job = %job.job_id, wait_ms = busy_wait.as_millis() as u64, %reason, "the spooler is busy; trying again");
+                    ready.push_front((job, record));
+                    retry_at = Some(tokio::time::Instant::now() + busy_wait);
+                    busy_wait = (busy_wait * 2).min(SPOOLER_BUSY_MAX_WAIT);
                     continue;
                 }
             }
@@ -356,12 +369,13 @@ impl Pipeline {
         }
     }
 
-    /// Prints one job; gives it back when the spooler was too busy to take it now.
+    /// Prints one job; gives it back, with the spooler's words, when the spooler was too
+    /// busy to take it now.
     async fn print(
         &self,
         mut job: PrintJob,
         mut record: JobRecord,
-    ) -> Option<(PrintJob, JobRecord)> {
+    ) -> Option<(PrintJob, JobRecord, String)> {
         if job
             .expires_at
             .is_some_and(|t| t <= time::OffsetDateTime::now_utc())
@@ -446,7 +460,7 @@ impl Pipeline {
                 self.watch(record);
             }
             // Nothing reached the spooler: the same job goes again later.
-            Ok((job, Err(PrintError::SpoolerBusy(_)))) => return Some((job, record)),
+            Ok((job, Err(PrintError::SpoolerBusy(reason)))) => return Some((job, record, reason)),
             Ok((_, Err(error))) => {
                 self.finish(record, JobState::Failed, Some(print_error(&error)))
                     .await;

@@ -81,11 +81,13 @@ unsafe extern "C" {
 }
 
 /// True when the last libcups request of this thread failed because CUPS cannot take a
-/// job now but may later: too many jobs queued (its `MaxJobs`), busy, or a temporary
-/// error. Call it right after the failed call, on the same thread.
+/// job now but may later: too many jobs queued, busy, or a temporary error. Call it
+/// right after the failed call, on the same thread.
 pub fn last_error_is_temporary() -> bool {
-    // IPP status codes: service-unavailable, temporary-error, busy, too-many-jobs.
-    const TEMPORARY: [c_int; 4] = [0x0502, 0x0505, 0x0507, 0x050B];
+    // IPP status codes: client-error-not-possible (what cupsd answers "Too many active
+    // jobs." with, at its MaxJobs, and for per-printer and per-user job limits and quotas),
+    // service-unavailable, temporary-error, busy, too-many-jobs.
+    const TEMPORARY: [c_int; 5] = [0x0404, 0x0502, 0x0505, 0x0507, 0x050B];
     // SAFETY: reads libcups' per-thread status of its last request; no arguments.
     TEMPORARY.contains(&unsafe { cupsLastError() })
 }
