@@ -84,6 +84,7 @@ impl Agent {
             events: events.clone(),
             outbox: Arc::clone(&outbox),
             watchers: Arc::default(),
+            in_spooler: Arc::default(),
         };
         let (paused, paused_rx) = watch::channel(false);
         tokio::spawn(pipeline.run(jobs_rx, paused_rx));

@@ -114,6 +114,53 @@ const SPOOLER_BUSY_MAX_WAIT: Duration = Duration::from_secs(5);
 /// How long the spooler may refuse a job as busy before the job fails.
 const SPOOLER_BUSY_GIVE_UP: Duration = Duration::from_secs(600);
 
+/// At most this many of the agent's jobs wait in one print queue of the spooler; the
+/// next waits in the agent. CUPS refuses jobs at `MaxJobs` (500, finished ones counted),
+/// and it forgets finished jobs first: a queue flooded by one burst would forget jobs
+/// before the watcher saw how they ended.
+const MAX_IN_SPOOLER: usize = 100;
+
+/// How many of the agent's jobs each print queue holds, and a wake-up when one leaves.
+#[derive(Debug, Default)]
+pub(crate) struct InSpooler {
+    counts: Mutex<HashMap<String, usize>>,
+    left: Notify,
+}
+
+impl InSpooler {
+    fn count(&self, queue: &str) -> usize {
+        self.counts
+            .lock()
+            .map(|c| c.get(queue).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    fn added(&self, queue: &str) {
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(queue.to_owned()).or_default() += 1;
+        }
+    }
+
+    fn removed(&self, queue: &str) {
+        if let Ok(mut counts) = self.counts.lock() {
+            if let Some(count) = counts.get_mut(queue) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        self.left.notify_one();
+    }
+}
+
+/// How printing one job went, for the worker's loop.
+enum Printed {
+    /// Spooled, or ended (failed, expired).
+    Done,
+    /// The spooler refused it for now, in these words: submit it again later.
+    Busy(PrintJob, JobRecord, String),
+    /// Its queue holds [`MAX_IN_SPOOLER`] of our jobs: submit it when one left.
+    QueueFull(PrintJob, JobRecord),
+}
+
 /// The store, shared between tasks; every call runs on the blocking pool.
 #[derive(Debug, Clone)]
 pub struct SharedStore(Arc<Mutex<Store>>);
@@ -151,6 +198,7 @@ pub(crate) struct Pipeline {
     pub outbox: Arc<Notify>,
     /// Print queue -> its watcher task, which follows every spooled job on that queue.
     pub watchers: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<JobRecord>>>>,
+    pub in_spooler: Arc<InSpooler>,
 }
 
 impl Pipeline {
@@ -167,16 +215,27 @@ impl Pipeline {
         let mut busy_since: Option<tokio::time::Instant> = None;
         let mut retry_at: Option<tokio::time::Instant> = None;
         let mut busy_wait = SPOOLER_BUSY_FIRST_WAIT;
+        // The first ready job's queue holds as many of our jobs as it may.
+        let mut queue_full = false;
         loop {
             let retry_due = retry_at.is_none_or(|at| at <= tokio::time::Instant::now());
-            if !*paused.borrow_and_update() && retry_due {
+            if !*paused.borrow_and_update() && retry_due && !queue_full {
                 if let Some((job, record)) = ready.pop_front() {
                     // Store what already arrived first, so `received` goes out promptly.
                     self.take(drain(&mut incoming, Vec::new()), &mut ready)
                         .await;
-                    let Some((job, record, reason)) = self.print(job, record).await else {
-                        (busy_since, retry_at, busy_wait) = (None, None, SPOOLER_BUSY_FIRST_WAIT);
-                        continue;
+                    let (job, record, reason) = match self.print(job, record).await {
+                        Printed::Done => {
+                            (busy_since, retry_at, busy_wait) =
+                                (None, None, SPOOLER_BUSY_FIRST_WAIT);
+                            continue;
+                        }
+                        Printed::QueueFull(job, record) => {
+                            ready.push_front((job, record));
+                            queue_full = true;
+                            continue;
+                        }
+                        Printed::Busy(job, record, reason) => (job, record, reason),
                     };
                     let since = *busy_since.get_or_insert_with(tokio::time::Instant::now);
                     if since.elapsed() >= SPOOLER_BUSY_GIVE_UP {
@@ -212,6 +271,7 @@ impl Pipeline {
                 },
                 changed = paused.changed() => if changed.is_err() { return },
                 () = retry => {}
+                () = self.in_spooler.left.notified(), if queue_full => queue_full = false,
             }
         }
     }
@@ -369,13 +429,8 @@ impl Pipeline {
         }
     }
 
-    /// Prints one job; gives it back, with the spooler's words, when the spooler was too
-    /// busy to take it now.
-    async fn print(
-        &self,
-        mut job: PrintJob,
-        mut record: JobRecord,
-    ) -> Option<(PrintJob, JobRecord, String)> {
+    /// Prints one job, or gives it back when it has to wait (see [`Printed`]).
+    async fn print(&self, mut job: PrintJob, mut record: JobRecord) -> Printed {
         if job
             .expires_at
             .is_some_and(|t| t <= time::OffsetDateTime::now_utc())
@@ -385,7 +440,7 @@ impl Pipeline {
                 "the job expired before it could be printed",
             );
             self.finish(record, JobState::Expired, Some(error)).await;
-            return None;
+            return Printed::Done;
         }
         let (selected, allow_choice, max_bytes) = {
             let settings = self.settings.borrow();
@@ -401,7 +456,7 @@ impl Pipeline {
             Ok(wanted) => wanted,
             Err(error) => {
                 self.finish(record, JobState::Failed, Some(error)).await;
-                return None;
+                return Printed::Done;
             }
         };
         let backend = Arc::clone(&self.backend);
@@ -415,7 +470,7 @@ impl Pipeline {
             Err(error) => {
                 self.finish(record, JobState::Failed, Some(print_error(&error)))
                     .await;
-                return None;
+                return Printed::Done;
             }
         };
         if let Document::Remote { url, kind } = &job.document {
@@ -423,9 +478,12 @@ impl Pipeline {
                 Ok(document) => job.document = document,
                 Err(error) => {
                     self.finish(record, JobState::Failed, Some(error)).await;
-                    return None;
+                    return Printed::Done;
                 }
             }
+        }
+        if self.in_spooler.count(&printer) >= MAX_IN_SPOOLER {
+            return Printed::QueueFull(job, record);
         }
         let started = {
             let (id, queue) = (job.job_id.clone(), printer.clone());
@@ -435,7 +493,7 @@ impl Pipeline {
         };
         if let Err(error) = started {
             tracing::error!(%error, "cannot store the submit mark; not printing");
-            return None;
+            return Printed::Done;
         }
         let backend = Arc::clone(&self.backend);
         let queue = printer.clone();
@@ -460,7 +518,9 @@ impl Pipeline {
                 self.watch(record);
             }
             // Nothing reached the spooler: the same job goes again later.
-            Ok((job, Err(PrintError::SpoolerBusy(reason)))) => return Some((job, record, reason)),
+            Ok((job, Err(PrintError::SpoolerBusy(reason)))) => {
+                return Printed::Busy(job, record, reason)
+            }
             Ok((_, Err(error))) => {
                 self.finish(record, JobState::Failed, Some(print_error(&error)))
                     .await;
@@ -471,7 +531,7 @@ impl Pipeline {
                     .await;
             }
         }
-        None
+        Printed::Done
     }
 
     /// Ends a job in a final state.
@@ -498,6 +558,7 @@ impl Pipeline {
         let Ok(mut watchers) = self.watchers.lock() else {
             return;
         };
+        self.in_spooler.added(&queue);
         let watcher = watchers.entry(queue.clone()).or_insert_with(|| {
             let (sender, jobs) = mpsc::unbounded_channel();
             tokio::spawn(self.clone().watch_queue(queue, jobs));
@@ -551,9 +612,11 @@ impl Pipeline {
                     ),
                     Some(SpoolerJobState::Unknown) => {
                         tracing::warn!(job = %record.job_id, spooler_id = ?record.spooler_job_id, "the spooler lost track of the job");
+                        self.in_spooler.removed(&queue);
                         continue;
                     }
                 };
+                self.in_spooler.removed(&queue);
                 record.updated_at = now_ms();
                 self.publish(&record).await;
             }
