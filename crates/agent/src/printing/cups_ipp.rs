@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use std::collections::HashSet;
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 /// What CUPS says of one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,41 +97,21 @@ pub fn job_state(printer: &str, job_id: u64) -> CupsJobState {
     let Ok(job_id) = c_int::try_from(job_id) else {
         return CupsJobState::Unknown;
     };
-    let Ok(uri) = CString::new(format!("ipp://localhost/printers/{}", uri_path(printer))) else {
-        return CupsJobState::Unknown;
-    };
-    // SAFETY: every pointer passed is a valid NUL-terminated string or a request libcups
-    // made; cupsDoRequest takes ownership of the request, and the response is freed once
+    // SAFETY: the request goes to `send`, which frees it; the response is freed once
     // here after its one attribute was read.
     unsafe {
-        let request = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES);
-        if request.is_null() {
-            return CupsJobState::NoAnswer;
+        let request = printer_request(IPP_OP_GET_JOB_ATTRIBUTES, printer);
+        if !request.is_null() {
+            ippAddInteger(
+                request,
+                IPP_TAG_OPERATION,
+                IPP_TAG_INTEGER,
+                c"job-id".as_ptr(),
+                job_id,
+            );
+            add_keyword(request, c"requested-attributes", c"job-state");
         }
-        ippAddString(
-            request,
-            IPP_TAG_OPERATION,
-            IPP_TAG_URI,
-            c"printer-uri".as_ptr(),
-            std::ptr::null(),
-            uri.as_ptr(),
-        );
-        ippAddInteger(
-            request,
-            IPP_TAG_OPERATION,
-            IPP_TAG_INTEGER,
-            c"job-id".as_ptr(),
-            job_id,
-        );
-        ippAddString(
-            request,
-            IPP_TAG_OPERATION,
-            IPP_TAG_KEYWORD,
-            c"requested-attributes".as_ptr(),
-            std::ptr::null(),
-            c"job-state".as_ptr(),
-        );
-        let response = cupsDoRequest(std::ptr::null_mut(), request, c"/".as_ptr());
+        let response = send(request);
         if response.is_null() {
             return CupsJobState::NoAnswer;
         }
@@ -153,39 +133,14 @@ pub fn job_state(printer: &str, job_id: u64) -> CupsJobState {
 /// processing, stopped); `None` when CUPS did not answer. One request for the whole
 /// queue, asking for nothing but the ids.
 pub fn active_job_ids(printer: &str) -> Option<HashSet<u64>> {
-    let uri = CString::new(format!("ipp://localhost/printers/{}", uri_path(printer))).ok()?;
-    // SAFETY: as in `job_state`: valid strings, the request is handed to cupsDoRequest,
-    // the response freed once after reading it.
+    // SAFETY: as in `job_state`.
     unsafe {
-        let request = ippNewRequest(IPP_OP_GET_JOBS);
-        if request.is_null() {
-            return None;
+        let request = printer_request(IPP_OP_GET_JOBS, printer);
+        if !request.is_null() {
+            add_keyword(request, c"which-jobs", c"not-completed");
+            add_keyword(request, c"requested-attributes", c"job-id");
         }
-        ippAddString(
-            request,
-            IPP_TAG_OPERATION,
-            IPP_TAG_URI,
-            c"printer-uri".as_ptr(),
-            std::ptr::null(),
-            uri.as_ptr(),
-        );
-        ippAddString(
-            request,
-            IPP_TAG_OPERATION,
-            IPP_TAG_KEYWORD,
-            c"which-jobs".as_ptr(),
-            std::ptr::null(),
-            c"not-completed".as_ptr(),
-        );
-        ippAddString(
-            request,
-            IPP_TAG_OPERATION,
-            IPP_TAG_KEYWORD,
-            c"requested-attributes".as_ptr(),
-            std::ptr::null(),
-            c"job-id".as_ptr(),
-        );
-        let response = cupsDoRequest(std::ptr::null_mut(), request, c"/".as_ptr());
+        let response = send(request);
         if response.is_null() {
             return None;
         }
@@ -201,6 +156,62 @@ pub fn active_job_ids(printer: &str) -> Option<HashSet<u64>> {
         ippDelete(response);
         answered.then_some(ids)
     }
+}
+
+/// A new request for operation `op` on queue `printer`; null if libcups made none.
+///
+/// # Safety
+/// Hand the request to [`send`], which frees it.
+unsafe fn printer_request(op: c_int, printer: &str) -> *mut c_void {
+    let Ok(uri) = CString::new(format!("ipp://localhost/printers/{}", uri_path(printer))) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: libcups copies the strings it is given.
+    unsafe {
+        let request = ippNewRequest(op);
+        if !request.is_null() {
+            ippAddString(
+                request,
+                IPP_TAG_OPERATION,
+                IPP_TAG_URI,
+                c"printer-uri".as_ptr(),
+                std::ptr::null(),
+                uri.as_ptr(),
+            );
+        }
+        request
+    }
+}
+
+/// Adds the operation attribute `name` with the keyword `value`.
+///
+/// # Safety
+/// `request` is a live request from [`printer_request`].
+unsafe fn add_keyword(request: *mut c_void, name: &CStr, value: &CStr) {
+    // SAFETY: see the function's contract; libcups copies both strings.
+    unsafe {
+        ippAddString(
+            request,
+            IPP_TAG_OPERATION,
+            IPP_TAG_KEYWORD,
+            name.as_ptr(),
+            std::ptr::null(),
+            value.as_ptr(),
+        );
+    }
+}
+
+/// Sends `request` (libcups frees it) to the local CUPS server; the response, or null
+/// when there is none (or no request).
+///
+/// # Safety
+/// `request` is null or a live request; free a non-null response with `ippDelete`.
+unsafe fn send(request: *mut c_void) -> *mut c_void {
+    if request.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: see the function's contract.
+    unsafe { cupsDoRequest(std::ptr::null_mut(), request, c"/".as_ptr()) }
 }
 
 /// A queue name as a URI path segment (CUPS names may hold characters a URI may not).
