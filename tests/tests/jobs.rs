@@ -49,6 +49,14 @@ async fn until_job_state(
         .await
 }
 
+/// The `state` of each status, in order.
+fn states_of(statuses: &[Value]) -> Vec<&str> {
+    statuses
+        .iter()
+        .filter_map(|s| s["state"].as_str())
+        .collect()
+}
+
 fn final_states(statuses: &[Value]) -> HashMap<String, String> {
     let mut last = HashMap::new();
     for status in statuses.iter().filter(|s| s["duplicate"] != true) {
@@ -71,10 +79,7 @@ async fn raw_bytes_come_out_byte_exact_and_copies_are_honoured() -> Result<()> {
     server.emit_jobs(&client_id, &[three], 1).await?;
 
     let statuses = until_job_state(&server, &client_id, &job_id, "completed").await?;
-    let states: Vec<&str> = statuses
-        .iter()
-        .filter_map(|s| s["state"].as_str())
-        .collect();
+    let states = states_of(&statuses);
     assert_eq!(states, ["received", "spooled", "completed"]);
     assert!(statuses[1]["spoolerJobId"].is_u64(), "{}", statuses[1]);
     assert_eq!(statuses[2]["printer"], RAW_QUEUE);
@@ -116,10 +121,7 @@ async fn a_job_the_spooler_aborts_is_reported_failed_not_completed() -> Result<(
         .emit_jobs(&client_id, &[raw_job(&job_id, b"never printed")], 1)
         .await?;
     let statuses = until_job_state(&server, &client_id, &job_id, "failed").await?;
-    let states: Vec<&str> = statuses
-        .iter()
-        .filter_map(|s| s["state"].as_str())
-        .collect();
+    let states = states_of(&statuses);
     assert_eq!(states, ["received", "spooled", "failed"]);
     assert_eq!(
         statuses[2]["error"]["code"], "print_failed",

@@ -721,6 +721,16 @@ mod tests {
         assert_eq!(store.pending_statuses(10).expect("outbox").len(), 1);
     }
 
+    /// `field` of each status waiting in the outbox, oldest first.
+    fn outbox_field(store: &Store, field: &str) -> Vec<Value> {
+        store
+            .pending_statuses(10)
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, s)| s[field].clone())
+            .collect()
+    }
+
     #[test]
     fn jobs_that_arrive_together_are_stored_in_order_and_repeats_are_duplicates() {
         let mut store = Store::in_memory().expect("store");
@@ -748,12 +758,7 @@ mod tests {
                 ("duplicate", "b")
             ]
         );
-        let outbox: Vec<Value> = store
-            .pending_statuses(10)
-            .expect("outbox")
-            .into_iter()
-            .map(|(_, s)| s["jobId"].clone())
-            .collect();
+        let outbox = outbox_field(&store, "jobId");
         assert_eq!(outbox, ["a", "b", "c"]);
         let reprint = store.get("c").expect("get").expect("stored");
         assert_eq!(reprint.reprint_of.as_deref(), Some("b"));
@@ -790,12 +795,7 @@ mod tests {
         store.transition(&record).expect("transition");
         record.state = JobState::Completed;
         store.transition(&record).expect("transition");
-        let states: Vec<Value> = store
-            .pending_statuses(10)
-            .expect("outbox")
-            .into_iter()
-            .map(|(_, s)| s["state"].clone())
-            .collect();
+        let states = outbox_field(&store, "state");
         assert_eq!(states, ["received", "spooled", "completed"]);
         let (last_id, _) = store.pending_statuses(10).expect("outbox")[1].clone();
         store.statuses_sent(last_id).expect("sent");
