@@ -1,5 +1,6 @@
 // A stand-in for the original dispatch server this project grew from: socket.io 4 +
-// express, `register(clientId)`, `print {printData}`, GET /getStatus and /startPrint.
+// express, `register(clientId)`, `print {printData}`, GET /getStatus and /startPrint,
+// and CORS open to any origin, as the original (docs/protocol.md section 7).
 // It deliberately knows nothing of PrintRelay's protocol v1 (no acks, no job status).
 //
 // Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
@@ -68,6 +69,22 @@ io.on('connection', (socket) => {
   });
 });
 
+// The original used the `cors` middleware with its defaults (the package is not
+// needed to behave the same): every answer allows any origin, and an OPTIONS request is
+// a preflight answered 204 with the default methods and the headers asked for.
+app.use((req, res, next) => {
+  res.set('Access-Control-Allow-Origin', '*');
+  if (req.method !== 'OPTIONS') return next();
+  res.set('Access-Control-Allow-Methods', 'GET,HEAD,PUT,PATCH,POST,DELETE');
+  const asked = req.headers['access-control-request-headers'];
+  if (asked) {
+    res.vary('Access-Control-Request-Headers');
+    res.set('Access-Control-Allow-Headers', asked);
+  }
+  res.set('Content-Length', '0');
+  return res.status(204).end();
+});
+
 app.get('/getStatus', (_req, res) => {
   res.json({ data: [...clients.values()] });
 });
@@ -75,10 +92,11 @@ app.get('/getStatus', (_req, res) => {
 app.get('/startPrint', (req, res) => {
   const { clientId, printData } = req.query;
   const entry = clients.get(clientId);
-  if (!entry) return res.json({ message: `client ${clientId} is not registered` });
-  if (!entry.connected) return res.json({ message: `client ${clientId} is offline` });
+  // The original's exact answers (web systems compare them): unknown, offline, accepted.
+  if (!entry) return res.json({ message: '客户端不存在' });
+  if (!entry.connected) return res.json({ message: '客户端离线' });
   io.to(entry.socketId).emit('print', { printData });
-  res.json({ message: 'print job sent' });
+  res.json({ message: '参数已接收' });
 });
 
 // Test hook, not in the original: drop a client's socket from the server side.
@@ -111,6 +129,15 @@ app.post('/emit-big', (req, res) => {
   if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
   const content = 'A'.repeat(Number(megabytes) * 1024 * 1024);
   io.to(entry.socketId).emit('print', { jobId, contentType: 'raw_base64', content });
+  res.json({ emitted: 1 });
+});
+// Test hook: emit `print` with a Buffer inside (socket.io sends it as a binary event
+// with an attachment), as a server that sends raw bytes does.
+app.post('/emit-binary', (req, res) => {
+  const { clientId, jobId } = req.query;
+  const entry = clients.get(clientId);
+  if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
+  io.to(entry.socketId).emit('print', { jobId, printData: Buffer.from('raw bytes \x1b@\n') });
   res.json({ emitted: 1 });
 });
 app.post('/replay', (req, res) => {

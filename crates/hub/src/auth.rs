@@ -1,15 +1,16 @@
 //! Tokens: agent tokens (shared, or one per client) checked in the Socket.IO handshake,
 //! API bearer tokens on HTTP. Optional on loopback; `main` refuses to listen elsewhere
-//! without them.
+//! without them or with one shorter than [`MIN_TOKEN_CHARS`].
 
 use std::collections::HashMap;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use crate::http::error::ApiError;
 
 /// The configured tokens; no agent tokens at all (shared or per client) means agents
 /// need none, and no API tokens means the API needs none.
@@ -21,6 +22,7 @@ pub struct Tokens {
     /// clientId -> the only token that client may connect with.
     pub clients: HashMap<String, String>,
     /// Accepted as `Authorization: Bearer <token>` (or `?token=` on the original endpoints).
+    /// At least [`MIN_TOKEN_CHARS`] characters off loopback, as every token.
     pub api: Vec<String>,
 }
 
@@ -99,35 +101,71 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Paths that also take the token as `?token=`: the original endpoints, whose callers
+/// (web systems written for the original server) may only be able to build a URL.
+/// Elsewhere a token in a URL would only end up in proxies' and browsers' histories.
+const QUERY_TOKEN_PATHS: [&str; 2] = ["/getStatus", "/startPrint"];
+
+/// Off loopback, every token (agent, client and API) must be at least this long.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+impl Tokens {
+    /// The first configured token shorter than [`MIN_TOKEN_CHARS`]: (its kind, its length).
+    pub fn too_short(&self) -> Option<(&'static str, usize)> {
+        let kinds = [
+            ("--agent-token", self.agent.iter().collect::<Vec<_>>()),
+            ("--client-token", self.clients.values().collect()),
+            ("--api-token", self.api.iter().collect()),
+        ];
+        kinds.into_iter().find_map(|(kind, tokens)| {
+            tokens
+                .iter()
+                .map(|t| t.chars().count())
+                .find(|&n| n < MIN_TOKEN_CHARS)
+                .map(|n| (kind, n))
+        })
+    }
+}
+
+/// The API token a request offers: `Authorization: <scheme> <token>` with the scheme
+/// `Bearer` in any case, else `?token=` (URL-decoded) on the original endpoints.
+fn offered_token(request: &Request) -> Option<String> {
+    let from_header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(|c: char| c.is_ascii_whitespace()))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    if from_header.is_some() || !QUERY_TOKEN_PATHS.contains(&request.uri().path()) {
+        return from_header;
+    }
+    #[derive(serde::Deserialize)]
+    struct TokenQuery {
+        token: Option<String>,
+    }
+    // A query that does not read (a repeated `token`) offers none.
+    axum::extract::Query::<TokenQuery>::try_from_uri(request.uri())
+        .ok()
+        .and_then(|q| q.0.token)
+}
+
 /// Axum middleware: refuses HTTP requests without a valid API token (401, JSON error).
 pub async fn require_api_token(
     State(tokens): State<Tokens>,
     request: Request,
     next: Next,
 ) -> Response {
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let query_token = request
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("token=")));
-    if tokens.check_api(bearer.or(query_token)) {
+    if tokens.check_api(offered_token(&request).as_deref()) {
         return next.run(request).await;
     }
-    (
-        StatusCode::UNAUTHORIZED,
-        Json(
-            json!({"error": {"code": "unauthorized", "message": "a valid API token is required"}}),
-        ),
-    )
-        .into_response()
+    ApiError::Unauthorized.into_response()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -187,5 +225,59 @@ mod tests {
         assert!(!tokens.check_api(Some("abcd")));
         assert!(!tokens.check_api(None));
         assert!(Tokens::default().check_api(None));
+    }
+
+    fn offered(uri: &str, authorization: Option<&str>) -> Option<String> {
+        let mut request = Request::builder().uri(uri);
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        offered_token(&request.body(axum::body::Body::empty()).expect("request"))
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER  abc ", "bEaReR\tabc"] {
+            assert_eq!(
+                offered("/api/v1/jobs", Some(value)).as_deref(),
+                Some("abc"),
+                "{value}"
+            );
+        }
+        assert_eq!(offered("/api/v1/jobs", Some("Basic abc")), None);
+        assert_eq!(offered("/api/v1/jobs", Some("Bearerabc")), None);
+    }
+
+    #[test]
+    fn a_query_token_is_decoded_and_read_only_on_the_original_endpoints() {
+        let uri = "/getStatus?token=a%2Bb%20c%26d";
+        assert_eq!(offered(uri, None).as_deref(), Some("a+b c&d"));
+        assert_eq!(
+            offered("/startPrint?clientId=pc&token=t0k", None).as_deref(),
+            Some("t0k")
+        );
+        assert_eq!(offered("/api/v1/clients?token=t0k", None), None);
+        assert_eq!(offered("/api/v1/events?token=t0k", None), None);
+        assert_eq!(offered("/getStatus?token=a&token=b", None), None);
+        // The header wins over the query.
+        assert_eq!(
+            offered("/getStatus?token=q", Some("Bearer h")).as_deref(),
+            Some("h")
+        );
+    }
+
+    #[test]
+    fn short_tokens_are_found_whatever_their_kind() {
+        let long = "0123456789abcdef".to_owned();
+        let mut tokens = Tokens {
+            agent: vec![long.clone()],
+            clients: HashMap::from([("pc".into(), long.clone())]),
+            api: vec![long.clone()],
+        };
+        assert_eq!(tokens.too_short(), None);
+        tokens.api.push("short".into());
+        assert_eq!(tokens.too_short(), Some(("--api-token", 5)));
+        tokens.clients.insert("pc2".into(), "令牌".repeat(7));
+        assert_eq!(tokens.too_short(), Some(("--client-token", 14)));
     }
 }

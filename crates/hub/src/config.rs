@@ -35,6 +35,14 @@ pub struct Cli {
     /// `90m`, `12h`, `7d`, or `never` [default: 7d].
     #[arg(long, env = "PRINTRELAY_HUB_DEFAULT_EXPIRY", value_parser = parse_expiry)]
     pub default_expiry: Option<Expiry>,
+    /// How long finished jobs (and their status histories) are kept: `30s`, `90m`, `12h`,
+    /// `30d`, or `never` [default: 30d].
+    #[arg(long, env = "PRINTRELAY_HUB_RETENTION", value_parser = parse_expiry)]
+    pub retention: Option<Expiry>,
+    /// Largest size of the database in MiB; past it submissions are answered 507 [default:
+    /// no cap but the disk].
+    #[arg(long, env = "PRINTRELAY_HUB_MAX_DB_MIB")]
+    pub max_db_mib: Option<u64>,
     /// A token agents must send in their handshake (repeat for several; comma-separated in env).
     #[arg(
         long = "agent-token",
@@ -62,13 +70,22 @@ pub struct Cli {
     )]
     pub api_tokens: Vec<String>,
     /// A browser origin allowed to call the API (repeat; comma-separated in env; `*` for
-    /// any) [default: none, same-origin only].
+    /// any, `none` for no CORS) [default: `*` without --api-token, none with].
     #[arg(
         long = "cors-origin",
         env = "PRINTRELAY_HUB_CORS_ORIGINS",
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// A name the hub also answers to, as `name` (any port) or `name:port`: what a
+    /// reverse proxy or port forward sends as Host (repeat; comma-separated in env).
+    /// Requests naming any other host get 421 [default: none].
+    #[arg(
+        long = "public-name",
+        env = "PRINTRELAY_HUB_PUBLIC_NAMES",
+        value_delimiter = ','
+    )]
+    pub public_names: Vec<String>,
     /// Log lines on stderr as `text` or `json` (one JSON object a line) [default: text].
     #[arg(long, env = "PRINTRELAY_HUB_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -98,10 +115,13 @@ pub struct FileConfig {
     ping_timeout_ms: Option<u64>,
     max_body_bytes: Option<usize>,
     default_expiry: Option<String>,
+    retention: Option<String>,
+    max_db_mib: Option<u64>,
     agent_tokens: Option<Vec<String>>,
     client_tokens: Option<HashMap<String, String>>,
     api_tokens: Option<Vec<String>>,
     cors_origins: Option<Vec<String>>,
+    public_names: Option<Vec<String>>,
     log_format: Option<LogFormat>,
 }
 
@@ -116,10 +136,17 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Milliseconds a job without `expiresAt` may wait; `None`: forever.
     pub default_expiry_ms: Option<u64>,
+    /// Milliseconds finished jobs are kept; `None`: forever.
+    pub retention_ms: Option<u64>,
+    /// Cap of the database size in MiB.
+    pub max_db_mib: Option<u64>,
     pub agent_tokens: Vec<String>,
     pub client_tokens: HashMap<String, String>,
     pub api_tokens: Vec<String>,
+    /// As configured; `http::cors::origins` decides the default.
     pub cors_origins: Vec<String>,
+    /// Names besides its own that the hub answers to (`http::host`).
+    pub public_names: Vec<String>,
     pub log_format: LogFormat,
 }
 
@@ -134,9 +161,12 @@ pub enum ConfigError {
     Json(PathBuf, serde_json::Error),
     #[error("{0}: default_expiry: {1}")]
     Expiry(PathBuf, String),
+    #[error("{0}: retention: {1}")]
+    Retention(PathBuf, String),
 }
 
 const SEVEN_DAYS_MS: u64 = 7 * 24 * 3600 * 1000;
+const THIRTY_DAYS_MS: u64 = 30 * 24 * 3600 * 1000;
 
 impl FileConfig {
     /// Reads a TOML file, or JSON when the name ends in `.json`.
@@ -169,6 +199,13 @@ impl Config {
             ),
             None => None,
         };
+        let file_retention =
+            match &file.retention {
+                Some(text) => Some(parse_expiry(text).map_err(|e| {
+                    ConfigError::Retention(cli.config.clone().unwrap_or_default(), e)
+                })?),
+                None => None,
+            };
         let list = |from_cli: Vec<String>, from_file: Option<Vec<String>>| {
             let chosen = if from_cli.is_empty() {
                 from_file.unwrap_or_default()
@@ -203,6 +240,12 @@ impl Config {
                 .or(file_expiry)
                 .unwrap_or(Expiry(Some(SEVEN_DAYS_MS)))
                 .0,
+            retention_ms: cli
+                .retention
+                .or(file_retention)
+                .unwrap_or(Expiry(Some(THIRTY_DAYS_MS)))
+                .0,
+            max_db_mib: cli.max_db_mib.or(file.max_db_mib),
             agent_tokens: list(cli.agent_tokens, file.agent_tokens),
             client_tokens: if cli.client_tokens.is_empty() {
                 file.client_tokens.unwrap_or_default()
@@ -211,6 +254,7 @@ impl Config {
             },
             api_tokens: list(cli.api_tokens, file.api_tokens),
             cors_origins: list(cli.cors_origins, file.cors_origins),
+            public_names: list(cli.public_names, file.public_names),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
         })
     }
@@ -304,6 +348,7 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:3000".parse().expect("addr"));
         assert_eq!(config.default_expiry_ms, Some(SEVEN_DAYS_MS));
         assert!(config.agent_tokens.is_empty() && config.cors_origins.is_empty());
+        assert!(config.public_names.is_empty());
     }
 
     #[test]
@@ -325,12 +370,13 @@ mod tests {
         let json = dir.join("hub.json");
         std::fs::write(
             &json,
-            r#"{"cors_origins": ["https://erp.example"], "log_format": "json"}"#,
+            r#"{"cors_origins": ["https://erp.example"], "public_names": ["print.example.com"], "log_format": "json"}"#,
         )
         .expect("write");
         let file = FileConfig::read(&json).expect("json config");
         let config = Config::resolve(Cli::default(), file).expect("resolves");
         assert_eq!(config.cors_origins, ["https://erp.example"]);
+        assert_eq!(config.public_names, ["print.example.com"]);
         assert_eq!(config.log_format, LogFormat::Json);
         let typo = dir.join("hub.toml");
         std::fs::write(&typo, "listne = \"0.0.0.0:1\"\n").expect("write");

@@ -1,13 +1,20 @@
-//! The shared hub state and the one place that delivers jobs to connected agents.
+//! The hub's shared state and its operations: submissions and statuses go to the
+//! group-commit writer, presence to the registry (and, in order, the writer), deliveries
+//! to a task per client; reads use a connection of their own that never waits for a commit.
 
-use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde_json::Value;
-use socketioxide::extract::SocketRef;
+use serde_json::{json, Value};
+use socketioxide::extract::{AckSender, SocketRef};
 
-use crate::events::{Change, Changes, ClientChange, JobChange};
-use crate::store::{Client, Inserted, NewJob, StateChange, Store, StoreError, Write, Written};
+use crate::delivery::Delivery;
+use crate::events::{Change, Changes, ClientChange};
+use crate::registry::{Heartbeat, Registry};
+use crate::store::{Client, NewJob, Presence, Store, StoreError, Upkeep};
+use crate::writer::{Pending, WriteQueue, WriterTurn};
+
+pub use crate::writer::Submitted;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -17,57 +24,8 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// An agent's last application heartbeat.
-#[derive(Debug, Clone, Copy)]
-struct Heartbeat {
-    at: u64,
-    rtt_ms: Option<u64>,
-}
-
-/// At most this many writes (submissions and statuses) go in one transaction.
-const MAX_BATCH: usize = 256;
-
-/// What a submission came to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Submitted {
-    /// False when the job id existed already.
-    pub created: bool,
-    /// The job's state when it was answered (`queued`, `delivered`, or that of the job
-    /// that had the id).
-    pub state: String,
-}
-
-/// A write waiting to be committed: a submitted job, whose submitter waits for the
-/// answer, or an agent's status, which nobody waits for (agents send them without ack).
-enum Pending {
-    Job {
-        job: NewJob,
-        answer: tokio::sync::oneshot::Sender<Result<Submitted, StoreError>>,
-    },
-    Status(Value),
-}
-
-/// Writes waiting for the writer; `writing` while a writer runs.
-#[derive(Default)]
-struct WriteQueue {
-    waiting: Vec<Pending>,
-    writing: bool,
-}
-
-/// The one running writer. Dropped before it finished (it panicked, or the runtime shut
-/// down before it ran), it lets the next write start another.
-struct Writer {
-    queue: Arc<Mutex<WriteQueue>>,
-    finished: bool,
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        if !self.finished {
-            lock(&self.queue).writing = false;
-        }
-    }
-}
+/// What the older socket of a client id is told before it is closed.
+pub const REPLACED_REASON: &str = "another connection registered this client id";
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -75,25 +33,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How the hub keeps its data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retention {
+    /// How long a job submitted without `expiresAt` may wait, in ms; `None`: forever.
+    pub default_expiry_ms: Option<u64>,
+    /// How long finished jobs are kept, in ms; `None`: forever.
+    pub finished_ms: Option<u64>,
+}
+
 /// Shared by the socket handlers and the HTTP routes. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
-    store: Arc<Mutex<Store>>,
-    /// clientId -> the socket it registered on.
-    sockets: Arc<Mutex<HashMap<String, SocketRef>>>,
-    /// socket sid -> the clientId it registered.
-    clients: Arc<Mutex<HashMap<String, String>>>,
-    /// clientId -> its last heartbeat on the current connection. In memory: a write per
-    /// heartbeat per agent would cost the database more than the figure is worth.
-    heartbeats: Arc<Mutex<HashMap<String, Heartbeat>>>,
-    /// Held while delivering, so two deliveries (a submit and a registration) never
-    /// send the same queued job twice.
-    delivering: Arc<Mutex<()>>,
-    /// Submissions and statuses waiting for the writer (group commit).
-    writes: Arc<Mutex<WriteQueue>>,
+    /// The writing connection: the writer's commits, delivery marks, client_info.
+    writer: Arc<Mutex<Store>>,
+    /// A read-only connection: API reads never wait behind a commit's fsync.
+    reader: Arc<Mutex<Store>>,
+    registry: Registry,
+    writes: WriteQueue,
+    delivery: Delivery,
     changes: Changes,
-    /// How long a job submitted without `expiresAt` may wait, in ms; `None`: forever.
-    default_expiry_ms: Option<u64>,
+    retention: Retention,
 }
 
 impl std::fmt::Debug for Hub {
@@ -103,22 +63,28 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// A hub over an open store; event streams end when `closing` turns true.
-    pub fn new(
-        store: Store,
+    /// A hub over the database at `path` (created and migrated if needed; `max_pages`
+    /// caps its size); event streams end when `closing` turns true.
+    pub fn open(
+        path: &Path,
+        max_pages: Option<u64>,
         closing: tokio::sync::watch::Receiver<bool>,
-        default_expiry_ms: Option<u64>,
-    ) -> Self {
-        Self {
-            store: Arc::new(Mutex::new(store)),
-            sockets: Arc::new(Mutex::new(HashMap::new())),
-            clients: Arc::new(Mutex::new(HashMap::new())),
-            heartbeats: Arc::new(Mutex::new(HashMap::new())),
-            delivering: Arc::new(Mutex::new(())),
-            writes: Arc::new(Mutex::new(WriteQueue::default())),
-            changes: Changes::new(closing),
-            default_expiry_ms,
-        }
+        retention: Retention,
+    ) -> Result<Self, StoreError> {
+        let writer = Arc::new(Mutex::new(Store::open(path, max_pages)?));
+        let reader = Arc::new(Mutex::new(Store::open_reader(path)?));
+        let registry = Registry::default();
+        let changes = Changes::new(closing);
+        let delivery = Delivery::new(Arc::clone(&writer), registry.clone(), changes.clone());
+        Ok(Self {
+            writer,
+            reader,
+            registry,
+            writes: WriteQueue::default(),
+            delivery,
+            changes,
+            retention,
+        })
     }
 
     /// The broadcast of job and client changes.
@@ -126,18 +92,8 @@ impl Hub {
         &self.changes
     }
 
-    fn publish_job(&self, change: StateChange, at: u64) {
-        self.changes.publish(Change::Job(JobChange {
-            job_id: change.job_id,
-            client_id: change.client_id,
-            state: change.state,
-            at,
-            error: change.error,
-        }));
-    }
-
-    /// Queues a job (without `expires_at`, the default expiry applies) and sends it to its
-    /// client if that is online. Answers once the job is durable: submissions that arrive
+    /// Queues a job (without `expires_at`, the default expiry applies); it goes out to its
+    /// client once that is online. Answers once the job is durable: submissions that arrive
     /// while one commit syncs are committed together in the next (group commit, one fsync
     /// per batch). Idempotent: a taken id leaves its job as it is (`created` false).
     pub async fn submit(
@@ -158,162 +114,114 @@ impl Hub {
         answered.await.unwrap_or(Err(StoreError::WriterStopped))
     }
 
-    /// Records an agent's `job_status` and announces the job's new state if it moved,
-    /// committed with the writes around it (a burst of jobs brings three statuses each).
-    pub fn record_status(&self, status: Value) {
-        self.enqueue(Pending::Status(status));
+    /// Records an agent's `job_status` with the writes around it; `ack` answers once it is
+    /// committed (the agent keeps it in its outbox until then).
+    pub fn record_status(&self, status: Value, ack: Option<AckSender>) {
+        self.enqueue(Pending::Status { status, ack });
     }
 
-    /// Adds a write to the queue; starts the writer unless one runs.
+    /// Expires waiting jobs whose time passed; with `purge`, also removes finished jobs
+    /// past retention.
+    pub fn upkeep(&self, purge: bool) {
+        let purge_before = self
+            .retention
+            .finished_ms
+            .filter(|_| purge)
+            .map(|ms| now_ms().saturating_sub(ms));
+        self.enqueue(Pending::Upkeep(Upkeep { purge_before }));
+    }
+
+    /// Adds a write to the queue; runs the writer unless one runs.
     fn enqueue(&self, write: Pending) {
-        let start_writer = {
-            let mut queue = lock(&self.writes);
-            queue.waiting.push(write);
-            !std::mem::replace(&mut queue.writing, true)
-        };
-        if start_writer {
+        if let Some(turn) = self.writes.push(write) {
             let hub = self.clone();
-            let writer = Writer {
-                queue: Arc::clone(&self.writes),
-                finished: false,
-            };
-            tokio::task::spawn_blocking(move || hub.write_queued(writer));
+            tokio::task::spawn_blocking(move || hub.write_queued(turn));
         }
     }
 
-    /// Commits the waiting writes, a batch at a time, until none waits. One runs at a time
-    /// (on the blocking pool: the fsync must not hold a runtime thread).
-    fn write_queued(&self, mut writer: Writer) {
-        loop {
-            let batch: Vec<Pending> = {
-                let mut queue = lock(&self.writes);
-                if queue.waiting.is_empty() {
-                    // Cleared under the same lock a writer is started under: no write is left
-                    // waiting without a writer.
-                    queue.writing = false;
-                    writer.finished = true;
-                    return;
+    /// Commits the waiting writes, a batch at a time, until none waits; then starts the
+    /// deliveries they call for.
+    fn write_queued(&self, mut turn: WriterTurn) {
+        while let Some(batch) = turn.next_batch() {
+            let committed = crate::writer::commit(
+                &self.writer,
+                &self.changes,
+                self.retention.default_expiry_ms,
+                batch,
+            );
+            for client_id in committed.deliver_to {
+                if self.registry.is_online(&client_id) {
+                    self.delivery.start(&client_id);
                 }
-                let take = queue.waiting.len().min(MAX_BATCH);
-                queue.waiting.drain(..take).collect()
-            };
-            self.write_batch(batch);
+            }
         }
     }
 
-    /// One transaction for `batch`, in order; then the new jobs go out and each submitter
-    /// gets its answer.
-    fn write_batch(&self, mut batch: Vec<Pending>) {
+    /// Registers `client_id` on `socket` by the presence rule (see [`crate::registry`]):
+    /// the id this socket held before goes offline, an older socket of the same id is told
+    /// why and closed. Presence is announced at once and stored in order by the writer.
+    pub fn register(&self, client_id: &str, socket: &SocketRef, v1: bool) {
+        let sid = socket.id.to_string();
         let now = now_ms();
-        for pending in &mut batch {
-            if let Pending::Job { job, .. } = pending {
-                // From the same instant as `createdAt`.
-                job.expires_at = job
-                    .expires_at
-                    .or_else(|| self.default_expiry_ms.map(|ms| now + ms));
+        let (registered, ()) = self.registry.register(client_id, socket, v1, |registered| {
+            if let Some(released) = &registered.released {
+                self.went_offline(released, &sid, now);
             }
-        }
-        let writes: Vec<Write<'_>> = batch
-            .iter()
-            .map(|pending| match pending {
-                Pending::Job { job, .. } => Write::Job(job),
-                Pending::Status(status) => Write::Status(status),
-            })
-            .collect();
-        let written = {
-            let mut store = self.store();
-            let written = store.write(&writes, now);
-            if let Ok(written) = &written {
-                // Published under the store lock, so subscribers see a job's states in order.
-                for (write, result) in writes.iter().zip(written) {
-                    match (write, result) {
-                        (Write::Job(job), Written::Job(Inserted::Created)) => self.publish_job(
-                            StateChange {
-                                job_id: job.job_id.clone(),
-                                client_id: job.client_id.clone(),
-                                state: "queued".into(),
-                                error: None,
-                            },
-                            now,
-                        ),
-                        (_, Written::Status(Some(change))) => self.publish_job(change.clone(), now),
-                        _ => {}
-                    }
-                }
-            }
-            written
-        };
-        drop(writes);
-        let written = match written {
-            Ok(written) => written,
-            Err(error) => {
-                tracing::error!(%error, writes = batch.len(), "cannot store a batch of jobs and statuses");
-                let error = Arc::new(error);
-                for pending in batch {
-                    if let Pending::Job { answer, .. } = pending {
-                        let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
-                    }
-                }
-                return;
-            }
-        };
-        tracing::debug!(writes = batch.len(), "committed a batch");
-        let submitted: Vec<(NewJob, _, Inserted)> = batch
-            .into_iter()
-            .zip(written)
-            .filter_map(|(pending, written)| match (pending, written) {
-                (Pending::Job { job, answer }, Written::Job(inserted)) => {
-                    Some((job, answer, inserted))
-                }
-                _ => None,
-            })
-            .collect();
-        // Each client with a new job once, in the order of the batch.
-        let mut sent = HashSet::new();
-        let mut seen = HashSet::new();
-        for (job, _, inserted) in &submitted {
-            if *inserted == Inserted::Created && seen.insert(job.client_id.as_str()) {
-                sent.extend(self.deliver(&job.client_id));
-            }
-        }
-        for (job, answer, inserted) in submitted {
-            let created = inserted == Inserted::Created;
-            let state = if sent.contains(&job.job_id) {
-                "delivered".to_owned()
-            } else {
-                match inserted {
-                    Inserted::Created => "queued".to_owned(),
-                    Inserted::Exists(state) => state,
-                }
-            };
-            let _ = answer.send(Ok(Submitted { created, state }));
+            self.enqueue(Pending::Presence(Presence {
+                client_id: client_id.to_owned(),
+                sid: sid.clone(),
+                online: true,
+                at: now,
+            }));
+            self.changes.publish(Change::Client(ClientChange {
+                client_id: client_id.to_owned(),
+                connected: true,
+                socket_id: sid.clone(),
+                at: now,
+            }));
+        });
+        if let Some(older) = registered.replaced {
+            tracing::warn!(client = %client_id, older = %older.id, newer = %sid, "client id registered again: the older connection is closed");
+            let _ = older.emit(
+                "replaced",
+                &json!({"clientId": client_id, "reason": REPLACED_REASON, "by": sid, "at": now}),
+            );
+            let _ = older.disconnect();
         }
     }
 
-    /// Marks `client_id` online on `socket` (binding it first, so that once the store
-    /// says "connected", /startPrint finds the socket).
-    pub fn client_online(&self, client_id: &str, socket: &SocketRef) -> Result<(), StoreError> {
-        self.bind(client_id, socket);
+    /// Forgets socket `sid`; its client goes offline unless it lives on another socket.
+    pub fn socket_closed(&self, sid: &str) {
         let now = now_ms();
-        let mut store = self.store();
-        store.client_online(client_id, &socket.id.to_string(), now)?;
-        self.changes.publish(Change::Client(ClientChange {
+        self.registry
+            .socket_closed(sid, |client_id| self.went_offline(client_id, sid, now));
+    }
+
+    fn went_offline(&self, client_id: &str, sid: &str, now: u64) {
+        self.enqueue(Pending::Presence(Presence {
             client_id: client_id.to_owned(),
-            connected: true,
-            socket_id: socket.id.to_string(),
+            sid: sid.to_owned(),
+            online: false,
             at: now,
         }));
-        Ok(())
+        self.changes.publish(Change::Client(ClientChange {
+            client_id: client_id.to_owned(),
+            connected: false,
+            socket_id: sid.to_owned(),
+            at: now,
+        }));
+    }
+
+    /// Sends `client_id` its waiting jobs (in the background, in order).
+    pub fn deliver(&self, client_id: &str) {
+        self.delivery.start(client_id);
     }
 
     /// Records an application heartbeat from socket `sid` with the round trip the agent
     /// last measured (`rttMs` in its payload, absent before its first answer).
     pub fn heartbeat(&self, sid: &str, rtt_ms: Option<u64>) {
-        let Some(client_id) = lock(&self.clients).get(sid).cloned() else {
-            return;
-        };
-        lock(&self.heartbeats).insert(
-            client_id,
+        self.registry.heartbeat(
+            sid,
             Heartbeat {
                 at: now_ms(),
                 rtt_ms,
@@ -321,198 +229,120 @@ impl Hub {
         );
     }
 
-    /// Every client, with its live heartbeat figures.
+    /// Every client ever registered, by id; `connected` is the registry's (always the
+    /// live truth), with its live heartbeat figures.
     pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        let clients = self.store().clients()?;
-        Ok(clients
-            .into_iter()
-            .map(|c| self.with_heartbeat(c))
-            .collect())
-    }
-
-    /// One client, with its live heartbeat figures.
-    pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        let client = self.store().client(client_id)?;
-        Ok(client.map(|c| self.with_heartbeat(c)))
-    }
-
-    fn with_heartbeat(&self, mut client: Client) -> Client {
-        if client.connected {
-            if let Some(beat) = lock(&self.heartbeats).get(&client.client_id) {
-                client.last_heartbeat_at = Some(beat.at);
-                client.rtt_ms = beat.rtt_ms;
+        let mut clients = self.store().clients()?;
+        let mut live = self.registry.bindings();
+        for client in &mut clients {
+            match live.remove(&client.client_id) {
+                Some(binding) => {
+                    client.connected = true;
+                    client.socket_id = Some(binding.sid);
+                    client.last_heartbeat_at = binding.heartbeat.map(|b| b.at);
+                    client.rtt_ms = binding.heartbeat.and_then(|b| b.rtt_ms);
+                }
+                None => client.connected = false,
             }
         }
-        client
-    }
-
-    /// Forgets socket `sid`; marks its client offline unless it re-registered on a newer
-    /// socket meanwhile.
-    pub fn socket_closed(&self, sid: &str) -> Result<(), StoreError> {
-        let Some(client_id) = self.unbind_socket(sid) else {
-            return Ok(());
-        };
-        lock(&self.heartbeats).remove(&client_id);
-        let now = now_ms();
-        let mut store = self.store();
-        if store.client_offline(&client_id, sid, now)? {
-            self.changes.publish(Change::Client(ClientChange {
-                client_id,
-                connected: false,
-                socket_id: sid.to_owned(),
-                at: now,
-            }));
+        // Registered a moment ago: the writer has not stored it yet.
+        for (client_id, binding) in live {
+            clients.push(Client::live(client_id, binding.sid, now_ms()));
         }
-        Ok(())
+        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(clients)
     }
 
-    /// Expires the waiting jobs of `client_id` whose `expiresAt` passed, then counts the
-    /// jobs that a registration on `sid` will be sent.
-    pub fn pending(&self, client_id: &str, sid: &str) -> Result<usize, StoreError> {
-        self.expire(client_id)?;
-        Ok(self.store().deliverable(client_id, sid)?.len())
+    /// One client, as in [`Hub::clients`].
+    pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let stored = self.store().client(client_id)?;
+        let binding = self.registry.binding(client_id);
+        Ok(match (stored, binding) {
+            (Some(mut client), Some(binding)) => {
+                client.connected = true;
+                client.socket_id = Some(binding.sid);
+                client.last_heartbeat_at = binding.heartbeat.map(|b| b.at);
+                client.rtt_ms = binding.heartbeat.and_then(|b| b.rtt_ms);
+                Some(client)
+            }
+            (Some(mut client), None) => {
+                client.connected = false;
+                Some(client)
+            }
+            (None, Some(binding)) => {
+                Some(Client::live(client_id.to_owned(), binding.sid, now_ms()))
+            }
+            (None, None) => None,
+        })
     }
 
-    fn expire(&self, client_id: &str) -> Result<(), StoreError> {
-        let now = now_ms();
-        let mut store = self.store();
-        for change in store.expire(client_id, now)? {
-            self.publish_job(change, now);
-        }
-        Ok(())
+    /// Stores an agent's `client_info` (printers, version, host).
+    pub fn client_info(&self, client_id: &str, info: &Value) {
+        let writer = Arc::clone(&self.writer);
+        let client_id = client_id.to_owned();
+        let info = info.clone();
+        // The writing connection may wait behind a commit: not on a runtime thread.
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = lock(&writer).client_info(&client_id, &info, now_ms()) {
+                tracing::error!(%error, "cannot store client_info");
+            }
+        });
     }
 
-    /// The store, locked. SQLite calls are short; holding a std mutex across them on a
-    /// runtime thread is cheaper than a hop to the blocking pool.
+    /// The number of jobs waiting for `client_id`.
+    pub fn pending(&self, client_id: &str) -> Result<usize, StoreError> {
+        self.store().waiting(client_id, now_ms())
+    }
+
+    /// The read-only store, locked. Its reads never wait for the writer.
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Remembers that `client_id` lives on `socket`.
-    fn bind(&self, client_id: &str, socket: &SocketRef) {
-        if let Ok(mut sockets) = self.sockets.lock() {
-            sockets.insert(client_id.to_owned(), socket.clone());
-        }
-        if let Ok(mut clients) = self.clients.lock() {
-            clients.insert(socket.id.to_string(), client_id.to_owned());
-        }
+        lock(&self.reader)
     }
 
     /// The client registered on socket `sid`.
     pub fn client_of(&self, sid: &str) -> Option<String> {
-        self.clients.lock().ok()?.get(sid).cloned()
-    }
-
-    /// Forgets socket `sid`; returns its client. A client that already re-registered on
-    /// a newer socket keeps that binding.
-    fn unbind_socket(&self, sid: &str) -> Option<String> {
-        let client_id = self.clients.lock().ok()?.remove(sid)?;
-        if let Ok(mut sockets) = self.sockets.lock() {
-            if sockets
-                .get(&client_id)
-                .is_some_and(|s| s.id.to_string() == sid)
-            {
-                sockets.remove(&client_id);
-            }
-        }
-        Some(client_id)
-    }
-
-    /// Sends every deliverable job of `client_id` to its socket, in order; returns their ids.
-    pub fn deliver(&self, client_id: &str) -> Vec<String> {
-        let Some(socket) = self
-            .sockets
-            .lock()
-            .ok()
-            .and_then(|s| s.get(client_id).cloned())
-        else {
-            return Vec::new();
-        };
-        let _one_at_a_time = self
-            .delivering
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(error) = self.expire(client_id) {
-            tracing::error!(%error, "cannot expire queued jobs");
-        }
-        let now = now_ms();
-        let sid = socket.id.to_string();
-        let jobs = {
-            let mut store = self.store();
-            let jobs = match store.deliverable(client_id, &sid) {
-                Ok(jobs) => jobs,
-                Err(error) => {
-                    tracing::error!(%error, "cannot read queued jobs");
-                    return Vec::new();
-                }
-            };
-            if jobs.is_empty() {
-                return Vec::new();
-            }
-            // Marked before they are sent, so a job's `delivered` always precedes the
-            // agent's statuses; if a send fails, the next connection gets the job again.
-            let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
-            match store.delivered(&ids, &sid, now) {
-                Ok(changes) => {
-                    for change in changes {
-                        self.publish_job(change, now);
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(%error, client = %client_id, "cannot mark jobs delivered");
-                    return Vec::new();
-                }
-            }
-            jobs
-        };
-        let mut sent = Vec::with_capacity(jobs.len());
-        for (job_id, payload) in jobs {
-            if socket.emit("print", &payload).is_err() {
-                break;
-            }
-            sent.push(job_id);
-        }
-        sent
+        self.registry.client_of(sid)
     }
 
     /// True when `client_id` is registered on a live socket.
     pub fn is_online(&self, client_id: &str) -> bool {
-        self.sockets.lock().is_ok_and(|s| s.contains_key(client_id))
+        self.registry.is_online(client_id)
     }
 
-    /// A job for an agent, from the v1 body: the original field `printData` is kept for
-    /// text so original browser clients can print it too.
-    pub fn agent_payload(body: &Value) -> Value {
-        let mut payload = body.clone();
-        if let Some(fields) = payload.as_object_mut() {
-            fields.remove("clientId");
-        }
-        payload
+    /// Folds the write-ahead log into the database file (at shutdown).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        lock(&self.writer).checkpoint()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use std::collections::{HashMap, HashSet};
 
     use serde_json::json;
 
     use super::*;
 
-    fn hub() -> Hub {
-        let store = Store::open(Path::new(":memory:")).expect("store");
+    /// A hub over a fresh database; keep the folder alive as long as the hub.
+    fn hub() -> (Hub, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
         // The sender may go: nothing here waits for a shutdown.
         let (_closing, closing_rx) = tokio::sync::watch::channel(false);
-        Hub::new(store, closing_rx, None)
+        let hub = Hub::open(
+            &dir.path().join("hub.db"),
+            None,
+            closing_rx,
+            Retention::default(),
+        )
+        .expect("hub");
+        (hub, dir)
     }
 
     /// Many submitters at once (some with the same job id): each gets the right `created`,
     /// every distinct job is stored once, and its `queued` is published exactly once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_submissions_are_each_answered_and_all_stored() {
-        let hub = hub();
+        let (hub, _dir) = hub();
         let mut changes = hub.changes().subscribe();
         let submitters: Vec<_> = (0..300)
             .map(|i| {
@@ -551,69 +381,61 @@ mod tests {
         assert_eq!(published.len(), 200);
     }
 
-    /// A writer dropped before it ran (a runtime shutting down) leaves no submission
-    /// waiting for a writer that never comes.
+    /// Reads use their own connection: they are answered while the writing connection
+    /// is held (as during a group commit's fsync).
     #[tokio::test]
-    async fn a_writer_that_never_ran_does_not_stall_later_submissions() {
-        let hub = hub();
-        lock(&hub.writes).writing = true;
-        drop(Writer {
-            queue: Arc::clone(&hub.writes),
-            finished: false,
-        });
-        let submitted = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            hub.submit("job", "pc-1", &json!({}), None),
-        )
-        .await
-        .expect("answered")
-        .expect("stored");
-        assert!(submitted.created);
+    async fn reads_do_not_wait_for_the_writer() {
+        let (hub, _dir) = hub();
+        hub.submit("job", "pc-1", &json!({}), None)
+            .await
+            .expect("stored");
+        let _held = lock(&hub.writer);
+        let jobs = hub.store().jobs(None, None, 10, 0).expect("read");
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(hub.clients().expect("clients").len(), 0);
     }
 
-    /// One batch with a duplicate in it: the first wins, both answered, in batch order.
+    /// The upkeep expires waiting jobs whose time passed and publishes it, and purges
+    /// finished jobs past retention (with their statuses), keeping younger ones.
     #[tokio::test]
-    async fn a_duplicate_within_one_batch_is_answered_as_existing() {
-        let hub = hub();
+    async fn upkeep_expires_on_time_and_purges_old_finished_jobs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (_closing, closing_rx) = tokio::sync::watch::channel(false);
+        let retention = Retention {
+            default_expiry_ms: None,
+            finished_ms: Some(0),
+        };
+        let hub = Hub::open(&dir.path().join("hub.db"), None, closing_rx, retention).expect("hub");
         let mut changes = hub.changes().subscribe();
-        let mut answers = Vec::new();
-        let batch: Vec<Pending> = [("x", "pc-1"), ("y", "pc-1"), ("x", "pc-2")]
-            .into_iter()
-            .map(|(job_id, client_id)| {
-                let (answer, answered) = tokio::sync::oneshot::channel();
-                answers.push(answered);
-                Pending::Job {
-                    job: NewJob {
-                        job_id: job_id.into(),
-                        client_id: client_id.into(),
-                        payload: "{}".into(),
-                        expires_at: None,
-                    },
-                    answer,
-                }
-            })
-            .collect();
-        hub.write_batch(batch);
-        let mut got = Vec::new();
-        for answered in answers {
-            let submitted = answered.await.expect("answered").expect("stored");
-            got.push((submitted.created, submitted.state));
-        }
+        let now = now_ms();
+        hub.submit("late", "pc-1", &json!({}), Some(now - 1))
+            .await
+            .expect("stored");
+        hub.submit("waits", "pc-1", &json!({}), Some(now + 3_600_000))
+            .await
+            .expect("stored");
         assert_eq!(
-            got,
-            [
-                (true, "queued".to_owned()),
-                (true, "queued".to_owned()),
-                (false, "queued".to_owned())
-            ]
+            hub.pending("pc-1").expect("count"),
+            1,
+            "the late one is not sent"
         );
-        let order: Vec<String> = std::iter::from_fn(|| match changes.try_recv() {
-            Ok(Change::Job(change)) => Some(change.job_id),
-            _ => None,
-        })
-        .collect();
-        assert_eq!(order, ["x", "y"]);
-        let x = hub.store().job("x").expect("read").expect("stored");
-        assert_eq!(x.client_id, "pc-1");
+        hub.upkeep(false);
+        let expired = loop {
+            match changes.recv().await.expect("change") {
+                Change::Job(job) if job.state == "expired" => break job,
+                _ => {}
+            }
+        };
+        assert_eq!(expired.job_id, "late");
+        let state = |id: &str| hub.store().job(id).expect("read").map(|j| j.state);
+        assert_eq!(state("late").as_deref(), Some("expired"));
+        assert_eq!(state("waits").as_deref(), Some("queued"));
+        // Retention 0: the finished one goes at the next purge, the waiting one stays.
+        hub.upkeep(true);
+        hub.submit("marker", "pc-1", &json!({}), None)
+            .await
+            .expect("stored after the upkeep, in the same queue");
+        assert_eq!(state("late"), None);
+        assert_eq!(state("waits").as_deref(), Some("queued"));
     }
 }

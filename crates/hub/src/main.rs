@@ -3,11 +3,14 @@
 
 mod auth;
 mod config;
+mod delivery;
 mod events;
 mod http;
 mod hub;
+mod registry;
 mod socket;
 mod store;
+mod writer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,11 +38,22 @@ enum HubError {
     #[error("server error: {0}")]
     Serve(std::io::Error),
     #[error(transparent)]
-    Cors(#[from] http::InvalidOrigin),
+    Cors(#[from] http::cors::InvalidOrigin),
+    #[error(transparent)]
+    PublicName(#[from] http::host::InvalidPublicName),
     #[error(
         "listening on {0} (not loopback) needs --agent-token (or --client-token) and --api-token"
     )]
     TokensRequired(SocketAddr),
+    #[error(
+        "listening on {listen} (not loopback) needs tokens of at least {} characters; a {kind} has {chars}",
+        auth::MIN_TOKEN_CHARS
+    )]
+    ShortToken {
+        listen: SocketAddr,
+        kind: &'static str,
+        chars: usize,
+    },
 }
 
 #[tokio::main]
@@ -80,11 +94,25 @@ async fn run(config: Config) -> Result<(), HubError> {
         clients: config.client_tokens,
         api: config.api_tokens,
     };
-    if !config.listen.ip().is_loopback() && (!tokens.agents_need_tokens() || tokens.api.is_empty())
-    {
-        return Err(HubError::TokensRequired(config.listen));
+    if !config.listen.ip().is_loopback() {
+        if !tokens.agents_need_tokens() || tokens.api.is_empty() {
+            return Err(HubError::TokensRequired(config.listen));
+        }
+        // Reachable from the network: a token must resist guessing.
+        if let Some((kind, chars)) = tokens.too_short() {
+            return Err(HubError::ShortToken {
+                listen: config.listen,
+                kind,
+                chars,
+            });
+        }
     }
-    let cors = http::cors(&config.cors_origins)?;
+    let cors = http::cors::layer(&http::cors::origins(
+        &config.cors_origins,
+        !tokens.api.is_empty(),
+    ))?;
+    // Checked before anything is opened; the port is known once bound.
+    http::host::AllowedHosts::new(config.listen, &config.public_names)?;
     let db = match config.db {
         Some(db) => db,
         None => directories::ProjectDirs::from("", "", "PrintRelay")
@@ -95,32 +123,47 @@ async fn run(config: Config) -> Result<(), HubError> {
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| HubError::Folder(dir.to_path_buf(), e))?;
     }
-    let store = store::Store::open(&db)?;
+    // SQLite pages are 4 KiB.
+    let max_pages = config.max_db_mib.map(|mib| mib * 256);
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_millis(config.ping_interval_ms))
         .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
         // Agents send small events (statuses, client_info with a printer list).
         .max_payload(1024 * 1024)
+        // Packets waiting to be written to one socket (default 128): a delivery waits for
+        // room (crate::delivery); a larger buffer keeps acks and heartbeats beside it.
+        .max_buffer_size(1024)
         // Per connection, kept for its life (4 KiB by default); a longer message grows it.
         .ws_read_buffer_size(1024)
         .build_layer();
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
-    let hub = hub::Hub::new(store, closing_rx, config.default_expiry_ms);
-    socket::attach(&io, hub.clone(), tokens.clone());
-    let app = http::router(hub.clone(), tokens, config.max_body_bytes)
-        .layer(layer)
-        .layer(axum::middleware::map_request(socket::own_request_head));
-    // Outermost, so it answers preflights for the API and Socket.IO polling alike.
-    let app = match cors {
-        Some(cors) => app.layer(cors),
-        None => app,
+    let retention = hub::Retention {
+        default_expiry_ms: config.default_expiry_ms,
+        finished_ms: config.retention_ms,
     };
+    let hub = hub::Hub::open(&db, max_pages, closing_rx, retention)?;
+    tokio::spawn(upkeep(hub.clone()));
+    socket::attach(&io, hub.clone(), tokens.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| HubError::Listen(config.listen, e))?;
     let local = listener
         .local_addr()
         .map_err(|e| HubError::Listen(config.listen, e))?;
+    let hosts = http::host::AllowedHosts::new(local, &config.public_names)?;
+    let app = http::router(hub.clone(), tokens, config.max_body_bytes)
+        .layer(layer)
+        .layer(axum::middleware::map_request(socket::own_request_head));
+    // Outside the routes and Socket.IO, so it answers preflights for both.
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    // Outermost: no request for another host reaches anything, preflights included.
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        std::sync::Arc::new(hosts),
+        http::host::check_host,
+    ));
     // One machine-readable line for scripts and tests.
     println!("{}", serde_json::json!({"listening": local.port()}));
     tracing::info!(%local, db = %db.display(), "hub listening");
@@ -140,10 +183,27 @@ async fn run(config: Config) -> Result<(), HubError> {
     // Agents see a clean close and reconnect elsewhere or later; jobs delivered without
     // a `received` go out again on their next connection.
     io.close().await;
-    hub.store().checkpoint()?;
+    hub.checkpoint()?;
     tracing::info!("hub stopped");
     Ok(())
 }
+
+/// Expires waiting jobs on time and purges old finished ones, every few seconds, so a
+/// queued job of an offline PC shows `expired` when its time passed.
+async fn upkeep(hub: hub::Hub) {
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for round in 0u64.. {
+        tick.tick().await;
+        // Purging scans finished jobs: less often.
+        hub.upkeep(round % PURGE_EVERY_ROUNDS == 0);
+    }
+}
+
+/// How often [`upkeep`] runs: expiry is shown within this.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// Finished jobs past retention are purged every this many rounds (5 minutes).
+const PURGE_EVERY_ROUNDS: u64 = 60;
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.
 async fn stop_signal() -> &'static str {

@@ -31,6 +31,7 @@ pub fn attach(io: &SocketIo, hub: Hub, tokens: Tokens) {
             Access {
                 tokens: Arc::clone(&tokens),
                 proved,
+                v1: auth["protocol"] == 1,
             },
         );
         Ok::<(), crate::auth::InvalidToken>(())
@@ -38,11 +39,12 @@ pub fn attach(io: &SocketIo, hub: Hub, tokens: Tokens) {
     io.ns("/", handler.with(middleware));
 }
 
-/// The tokens, and what one socket proved in its handshake.
+/// The tokens, what one socket proved in its handshake, and whether it speaks protocol 1.
 #[derive(Clone)]
 struct Access {
     tokens: Arc<Tokens>,
     proved: AgentAuth,
+    v1: bool,
 }
 
 fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
@@ -65,26 +67,30 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
                 .or_else(|| info["clientId"].as_str().map(str::to_owned))
                 .filter(|id| a.tokens.may_register(&a.proved, id));
             if let Some(client_id) = client_id {
-                if let Err(error) = h.store().client_info(&client_id, &info, now_ms()) {
-                    tracing::error!(%error, "cannot store client_info");
-                }
+                h.client_info(&client_id, &info);
             }
         },
     );
     let h = hub.clone();
-    socket.on("job_status", async move |Data::<Value>(status)| {
-        // Only the client a job is for (as far as its token proves) may report on it.
-        let job_id = status["jobId"].as_str().unwrap_or_default();
-        match h.store().job_client(job_id) {
-            Ok(Some(owner)) if !access.tokens.may_register(&access.proved, &owner) => {
-                tracing::warn!(job = %job_id, client = %owner, "status refused: the token is not this client's");
-                return;
+    let a = access.clone();
+    socket.on(
+        "job_status",
+        async move |Data::<Value>(status), ack: AckSender| {
+            // Only the client a job is for (as far as its token proves) may report on it.
+            let job_id = status["jobId"].as_str().unwrap_or_default();
+            let owner = h.store().job_client(job_id);
+            match owner {
+                Ok(Some(owner)) if !a.tokens.may_register(&a.proved, &owner) => {
+                    tracing::warn!(job = %job_id, client = %owner, "status refused: the token is not this client's");
+                    let _ = ack.send(&json!({"ok": false, "error": {
+                        "code": "forbidden", "message": "this job is another client's"}}));
+                }
+                Ok(_) => h.record_status(status, Some(ack)),
+                // Not acked: the agent sends it again.
+                Err(error) => tracing::error!(%error, "cannot read a job"),
             }
-            Err(error) => tracing::error!(%error, "cannot read a job"),
-            _ => {}
-        }
-        h.record_status(status);
-    });
+        },
+    );
     let h = hub.clone();
     socket.on(
         "heartbeat",
@@ -95,9 +101,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     );
     let h = hub.clone();
     socket.on_disconnect(async move |socket: SocketRef| {
-        if let Err(error) = h.socket_closed(&socket.id.to_string()) {
-            tracing::error!(%error, "cannot mark a client offline");
-        }
+        h.socket_closed(&socket.id.to_string());
     });
 }
 
@@ -128,7 +132,7 @@ fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access)
     // The original protocol sends the bare id string; anything else is ignored.
     let Some(client_id) = client_id
         .as_str()
-        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .filter(|id| !id.is_empty() && id.chars().count() <= 128)
     else {
         return;
     };
@@ -137,18 +141,16 @@ fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access)
         let _ = socket.disconnect();
         return;
     }
-    let socket = &socket;
-    if let Err(error) = hub.client_online(client_id, socket) {
-        tracing::error!(%error, "cannot store a registration");
-        return;
-    }
-    let queued = hub.pending(client_id, &socket.id.to_string()).unwrap_or(0);
+    hub.register(client_id, &socket, access.v1);
+    let queued = hub.pending(client_id).unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot count queued jobs");
+        0
+    });
     let _ = socket.emit(
         "registered",
         &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
     );
-    let sent = hub.deliver(client_id).len();
-    tracing::debug!(client = %client_id, sent, "jobs sent on registration");
+    hub.deliver(client_id);
 }
 
 #[cfg(test)]

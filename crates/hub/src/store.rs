@@ -15,7 +15,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE clients (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE clients (
         client_id TEXT PRIMARY KEY,
         connected INTEGER NOT NULL DEFAULT 0,
         socket_id TEXT,
@@ -40,7 +41,13 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE clients (
         job_id TEXT NOT NULL,
         at INTEGER NOT NULL,
         status TEXT NOT NULL
-    );"];
+    );",
+    // 2: a job's history is read by job id (and purged with it); the upkeep finds
+    // waiting jobs by expiry and finished ones by age.
+    "CREATE INDEX job_events_job ON job_events(job_id);
+    CREATE INDEX jobs_state_expiry ON jobs(state, expires_at);
+    CREATE INDEX jobs_state_updated ON jobs(state, updated_at);",
+];
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +60,37 @@ pub enum StoreError {
     /// The task writing submissions ended without an answer.
     #[error("hub store: the job writer stopped")]
     WriterStopped,
+    /// The database was written by a newer hub; opening it could lose data.
+    #[error("hub store: the database is at schema version {found}, this hub knows up to {known}; use a newer hub")]
+    TooNew { found: i64, known: i64 },
 }
+
+impl StoreError {
+    /// True when the disk (or the configured size cap) has no room left.
+    pub fn is_full(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            StoreError::Batch(inner) => inner.is_full(),
+            _ => false,
+        }
+    }
+}
+
+/// The states an agent may report (protocol section 5); anything else is refused.
+pub const AGENT_STATES: &[&str] = &[
+    "received",
+    "spooled",
+    "completed",
+    "failed",
+    "rejected",
+    "expired",
+    "cancelled",
+];
+
+/// States after which a job never changes.
+pub const FINAL_STATES: &[&str] = &["completed", "failed", "rejected", "expired", "cancelled"];
 
 /// A client as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -107,19 +144,53 @@ pub struct NewJob {
     pub expires_at: Option<u64>,
 }
 
-/// One write of a batch: a job to queue, or a status an agent reported.
+/// A client registered on a socket (`online`), or that socket closed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presence {
+    pub client_id: String,
+    pub sid: String,
+    pub online: bool,
+    pub at: u64,
+}
+
+/// One write of a batch: a job to queue, a status an agent reported, a client's
+/// presence, or the periodic upkeep.
 #[derive(Debug, Clone, Copy)]
 pub enum Write<'a> {
     Job(&'a NewJob),
     Status(&'a Value),
+    Presence(&'a Presence),
+    Upkeep(&'a Upkeep),
 }
 
 /// What one write of a batch came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Written {
     Job(Inserted),
-    /// The job's new state, when the status moved it on.
-    Status(Option<StateChange>),
+    Status(Applied),
+    Presence,
+    /// The jobs that expired.
+    Upkeep(Vec<StateChange>),
+}
+
+/// What a status came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// The job moved to the status's state.
+    Moved(StateChange),
+    /// Stored in the job's history; the job was there or further already.
+    Kept,
+    /// No job has that id: not stored.
+    UnknownJob,
+    /// Not a state an agent may report: not stored.
+    InvalidState,
+}
+
+/// The periodic upkeep: expire waiting jobs whose time passed, and purge finished jobs
+/// (with their histories) last changed before `purge_before`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Upkeep {
+    pub purge_before: Option<u64>,
 }
 
 /// What queueing one job came to.
@@ -137,18 +208,28 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Connection::open(path)?;
+    /// Opens (creating if needed) and migrates the database at `path` for writing;
+    /// `max_pages`, when set, caps its size (writes past it fail as "full").
+    pub fn open(path: &Path, max_pages: Option<u64>) -> Result<Self, StoreError> {
+        let mut db = Connection::open(path)?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
-        let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            db.execute_batch(sql)?;
-            db.pragma_update(None, "user_version", (index + 1) as i64)?;
+        migrate(&mut db)?;
+        if let Some(pages) = max_pages {
+            db.pragma_update(None, "max_page_count", pages as i64)?;
         }
-        // Nobody is connected to a hub that just started.
-        db.execute("UPDATE clients SET connected = 0, socket_id = NULL", [])?;
+        // Nobody is connected to a hub that just started; the last socket id stays known.
+        db.execute("UPDATE clients SET connected = 0", [])?;
+        Ok(Self { db })
+    }
+
+    /// A second, read-only connection to the database [`Store::open`] opened: with WAL,
+    /// its reads never wait for a commit (or its fsync) on the writing connection.
+    pub fn open_reader(path: &Path) -> Result<Self, StoreError> {
+        let db = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         Ok(Self { db })
     }
 
@@ -169,36 +250,6 @@ impl Store {
         let result = write(&self.db);
         self.db.pragma_update(None, "synchronous", "FULL")?;
         Ok(result?)
-    }
-
-    /// Marks a client connected on `socket_id`.
-    pub fn client_online(
-        &mut self,
-        client_id: &str,
-        socket_id: &str,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        self.without_fsync(|db| {
-            db.execute(
-            "INSERT INTO clients (client_id, connected, socket_id, last_seen) VALUES (?1, 1, ?2, ?3)
-             ON CONFLICT(client_id) DO UPDATE SET connected = 1, socket_id = ?2, last_seen = ?3",
-            params![client_id, socket_id, now as i64],
-        )
-        })?;
-        Ok(())
-    }
-
-    /// Marks a client offline if `socket_id` is still its socket.
-    pub fn client_offline(
-        &mut self,
-        client_id: &str,
-        socket_id: &str,
-        now: u64,
-    ) -> Result<bool, StoreError> {
-        Ok(self.without_fsync(|db| db.execute(
-            "UPDATE clients SET connected = 0, last_seen = ?3 WHERE client_id = ?1 AND socket_id = ?2",
-            params![client_id, socket_id, now as i64],
-        ))? > 0)
     }
 
     /// Stores the agent's `client_info` (it may arrive before `register` is handled).
@@ -248,49 +299,37 @@ impl Store {
             written.push(match write {
                 Write::Job(job) => Written::Job(queue_job(&tx, job, now)?),
                 Write::Status(status) => Written::Status(apply_status(&tx, status, now)?),
+                Write::Presence(presence) => {
+                    apply_presence(&tx, presence)?;
+                    Written::Presence
+                }
+                Write::Upkeep(upkeep) => Written::Upkeep(upkeep_in(&tx, upkeep, now)?),
             });
         }
         tx.commit()?;
         Ok(written)
     }
 
-    /// Marks the waiting jobs of `client_id` whose `expiresAt` passed as `expired`.
-    pub fn expire(&mut self, client_id: &str, now: u64) -> Result<Vec<StateChange>, StoreError> {
-        let mut statement = self.db.prepare_cached(
-            "UPDATE jobs SET state = 'expired', updated_at = ?2
-             WHERE client_id = ?1 AND state IN ('queued', 'delivered')
-               AND expires_at IS NOT NULL AND expires_at <= ?2
-             RETURNING job_id",
-        )?;
-        let rows = statement.query_map(params![client_id, now as i64], |row| row.get(0))?;
-        let mut expired = Vec::new();
-        for job_id in rows {
-            expired.push(StateChange {
-                job_id: job_id?,
-                client_id: client_id.to_owned(),
-                state: "expired".into(),
-                error: None,
-            });
-        }
-        Ok(expired)
-    }
-
-    /// Jobs to send to a client's socket `sid` now, in order: queued ones, and ones
-    /// delivered over an earlier connection that never got a status (the agent dedupes,
-    /// so re-sending is safe). Call [`Store::expire`] first.
+    /// Up to `limit` jobs to send to a client's socket `sid` now, in order: queued ones,
+    /// and ones delivered over an earlier connection that never got a status (the agent
+    /// dedupes, so re-sending is safe); none whose `expiresAt` passed.
     pub fn deliverable(
-        &mut self,
+        &self,
         client_id: &str,
         sid: &str,
+        now: u64,
+        limit: usize,
     ) -> Result<Vec<(String, Value)>, StoreError> {
         let mut statement = self.db.prepare_cached(
             "SELECT job_id, payload FROM jobs WHERE client_id = ?1
                AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS NOT ?2))
-             ORDER BY seq",
+               AND (expires_at IS NULL OR expires_at > ?3)
+             ORDER BY seq LIMIT ?4",
         )?;
-        let rows = statement.query_map(params![client_id, sid], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?;
+        let rows = statement
+            .query_map(params![client_id, sid, now as i64, limit as i64], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
         let mut jobs = Vec::new();
         for row in rows {
             let (job_id, payload) = row?;
@@ -341,6 +380,31 @@ impl Store {
             tx.commit()?;
             Ok(changes)
         })
+    }
+
+    /// How many of `client_id`'s jobs wait for it (queued, or sent without an answer on an
+    /// earlier connection), not counting those whose `expiresAt` passed.
+    pub fn waiting(&self, client_id: &str, now: u64) -> Result<usize, StoreError> {
+        let count: i64 = self
+            .db
+            .prepare_cached(
+                "SELECT COUNT(*) FROM jobs WHERE client_id = ?1 AND state IN ('queued', 'delivered')
+                 AND (expires_at IS NULL OR expires_at > ?2)",
+            )?
+            .query_row(params![client_id, now as i64], |r| r.get(0))?;
+        Ok(count.max(0) as usize)
+    }
+
+    /// How many of `client_id`'s jobs were sent on socket `sid` and not yet answered.
+    pub fn in_flight(&self, client_id: &str, sid: &str) -> Result<usize, StoreError> {
+        let count: i64 = self
+            .db
+            .prepare_cached(
+                "SELECT COUNT(*) FROM jobs WHERE client_id = ?1 AND state = 'delivered'
+                 AND delivered_to = ?2",
+            )?
+            .query_row(params![client_id, sid], |r| r.get(0))?;
+        Ok(count.max(0) as usize)
     }
 
     /// Jobs, newest first, optionally of one client and/or in one state; at most `limit`
@@ -399,6 +463,23 @@ impl Store {
     }
 }
 
+/// Brings the schema to the newest version, each step in its own transaction (a crash
+/// mid-way leaves the previous version); refuses a database from a newer hub.
+fn migrate(db: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let tx = db.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 /// Queues one job in `tx`; a taken id leaves its job as it is.
 fn queue_job(
     tx: &rusqlite::Transaction<'_>,
@@ -424,31 +505,37 @@ fn queue_job(
     })
 }
 
-/// Records one `job_status` of an agent in `tx`; the job's new state when it moved.
+/// Records one `job_status` of an agent in `tx`: what it came to.
 fn apply_status(
     tx: &rusqlite::Transaction<'_>,
     status: &Value,
     now: u64,
-) -> Result<Option<StateChange>, StoreError> {
+) -> Result<Applied, StoreError> {
     let Some(job_id) = status["jobId"].as_str() else {
-        return Ok(None);
+        return Ok(Applied::UnknownJob);
     };
-    let Some(state) = status["state"].as_str() else {
-        return Ok(None);
+    let Some(state) = status["state"]
+        .as_str()
+        .filter(|s| AGENT_STATES.contains(s))
+    else {
+        return Ok(Applied::InvalidState);
     };
-    tx.prepare_cached("INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)")?
-        .execute(params![job_id, now as i64, status.to_string()])?;
-    // A duplicate answer repeats the current state, and statuses may be handled out of
-    // order (socketioxide runs each event on its own task): a job only moves forward.
     let current: Option<(String, String)> = tx
         .prepare_cached("SELECT state, client_id FROM jobs WHERE job_id = ?1")?
         .query_row(params![job_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
+    // Not stored: a peer could otherwise fill the disk with statuses of made-up jobs.
     let Some((current, client_id)) = current else {
-        return Ok(None);
+        return Ok(Applied::UnknownJob);
     };
-    if status["duplicate"] == Value::Bool(true) || state_rank(state) <= state_rank(&current) {
-        return Ok(None);
+    tx.prepare_cached("INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)")?
+        .execute(params![job_id, now as i64, status.to_string()])?;
+    // Statuses may be handled out of order (socketioxide runs each event on its own
+    // task) and repeated (a re-sent outbox, `duplicate: true` answers to a re-delivery):
+    // a job only moves forward, and a repeat that moves it forward is applied, since the
+    // first copy may never have arrived.
+    if state_rank(state) <= state_rank(&current) {
+        return Ok(Applied::Kept);
     }
     let error = status.get("error").filter(|e| !e.is_null()).cloned();
     tx.prepare_cached("UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1")?
@@ -458,12 +545,66 @@ fn apply_status(
             now as i64,
             error.as_ref().map(Value::to_string)
         ])?;
-    Ok(Some(StateChange {
+    Ok(Applied::Moved(StateChange {
         job_id: job_id.to_owned(),
         client_id,
         state: state.to_owned(),
         error,
     }))
+}
+
+/// Expires waiting jobs whose time passed and purges old finished ones, in `tx`.
+fn upkeep_in(
+    tx: &rusqlite::Transaction<'_>,
+    upkeep: &Upkeep,
+    now: u64,
+) -> Result<Vec<StateChange>, StoreError> {
+    let mut expire = tx.prepare_cached(
+        "UPDATE jobs SET state = 'expired', updated_at = ?1
+         WHERE state IN ('queued', 'delivered') AND expires_at IS NOT NULL AND expires_at <= ?1
+         RETURNING job_id, client_id",
+    )?;
+    let rows = expire.query_map(params![now as i64], |row| {
+        Ok(StateChange {
+            job_id: row.get(0)?,
+            client_id: row.get(1)?,
+            state: "expired".into(),
+            error: None,
+        })
+    })?;
+    let expired = rows.collect::<Result<Vec<_>, _>>()?;
+    if let Some(before) = upkeep.purge_before {
+        let finished = format!("state IN ('{}')", FINAL_STATES.join("', '"));
+        tx.execute(
+            &format!(
+                "DELETE FROM job_events WHERE job_id IN
+                 (SELECT job_id FROM jobs WHERE {finished} AND updated_at <= ?1)"
+            ),
+            params![before as i64],
+        )?;
+        tx.execute(
+            &format!("DELETE FROM jobs WHERE {finished} AND updated_at <= ?1"),
+            params![before as i64],
+        )?;
+    }
+    Ok(expired)
+}
+
+/// Records a client's registration or its socket closing in `tx`.
+fn apply_presence(tx: &rusqlite::Transaction<'_>, presence: &Presence) -> Result<(), StoreError> {
+    if presence.online {
+        tx.prepare_cached(
+            "INSERT INTO clients (client_id, connected, socket_id, last_seen) VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT(client_id) DO UPDATE SET connected = 1, socket_id = ?2, last_seen = ?3",
+        )?
+        .execute(params![presence.client_id, presence.sid, presence.at as i64])?;
+    } else {
+        tx.prepare_cached(
+            "UPDATE clients SET connected = 0, last_seen = ?3 WHERE client_id = ?1 AND socket_id = ?2",
+        )?
+        .execute(params![presence.client_id, presence.sid, presence.at as i64])?;
+    }
+    Ok(())
 }
 
 fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
@@ -489,6 +630,21 @@ fn state_rank(state: &str) -> u8 {
         "received" => 2,
         "spooled" => 3,
         _ => 4,
+    }
+}
+
+impl Client {
+    /// A client registered a moment ago that the writer has not stored yet.
+    pub fn live(client_id: String, sid: String, now: u64) -> Self {
+        Self {
+            client_id,
+            connected: true,
+            socket_id: Some(sid),
+            last_seen: now,
+            info: None,
+            last_heartbeat_at: None,
+            rtt_ms: None,
+        }
     }
 }
 
@@ -529,7 +685,7 @@ mod tests {
             .into_iter()
             .filter_map(|w| match w {
                 Written::Job(inserted) => Some(inserted),
-                Written::Status(_) => None,
+                _ => None,
             })
             .collect())
     }
@@ -547,7 +703,7 @@ mod tests {
     /// the same batch) keeps its job and tells its state.
     #[test]
     fn a_batch_queues_new_jobs_and_leaves_taken_ids_alone() -> Result<(), StoreError> {
-        let mut store = Store::open(Path::new(":memory:"))?;
+        let mut store = Store::open(Path::new(":memory:"), None)?;
         insert_jobs(&mut store, &[new_job("old", "pc-1")], 1)?;
         store.delivered(&["old".to_owned()], "sid-1", 2)?;
         let mut again = new_job("a", "pc-2");
@@ -572,11 +728,11 @@ mod tests {
             ]
         );
         // The first `a` won: its client and payload are the stored ones.
-        let a = store.deliverable("pc-1", "sid-2")?;
+        let a = store.deliverable("pc-1", "sid-2", 10, 100)?;
         let ids: Vec<&str> = a.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["old", "a", "b"]);
         assert_eq!(a[1].1, serde_json::json!({"jobId": "a"}));
-        assert!(store.deliverable("pc-2", "sid-3")?.is_empty());
+        assert!(store.deliverable("pc-2", "sid-3", 10, 100)?.is_empty());
         Ok(())
     }
 
@@ -584,7 +740,7 @@ mod tests {
     /// submission in the same commit; one for an unknown job or that goes back changes nothing.
     #[test]
     fn a_batch_applies_jobs_and_statuses_in_order() -> Result<(), StoreError> {
-        let mut store = Store::open(Path::new(":memory:"))?;
+        let mut store = Store::open(Path::new(":memory:"), None)?;
         let job = new_job("a", "pc-1");
         let received = serde_json::json!({"jobId": "a", "state": "received"});
         let spooled = serde_json::json!({"jobId": "a", "state": "spooled"});
@@ -602,7 +758,8 @@ mod tests {
             .iter()
             .map(|w| match w {
                 Written::Job(inserted) => Some(format!("{inserted:?}")),
-                Written::Status(change) => change.as_ref().map(|c| c.state.clone()),
+                Written::Status(Applied::Moved(change)) => Some(change.state.clone()),
+                _ => None,
             })
             .collect();
         assert_eq!(
@@ -618,7 +775,7 @@ mod tests {
     /// moved on meanwhile do not change.
     #[test]
     fn delivered_changes_only_queued_jobs() -> Result<(), StoreError> {
-        let mut store = Store::open(Path::new(":memory:"))?;
+        let mut store = Store::open(Path::new(":memory:"), None)?;
         let jobs = ["q", "d", "c"].map(|id| new_job(id, "pc-1"));
         insert_jobs(&mut store, &jobs, 1)?;
         store.delivered(&["d".to_owned(), "c".to_owned()], "sid-1", 2)?;
@@ -643,16 +800,22 @@ mod tests {
             .collect::<Result<_, _>>()?;
         assert_eq!(states, ["delivered", "delivered", "completed"]);
         // `d` was re-sent on sid-2, so that socket is not sent it again.
-        assert!(store.deliverable("pc-1", "sid-2")?.is_empty());
+        assert!(store.deliverable("pc-1", "sid-2", 10, 100)?.is_empty());
         Ok(())
     }
 
     /// Presence and `delivered` skip the fsync; every other write keeps it (FULL = 2).
     #[test]
     fn writes_without_fsync_leave_full_durability_in_force() -> Result<(), StoreError> {
-        let mut store = Store::open(Path::new(":memory:"))?;
+        let mut store = Store::open(Path::new(":memory:"), None)?;
         assert_eq!(synchronous(&store), 2);
-        store.client_online("pc-1", "sid-1", 1)?;
+        let presence = |online| Presence {
+            client_id: "pc-1".into(),
+            sid: "sid-1".into(),
+            online,
+            at: 1,
+        };
+        store.write(&[Write::Presence(&presence(true))], 1)?;
         store.client_info("pc-1", &serde_json::json!({"printers": []}), 2)?;
         insert_jobs(&mut store, &[new_job("job-1", "pc-1")], 3)?;
         let changes = store.delivered(&["job-1".to_owned()], "sid-1", 4)?;
@@ -660,7 +823,7 @@ mod tests {
             changes.into_iter().map(|c| c.state).collect::<Vec<_>>(),
             ["delivered"]
         );
-        assert!(store.client_offline("pc-1", "sid-1", 5)?);
+        store.write(&[Write::Presence(&presence(false))], 5)?;
         assert_eq!(synchronous(&store), 2);
         // And what was written without an fsync is there.
         let client = store.client("pc-1")?;
@@ -668,6 +831,40 @@ mod tests {
             client.map(|c| (c.connected, c.info.is_some())),
             Some((false, true))
         );
+        Ok(())
+    }
+
+    /// A database from a newer hub is refused, not opened; a failed migration step leaves
+    /// the version it started from.
+    #[test]
+    fn migrations_refuse_a_newer_database_and_roll_back_a_failed_step() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("hub.db");
+        drop(Store::open(&path, None)?);
+        let newer = MIGRATIONS.len() as i64 + 1;
+        Connection::open(&path)?.pragma_update(None, "user_version", newer)?;
+        match Store::open(&path, None) {
+            Err(StoreError::TooNew { found, known }) => {
+                assert_eq!((found, known), (newer, MIGRATIONS.len() as i64));
+            }
+            other => panic!("opened a newer database: {other:?}"),
+        }
+        // Version 1 with only the last index of step 2 there: step 2 creates two indexes,
+        // fails on the third, and leaves version 1 without the first two.
+        let mut db = Connection::open(&path)?;
+        db.pragma_update(None, "user_version", 1)?;
+        db.execute_batch("DROP INDEX job_events_job; DROP INDEX jobs_state_expiry")?;
+        assert!(
+            migrate(&mut db).is_err(),
+            "jobs_state_updated exists already"
+        );
+        let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let half: i64 = db.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'job_events_job'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!((version, half), (1, 0));
         Ok(())
     }
 }

@@ -1,0 +1,133 @@
+//! The JSON API `/api/v1`: submit a job, list and read jobs and clients. Query strings
+//! are checked against the documented ranges (400 otherwise), never clamped in silence.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::submission;
+use crate::hub::Hub;
+use crate::store::{Client, Job};
+
+/// Jobs per page unless `limit` says otherwise.
+const DEFAULT_LIMIT: u64 = 50;
+/// The largest page.
+const MAX_LIMIT: u64 = 1000;
+
+/// `POST /api/v1/jobs`: a body declared `application/json` (415 otherwise, also without
+/// a Content-Type: a page on another origin can send a body with no type and no
+/// preflight), within the body limit (413), of the v1 shape (400 / 422).
+pub async fn submit_job(
+    State(hub): State<Hub>,
+    request: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !is_json(request.headers()) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let body = Bytes::from_request(request, &hub)
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                ApiError::TooLarge
+            }
+            other => ApiError::InvalidJson(other.body_text()),
+        })?;
+    let job = submission::parse(&body)?;
+    // The body is not needed any more: only the parsed job is held while it is stored.
+    drop(body);
+    let submitted = hub
+        .submit(&job.job_id, &job.client_id, &job.payload, job.expires_at)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"jobId": job.job_id, "state": submitted.state})),
+    ))
+}
+
+/// `application/json`, `application/<anything>+json`, with or without parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Query of `GET /api/v1/jobs`; numbers are read as text first, so that a wrong one
+/// gets a message saying the range.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobFilter {
+    client_id: Option<String>,
+    state: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+pub async fn list_jobs(
+    State(hub): State<Hub>,
+    query: Result<Query<JobFilter>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(filter) = query?;
+    let limit = match &filter.limit {
+        None => DEFAULT_LIMIT,
+        Some(text) => super::integral(text)
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::InvalidQuery(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    // SQLite's OFFSET is a signed 64-bit integer.
+    let offset = match &filter.offset {
+        None => 0,
+        Some(text) => super::integral(text)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                ApiError::InvalidQuery(format!("offset must be an integer from 0 to {}", i64::MAX))
+            })?,
+    };
+    let jobs: Vec<Job> = hub.store().jobs(
+        filter.client_id.as_deref(),
+        filter.state.as_deref(),
+        limit as usize,
+        offset,
+    )?;
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+pub async fn get_job(
+    State(hub): State<Hub>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Job>, ApiError> {
+    let Path(job_id) = path?;
+    let job = hub.store().job(&job_id)?;
+    job.map(Json).ok_or(ApiError::JobNotFound(job_id))
+}
+
+pub async fn list_clients(State(hub): State<Hub>) -> Result<Json<Value>, ApiError> {
+    let clients = hub.clients()?;
+    Ok(Json(json!({ "clients": clients })))
+}
+
+pub async fn get_client(
+    State(hub): State<Hub>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Client>, ApiError> {
+    let Path(client_id) = path?;
+    let client = hub.client(&client_id)?;
+    client.map(Json).ok_or(ApiError::ClientNotFound(client_id))
+}

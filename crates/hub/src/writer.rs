@@ -1,0 +1,362 @@
+//! The group-commit writer: submissions, agents' statuses, presence and upkeep wait in
+//! one queue and are committed in order, a batch per transaction (one fsync per batch).
+//! One writer runs at a time, on the blocking pool: the fsync never holds a runtime thread.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Value};
+use socketioxide::extract::AckSender;
+use tokio::sync::oneshot;
+
+use crate::events::{Change, Changes, JobChange};
+use crate::store::{
+    Applied, Inserted, NewJob, Presence, StateChange, Store, StoreError, Upkeep, Write, Written,
+};
+
+/// At most this many writes go in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// What a submission came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    /// False when the job id existed already.
+    pub created: bool,
+    /// The job's state as committed: `queued` for a new job, else that of the job that
+    /// had the id.
+    pub state: String,
+}
+
+/// A write waiting to be committed.
+pub enum Pending {
+    /// A submitted job; its submitter waits for the answer.
+    Job {
+        job: NewJob,
+        answer: oneshot::Sender<Result<Submitted, StoreError>>,
+    },
+    /// An agent's status; acked once committed (agents delete it from their outbox then).
+    Status {
+        status: Value,
+        ack: Option<AckSender>,
+    },
+    Presence(Presence),
+    Upkeep(Upkeep),
+}
+
+/// What a committed batch asks of the hub afterwards.
+#[derive(Debug, Default, PartialEq)]
+pub struct Committed {
+    /// Clients with something new to deliver (a new job, or room in their window), in
+    /// batch order, each once.
+    pub deliver_to: Vec<String>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Pending>,
+    writing: bool,
+}
+
+/// The queue of writes. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct WriteQueue(Arc<Mutex<Queue>>);
+
+impl std::fmt::Debug for WriteQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteQueue").finish_non_exhaustive()
+    }
+}
+
+/// The right to run as the one writer. Dropped before the queue was empty (a panic, or
+/// a runtime that shut down before the writer ran), it lets the next write start one.
+#[derive(Debug)]
+pub struct WriterTurn {
+    queue: WriteQueue,
+    finished: bool,
+}
+
+impl Drop for WriterTurn {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.queue.lock().writing = false;
+        }
+    }
+}
+
+impl WriteQueue {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a write; the writer's turn when none runs (the caller must run it).
+    pub fn push(&self, write: Pending) -> Option<WriterTurn> {
+        let mut queue = self.lock();
+        queue.waiting.push(write);
+        (!std::mem::replace(&mut queue.writing, true)).then(|| WriterTurn {
+            queue: self.clone(),
+            finished: false,
+        })
+    }
+}
+
+impl WriterTurn {
+    /// The next batch, or `None` when the queue is empty (the turn then ends: cleared
+    /// under the same lock a turn is given under, so no write waits without a writer).
+    pub fn next_batch(&mut self) -> Option<Vec<Pending>> {
+        let mut queue = self.queue.lock();
+        if queue.waiting.is_empty() {
+            queue.writing = false;
+            self.finished = true;
+            return None;
+        }
+        let take = queue.waiting.len().min(MAX_BATCH);
+        Some(queue.waiting.drain(..take).collect())
+    }
+}
+
+/// Commits `batch` in one transaction, publishes the changes in order (under the store
+/// lock, so subscribers see each job's states in order), then answers submitters and
+/// acks statuses. A failed commit answers submitters with the error and acks nothing
+/// (the agents send those statuses again).
+pub fn commit(
+    store: &Mutex<Store>,
+    changes: &Changes,
+    default_expiry_ms: Option<u64>,
+    mut batch: Vec<Pending>,
+) -> Committed {
+    let now = crate::hub::now_ms();
+    for pending in &mut batch {
+        if let Pending::Job { job, .. } = pending {
+            // From the same instant as `createdAt`.
+            job.expires_at = job
+                .expires_at
+                .or_else(|| default_expiry_ms.map(|ms| now + ms));
+        }
+    }
+    let writes: Vec<Write<'_>> = batch
+        .iter()
+        .map(|pending| match pending {
+            Pending::Job { job, .. } => Write::Job(job),
+            Pending::Status { status, .. } => Write::Status(status),
+            Pending::Presence(presence) => Write::Presence(presence),
+            Pending::Upkeep(upkeep) => Write::Upkeep(upkeep),
+        })
+        .collect();
+    let written = {
+        let mut store = store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let written = store.write(&writes, now);
+        if let Ok(written) = &written {
+            publish(changes, &writes, written, now);
+        }
+        written
+    };
+    drop(writes);
+    let written = match written {
+        Ok(written) => written,
+        Err(error) if batch.len() > 1 => {
+            // One write that cannot be stored (no room for a large job) must not fail the
+            // statuses and presence beside it: each alone, in order.
+            tracing::warn!(%error, writes = batch.len(), "a batch failed; committing its writes one by one");
+            let mut committed = Committed::default();
+            for pending in batch {
+                for client_id in commit(store, changes, default_expiry_ms, vec![pending]).deliver_to
+                {
+                    committed.wants(&client_id);
+                }
+            }
+            return committed;
+        }
+        Err(error) => {
+            tracing::error!(%error, writes = batch.len(), "cannot store a batch of writes");
+            let error = Arc::new(error);
+            for pending in batch {
+                if let Pending::Job { answer, .. } = pending {
+                    let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
+                }
+            }
+            return Committed::default();
+        }
+    };
+    tracing::debug!(writes = batch.len(), "committed a batch");
+    let mut committed = Committed::default();
+    for (pending, written) in batch.into_iter().zip(written) {
+        match (pending, written) {
+            (Pending::Job { job, answer }, Written::Job(inserted)) => {
+                let created = inserted == Inserted::Created;
+                if created {
+                    committed.wants(&job.client_id);
+                }
+                let state = match inserted {
+                    Inserted::Created => "queued".to_owned(),
+                    Inserted::Exists(state) => state,
+                };
+                let _ = answer.send(Ok(Submitted { created, state }));
+            }
+            (Pending::Status { ack, .. }, Written::Status(applied)) => {
+                if let Applied::Moved(change) = &applied {
+                    // A job left `delivered`: room in the client's delivery window.
+                    committed.wants(&change.client_id);
+                }
+                if let Some(ack) = ack {
+                    send_ack(ack, &applied);
+                }
+            }
+            _ => {}
+        }
+    }
+    committed
+}
+
+impl Committed {
+    fn wants(&mut self, client_id: &str) {
+        if !self.deliver_to.iter().any(|c| c == client_id) {
+            self.deliver_to.push(client_id.to_owned());
+        }
+    }
+}
+
+fn publish(changes: &Changes, writes: &[Write<'_>], written: &[Written], now: u64) {
+    for (write, result) in writes.iter().zip(written) {
+        match (write, result) {
+            (Write::Job(job), Written::Job(Inserted::Created)) => publish_job(
+                changes,
+                StateChange {
+                    job_id: job.job_id.clone(),
+                    client_id: job.client_id.clone(),
+                    state: "queued".into(),
+                    error: None,
+                },
+                now,
+            ),
+            (_, Written::Status(Applied::Moved(change))) => {
+                publish_job(changes, change.clone(), now)
+            }
+            (_, Written::Upkeep(expired)) => {
+                for change in expired {
+                    publish_job(changes, change.clone(), now);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Announces a job's new state.
+pub fn publish_job(changes: &Changes, change: StateChange, at: u64) {
+    changes.publish(Change::Job(JobChange {
+        job_id: change.job_id,
+        client_id: change.client_id,
+        state: change.state,
+        at,
+        error: change.error,
+    }));
+}
+
+/// Acks a committed status: `{"ok": true}`, or `{"ok": false, "error": {code, message}}`
+/// for one the hub will never store (the agent drops it either way).
+fn send_ack(ack: AckSender, applied: &Applied) {
+    let answer = match applied {
+        Applied::Moved(_) | Applied::Kept => json!({"ok": true}),
+        Applied::UnknownJob => {
+            json!({"ok": false, "error": {"code": "unknown_job", "message": "no such job"}})
+        }
+        Applied::InvalidState => json!({"ok": false, "error": {
+            "code": "invalid_state", "message": "not a state an agent may report"}}),
+    };
+    if let Err(error) = ack.send(&answer) {
+        // The agent sends an unacknowledged status again; nothing is lost.
+        tracing::debug!(%error, "cannot ack a status");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn changes() -> Changes {
+        // The sender may go: nothing here waits for a shutdown.
+        let (_closing, closing_rx) = tokio::sync::watch::channel(false);
+        Changes::new(closing_rx)
+    }
+
+    /// A turn dropped before it ran (a runtime shutting down) lets the next write start
+    /// a writer: no write waits for a writer that never comes.
+    #[test]
+    fn a_turn_that_never_ran_does_not_stall_later_writes() {
+        let queue = WriteQueue::default();
+        let upkeep = || Pending::Upkeep(Upkeep { purge_before: None });
+        let turn = queue
+            .push(upkeep())
+            .expect("the first write starts a writer");
+        assert!(queue.push(upkeep()).is_none(), "one writer at a time");
+        drop(turn);
+        let mut turn = queue.push(upkeep()).expect("a new writer");
+        assert_eq!(turn.next_batch().map(|b| b.len()), Some(3));
+        assert!(turn.next_batch().is_none());
+        assert!(queue.push(upkeep()).is_some(), "the turn ended when empty");
+    }
+
+    /// One batch with a duplicate in it: the first wins, both answered, in batch order;
+    /// statuses of unknown jobs and unknown states are not stored.
+    #[tokio::test]
+    async fn a_batch_is_answered_in_order_and_stores_only_real_statuses() {
+        let store = Mutex::new(Store::open(Path::new(":memory:"), None).expect("store"));
+        let changes = changes();
+        let mut published = changes.subscribe();
+        let mut answers = Vec::new();
+        let mut batch: Vec<Pending> = [("x", "pc-1"), ("y", "pc-1"), ("x", "pc-2")]
+            .into_iter()
+            .map(|(job_id, client_id)| {
+                let (answer, answered) = oneshot::channel();
+                answers.push(answered);
+                Pending::Job {
+                    job: NewJob {
+                        job_id: job_id.into(),
+                        client_id: client_id.into(),
+                        payload: "{}".into(),
+                        expires_at: None,
+                    },
+                    answer,
+                }
+            })
+            .collect();
+        for status in [
+            json!({"jobId": "x", "state": "banana"}),
+            json!({"jobId": "nope", "state": "received"}),
+            json!({"jobId": "y", "state": "received", "duplicate": true}),
+        ] {
+            batch.push(Pending::Status { status, ack: None });
+        }
+        let committed = commit(&store, &changes, None, batch);
+        assert_eq!(committed.deliver_to, ["pc-1"]);
+        let mut got = Vec::new();
+        for answered in answers {
+            let submitted = answered.await.expect("answered").expect("stored");
+            got.push((submitted.created, submitted.state));
+        }
+        assert_eq!(
+            got,
+            [
+                (true, "queued".to_owned()),
+                (true, "queued".to_owned()),
+                (false, "queued".to_owned())
+            ]
+        );
+        let order: Vec<(String, String)> = std::iter::from_fn(|| match published.try_recv() {
+            Ok(Change::Job(change)) => Some((change.job_id, change.state)),
+            _ => None,
+        })
+        .collect();
+        let expected = [("x", "queued"), ("y", "queued"), ("y", "received")];
+        assert_eq!(order, expected.map(|(j, s)| (j.to_owned(), s.to_owned())));
+        let store = store.lock().expect("store");
+        let x = store.job("x").expect("read").expect("stored");
+        assert_eq!((x.client_id.as_str(), x.events.len()), ("pc-1", 0));
+        assert_eq!(store.job("nope").expect("read").map(|j| j.job_id), None);
+    }
+}
