@@ -28,6 +28,8 @@ const EVENT_BUFFER: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Agent {
     connection: ConnectionHandle,
+    /// The connection state last announced as an event.
+    last_connection: Arc<std::sync::Mutex<Option<ConnectionState>>>,
     events: broadcast::Sender<AgentEvent>,
     store: SharedStore,
     settings: watch::Sender<Settings>,
@@ -88,11 +90,13 @@ impl Agent {
         };
         let (paused, paused_rx) = watch::channel(false);
         tokio::spawn(pipeline.run(jobs_rx, paused_rx));
-        tokio::spawn(crate::jobs::run_outbox(
+        tokio::spawn(crate::outbox::run_outbox(
             store.clone(),
             connection.clone(),
             outbox,
         ));
+        // A PC left alone comes back on its own when the network does.
+        connection::wake::spawn_watcher(connection.clone());
         tokio::spawn(dispatch(
             server_events,
             jobs_tx.clone(),
@@ -100,13 +104,16 @@ impl Agent {
             Arc::clone(&backend),
             settings_tx.subscribe(),
         ));
+        let last_connection = Arc::new(std::sync::Mutex::new(None));
         tokio::spawn(forward_connection(
             connection.clone(),
             events.clone(),
             store.clone(),
+            Arc::clone(&last_connection),
         ));
         Ok(Self {
             connection,
+            last_connection,
             events,
             store,
             settings: settings_tx,
@@ -119,6 +126,18 @@ impl Agent {
     /// Every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
         self.events.subscribe()
+    }
+
+    /// Every event from now on, with the connection state announced last before them
+    /// (`None` before the first): together they show each state exactly once.
+    pub fn subscribe_with_connection(
+        &self,
+    ) -> (Option<ConnectionState>, broadcast::Receiver<AgentEvent>) {
+        let shown = self
+            .last_connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (shown.clone(), self.events.subscribe())
     }
 
     /// The connection handle, for state watches.
@@ -319,6 +338,11 @@ async fn dispatch(
 ) {
     while let Some(event) = server_events.recv().await {
         match event.name.as_str() {
+            protocol::events::PRINT if event.binary => {
+                let _ = jobs.send(Incoming::Rejected(protocol::reject_binary_print(
+                    &event.data,
+                )));
+            }
             protocol::events::PRINT => {
                 let limits = protocol::Limits {
                     max_job_bytes: settings.borrow().max_job_bytes,
@@ -355,22 +379,26 @@ async fn dispatch(
     }
 }
 
-/// Republishes connection state and heartbeat changes as [`AgentEvent`]s, and keeps
-/// each change of state kind (connected, reconnecting, gave up...) in the history.
+/// Republishes every connection state (in order, none skipped) and heartbeat change as
+/// [`AgentEvent`]s, and keeps each change of state kind (connected, reconnecting, gave
+/// up...) in the history. `last` is updated under the same lock as each send, so a
+/// subscriber that reads it while subscribing sees each state exactly once.
 async fn forward_connection(
     connection: ConnectionHandle,
     events: broadcast::Sender<AgentEvent>,
     store: SharedStore,
+    last: Arc<std::sync::Mutex<Option<ConnectionState>>>,
 ) {
-    let mut state = connection.watch_state();
+    let Some(mut transitions) = connection.take_transitions() else {
+        tracing::error!("connection transitions already taken");
+        return;
+    };
     let mut heartbeat = connection.watch_heartbeat();
     let mut last_kind = None;
-    state.mark_changed();
     loop {
         tokio::select! {
-            changed = state.changed() => {
-                if changed.is_err() { break; }
-                let current = state.borrow_and_update().clone();
+            state = transitions.recv() => {
+                let Some(current) = state else { break };
                 let kind = Some(std::mem::discriminant(&current));
                 if kind != last_kind {
                     last_kind = kind;
@@ -379,6 +407,8 @@ async fn forward_connection(
                         tracing::warn!(%error, "cannot record a connection event");
                     }
                 }
+                let mut shown = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                *shown = Some(current.clone());
                 let _ = events.send(AgentEvent::Connection(current));
             }
             changed = heartbeat.changed() => {
@@ -459,18 +489,45 @@ mod pipeline_tests {
             .expect("start")
     }
 
+    /// Longest wait for one job state (virtual time on a paused clock).
+    const STATE_BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+
     async fn until_state(
         events: &mut broadcast::Receiver<AgentEvent>,
         job_id: &str,
         state: JobState,
     ) -> JobRecord {
-        loop {
-            if let Ok(AgentEvent::Job(job)) = events.recv().await {
-                if job.job_id == job_id && job.state == state {
-                    return job;
+        until_state_within(events, job_id, state, STATE_BOUND).await
+    }
+
+    /// Waits for `job_id` to reach `state`. Fails the test after `bound`, when the
+    /// events end, or when the receiver lagged: the awaited event may be among the
+    /// lost ones, and waiting on would only hang.
+    async fn until_state_within(
+        events: &mut broadcast::Receiver<AgentEvent>,
+        job_id: &str,
+        state: JobState,
+        bound: std::time::Duration,
+    ) -> JobRecord {
+        let wait = async {
+            loop {
+                match events.recv().await {
+                    Ok(AgentEvent::Job(job)) if job.job_id == job_id && job.state == state => {
+                        return job;
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(missed)) => panic!(
+                        "missed {missed} agent events while waiting for {job_id} to be {state:?}"
+                    ),
+                    Err(broadcast::error::RecvError::Closed) => {
+                        panic!("the agent's events ended before {job_id} was {state:?}")
+                    }
                 }
             }
-        }
+        };
+        tokio::time::timeout(bound, wait)
+            .await
+            .unwrap_or_else(|_| panic!("{job_id} was not {state:?} within {bound:?}"))
     }
 
     #[tokio::test]
@@ -507,6 +564,50 @@ mod pipeline_tests {
             1,
             "the cancelled job never printed"
         );
+    }
+
+    /// A job the spooler took and then stopped knowing ends `failed` `spooler_lost` after
+    /// a grace period, instead of staying `spooled` (and watched again at every start).
+    #[tokio::test(start_paused = true)]
+    async fn a_job_the_spooler_forgets_fails_spooler_lost_after_a_grace_period() {
+        let backend = Arc::new(FakeBackend {
+            answer: Some(crate::printing::SpoolerJobState::Unknown),
+            ..FakeBackend::with_printer("P")
+        });
+        let agent = agent_with(backend).await;
+        let mut events = agent.subscribe();
+        let job = agent.test_print(None);
+        until_state(&mut events, &job, JobState::Spooled).await;
+        let spooled_at = tokio::time::Instant::now();
+        // Ended, not left spooled: the grace period is 30 s, the bound well beyond it.
+        let failed = until_state_within(
+            &mut events,
+            &job,
+            JobState::Failed,
+            std::time::Duration::from_secs(600),
+        )
+        .await;
+        assert!(spooled_at.elapsed() >= std::time::Duration::from_secs(30));
+        let code = failed.error.map(|e| e.code);
+        assert_eq!(code, Some(crate::protocol::ErrorCode::SpoolerLost));
+    }
+
+    /// A spooler that refuses to cancel is reported as the spooler's refusal.
+    #[tokio::test]
+    async fn a_refused_cancel_is_the_spoolers_refusal() {
+        let backend = Arc::new(FakeBackend {
+            answer: Some(crate::printing::SpoolerJobState::Active),
+            refuse_cancel: true,
+            ..FakeBackend::with_printer("P")
+        });
+        let agent = agent_with(backend).await;
+        let mut events = agent.subscribe();
+        let job = agent.test_print(None);
+        until_state(&mut events, &job, JobState::Spooled).await;
+        assert!(matches!(
+            agent.cancel_job(&job).await,
+            Err(ControlError::Spooler(_))
+        ));
     }
 
     #[tokio::test]
@@ -600,24 +701,30 @@ mod history_tests {
         )
         .await
         .expect("start");
-        let mut state = agent.connection().watch_state();
-        state
-            .wait_for(|s| matches!(s, ConnectionState::GaveUp { .. }))
-            .await
-            .expect("gave up");
-        // The recorder runs on its own task; let it catch up.
-        let mut kinds = Vec::new();
-        for _ in 0..100 {
-            let events = agent.snapshot().await.connection_events;
-            kinds = events
-                .iter()
-                .map(|e| e.event["state"].as_str().unwrap_or_default().to_owned())
-                .collect();
-            if kinds.first().is_some_and(|k| k == "gaveUp") {
-                break;
-            }
-            tokio::task::yield_now().await;
+        // The history is written before the state is announced (`forward_connection`),
+        // so once `gaveUp` is announced the history holds it.
+        let (shown, mut events) = agent.subscribe_with_connection();
+        if !matches!(shown, Some(ConnectionState::GaveUp { .. })) {
+            let gave_up = async {
+                loop {
+                    match events.recv().await {
+                        Ok(AgentEvent::Connection(ConnectionState::GaveUp { .. })) => return,
+                        Ok(_) => {}
+                        Err(error) => panic!("connection events: {error}"),
+                    }
+                }
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(600), gave_up)
+                .await
+                .expect("gave up");
         }
+        let kinds: Vec<String> = agent
+            .snapshot()
+            .await
+            .connection_events
+            .iter()
+            .map(|e| e.event["state"].as_str().unwrap_or_default().to_owned())
+            .collect();
         // Attempts 2 and 3 are one "reconnecting" entry, not two.
         assert_eq!(kinds, ["gaveUp", "reconnecting", "connecting"]);
     }

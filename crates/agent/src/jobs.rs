@@ -14,10 +14,10 @@ use std::collections::{HashMap, VecDeque};
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
-use crate::connection::{now_ms, ConnectionHandle, EpochMillis};
+use crate::connection::{now_ms, EpochMillis};
 use crate::events::AgentEvent;
 use crate::printing::{resolve_printer, PrintError, PrinterBackend, SpoolerJobState, Submission};
-use crate::protocol::{events, Document, ErrorCode, JobError, PrintJob, Rejected};
+use crate::protocol::{Document, ErrorCode, JobError, PrintJob, Rejected};
 use crate::settings::Settings;
 use crate::store::{Inserted, Store, StoreError};
 
@@ -103,6 +103,9 @@ pub enum ControlError {
     AlreadyFinished { job_id: String, state: JobState },
     #[error("{0}")]
     Store(String),
+    /// The spooler refused (e.g. to cancel a job it holds).
+    #[error("the spooler refused: {0}")]
+    Spooler(String),
     #[error("the job worker has stopped")]
     WorkerGone,
 }
@@ -111,6 +114,8 @@ pub enum ControlError {
 /// doubles up to [`SPOOLER_BUSY_MAX_WAIT`] while the spooler stays busy.
 const SPOOLER_BUSY_FIRST_WAIT: Duration = Duration::from_millis(100);
 const SPOOLER_BUSY_MAX_WAIT: Duration = Duration::from_secs(5);
+/// How long the spooler may not know a job it took before the job fails `spooler_lost`.
+const SPOOLER_LOST_GRACE: Duration = Duration::from_secs(30);
 /// How long the spooler may refuse a job as busy before the job fails.
 const SPOOLER_BUSY_GIVE_UP: Duration = Duration::from_secs(600);
 
@@ -243,7 +248,7 @@ impl Pipeline {
                         let error = JobError::new(
                             ErrorCode::PrintFailed,
                             format!(
-                                "the spooler kept refusing the job for {} minutes: {reason}",
+                                "the job could not be handed to the spooler for {} minutes: {reason}",
                                 SPOOLER_BUSY_GIVE_UP.as_secs() / 60
                             ),
                         );
@@ -320,8 +325,8 @@ impl Pipeline {
                 // The watcher sees the spooler's cancellation and publishes it.
                 tokio::task::spawn_blocking(move || backend.cancel(&printer, spooler_id))
                     .await
-                    .map_err(|e| ControlError::Store(e.to_string()))?
-                    .map_err(|e| ControlError::Store(e.to_string()))?;
+                    .map_err(|_| ControlError::WorkerGone)?
+                    .map_err(|e| ControlError::Spooler(e.to_string()))?;
                 Ok(record)
             }
             (state, _, _) => Err(ControlError::AlreadyFinished {
@@ -442,12 +447,13 @@ impl Pipeline {
             self.finish(record, JobState::Expired, Some(error)).await;
             return Printed::Done;
         }
-        let (selected, allow_choice, max_bytes) = {
+        let (selected, allow_choice, max_bytes, fetch_policy) = {
             let settings = self.settings.borrow();
             (
                 settings.printer.clone(),
                 settings.allow_server_printer_choice,
                 settings.max_job_bytes,
+                crate::fetch::FetchPolicy::from_settings(&settings),
             )
         };
         let allow_choice = allow_choice || job.origin == crate::protocol::Origin::Local;
@@ -474,7 +480,7 @@ impl Pipeline {
             }
         };
         if let Document::Remote { url, kind } = &job.document {
-            match crate::fetch::fetch(url, *kind, max_bytes).await {
+            match crate::fetch::fetch(url, *kind, max_bytes, &fetch_policy).await {
                 Ok(document) => job.document = document,
                 Err(error) => {
                     self.finish(record, JobState::Failed, Some(error)).await;
@@ -492,8 +498,10 @@ impl Pipeline {
                 .await
         };
         if let Err(error) = started {
-            tracing::error!(%error, "cannot store the submit mark; not printing");
-            return Printed::Done;
+            // Without the mark a crash could print it twice: not now, but again later like
+            // a busy spooler's job (it fails visibly if the store stays unwritable).
+            tracing::error!(%error, "cannot store the submit mark; trying again later");
+            return Printed::Busy(job, record, format!("cannot store the job: {error}"));
         }
         let backend = Arc::clone(&self.backend);
         let queue = printer.clone();
@@ -574,6 +582,8 @@ impl Pipeline {
         const SLOW: Duration = Duration::from_secs(5);
         let mut pending: Vec<JobRecord> = Vec::new();
         let mut pause = QUICK;
+        // Jobs the spooler answered "unknown" about, since when.
+        let mut lost_since: HashMap<String, tokio::time::Instant> = HashMap::new();
         loop {
             if pending.is_empty() {
                 match jobs.recv().await {
@@ -610,12 +620,33 @@ impl Pipeline {
                             "the spooler aborted the job (a filter or the printer's backend failed)",
                         )),
                     ),
-                    Some(SpoolerJobState::Unknown) => {
+                    Some(SpoolerJobState::Unknown) if self.backend.forgets_printed_jobs() => {
+                        // It may have printed: `spooled` is the truest state left.
                         tracing::warn!(job = %record.job_id, spooler_id = ?record.spooler_job_id, "the spooler lost track of the job");
                         self.in_spooler.removed(&queue);
                         continue;
                     }
+                    Some(SpoolerJobState::Unknown) => {
+                        // Perhaps only for a moment (a spooler restarting): give it a grace
+                        // period, then say so instead of staying `spooled` for ever.
+                        let since = *lost_since
+                            .entry(record.job_id.clone())
+                            .or_insert_with(tokio::time::Instant::now);
+                        if since.elapsed() < SPOOLER_LOST_GRACE {
+                            waiting.push(record);
+                            continue;
+                        }
+                        tracing::warn!(job = %record.job_id, spooler_id = ?record.spooler_job_id, "the spooler lost track of the job");
+                        (
+                            JobState::Failed,
+                            Some(JobError::new(
+                                ErrorCode::SpoolerLost,
+                                "the spooler no longer knows the job: it may or may not have printed",
+                            )),
+                        )
+                    }
                 };
+                lost_since.remove(&record.job_id);
                 self.in_spooler.removed(&queue);
                 record.updated_at = now_ms();
                 self.publish(&record).await;
@@ -688,44 +719,6 @@ fn print_error(error: &PrintError) -> JobError {
         }
     };
     JobError::new(code, error.to_string())
-}
-
-/// Sends stored statuses to the server, oldest first, whenever connected.
-pub(crate) async fn run_outbox(
-    store: SharedStore,
-    connection: ConnectionHandle,
-    wake: Arc<Notify>,
-) {
-    let mut state = connection.watch_state();
-    loop {
-        if state.borrow_and_update().is_connected() {
-            let pending = store
-                .call(|s| s.pending_statuses(100))
-                .await
-                .unwrap_or_default();
-            let mut sent_up_to = None;
-            for (id, status) in &pending {
-                if connection
-                    .emit(events::JOB_STATUS, status.clone())
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-                sent_up_to = Some(*id);
-            }
-            if let Some(id) = sent_up_to {
-                let _ = store.call(move |s| s.statuses_sent(id)).await;
-                if pending.len() == 100 {
-                    continue;
-                }
-            }
-        }
-        tokio::select! {
-            () = wake.notified() => {}
-            changed = state.changed() => if changed.is_err() { return },
-        }
-    }
 }
 
 #[cfg(test)]

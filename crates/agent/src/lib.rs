@@ -8,11 +8,15 @@ pub mod events;
 pub mod fetch;
 pub mod jobs;
 pub mod logging;
+pub mod outbox;
 pub mod paths;
 pub mod printing;
+pub mod private;
 pub mod protocol;
 pub mod settings;
 pub mod signals;
+#[cfg(test)]
+mod skip;
 pub mod store;
 
 pub use agent::{Agent, Snapshot};

@@ -1,11 +1,16 @@
-//! Logging set-up: tracing to stderr and to a daily-rotated file in the log folder.
+//! Logging set-up: tracing to stderr and to a file in the log folder that rotates by
+//! size and by day ([`rotating`]); [`Throttle`] keeps a repeated warning to a line a
+//! minute.
+
+mod rotating;
+mod throttle;
 
 use std::path::Path;
 
-use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+pub use rotating::RotatingFile;
+pub use throttle::Throttle;
 
-/// Log files kept before the oldest is deleted.
-const KEPT_LOG_FILES: usize = 7;
+use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
 
 /// Lines waiting for the file writer. The crate's default (128,000) allocates and touches
 /// ~4 MB up front, a third of the idle agent; past this many, logging waits for the disk
@@ -20,15 +25,7 @@ pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
 pub fn init(log_dir: &Path, file_prefix: &str) -> Option<LogGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
-    let appender = std::fs::create_dir_all(log_dir).ok().and_then(|()| {
-        tracing_appender::rolling::Builder::new()
-            .rotation(tracing_appender::rolling::Rotation::DAILY)
-            .filename_prefix(file_prefix)
-            .filename_suffix("log")
-            .max_log_files(KEPT_LOG_FILES)
-            .build(log_dir)
-            .ok()
-    });
+    let appender = RotatingFile::open(log_dir, file_prefix, rotating::MAX_BYTES).ok();
     match appender {
         Some(appender) => {
             let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()

@@ -59,6 +59,15 @@ struct RunArgs {
     /// Bound on one connect attempt in milliseconds (default: from settings, 10000).
     #[arg(long, value_name = "MS")]
     connect_timeout_ms: Option<u64>,
+    /// After giving up, try again this often in milliseconds; 0 stays offline until a
+    /// reconnect (default: from settings, 60000).
+    #[arg(long, value_name = "MS")]
+    background_retry_ms: Option<u64>,
+    /// A host `pdf_uri`/`raw_uri` documents may be fetched from besides the server's own;
+    /// repeat it for more, `*` for any host with a public address. Replaces the
+    /// settings' `fetchAllowedHosts` for this run.
+    #[arg(long = "fetch-allowed-host", value_name = "HOST")]
+    fetch_allowed_hosts: Vec<String>,
     /// `json` writes one JSON object per line on stdout for every event.
     #[arg(long, value_enum, default_value_t = EventFormat::None)]
     events: EventFormat,
@@ -220,7 +229,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 reconnect_attempts: args.reconnect_attempts,
                 reconnect_delay_ms: args.reconnect_delay_ms,
                 reconnect_delay_max_ms: args.reconnect_delay_max_ms,
+                background_retry_ms: args.background_retry_ms,
                 connect_timeout_ms: args.connect_timeout_ms,
+                fetch_allowed_hosts: (!args.fetch_allowed_hosts.is_empty())
+                    .then_some(args.fetch_allowed_hosts),
             };
             let settings = overrides.apply(loaded.settings);
             settings.validate()?;
@@ -243,10 +255,12 @@ async fn serve(
     tracing::info!(server = %settings.server_url, client_id = %settings.client_id, printer = ?settings.printer, "starting");
     let backend: Arc<dyn PrinterBackend> = Arc::new(system);
     let agent = Agent::start(settings, backend, store).await?;
-    let mut events = agent.subscribe();
+    let (announced, mut events) = agent.subscribe_with_connection();
     if format == EventFormat::Json {
-        // The first state was published before we subscribed.
-        print_event(&AgentEvent::Connection(agent.connection().state()));
+        // What was announced before we subscribed; the rest follows, each state once.
+        if let Some(state) = announced {
+            print_event(&AgentEvent::Connection(state));
+        }
         if let Some(warning) = warning {
             print_event(&AgentEvent::Warning(warning));
         }

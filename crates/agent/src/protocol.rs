@@ -145,9 +145,19 @@ pub enum ErrorCode {
     PrinterNotFound,
     PrinterNotAllowed,
     NoPrinter,
+    /// A `*_uri` document could not be fetched (no connection, an HTTP error status).
     FetchFailed,
+    /// A `*_uri` document (or a redirect) names a host the agent does not fetch from
+    /// (setting `fetchAllowedHosts`), or one that resolves to an address it refuses.
+    FetchRefused,
     PrintFailed,
     Cancelled,
+    /// The spooler took the job, then stopped knowing it (its history was cleared, or it
+    /// was reinstalled): whether it printed cannot be told.
+    SpoolerLost,
+    /// The server sent the job with binary attachments (a Buffer), which protocol 1 does
+    /// not carry yet.
+    UnsupportedBinary,
 }
 
 /// A job that could not be accepted or printed, with a code a program can match on.
@@ -174,6 +184,21 @@ impl JobError {
 pub struct Rejected {
     pub job_id: String,
     pub error: JobError,
+}
+
+/// The rejection of a `print` sent with binary attachments: under its `jobId` when it
+/// has a valid one, else a local id, so it shows in the history and at the server.
+pub fn reject_binary_print(payload: &Value) -> Rejected {
+    let job_id = payload
+        .get("jobId")
+        .and_then(Value::as_str)
+        .filter(|id| valid_job_id(id))
+        .map_or_else(local_id, str::to_owned);
+    reject(
+        job_id,
+        ErrorCode::UnsupportedBinary,
+        "the server sent the document as binary data (a Buffer), which this agent does not take yet: send it as base64 text",
+    )
 }
 
 /// Limits the parser enforces.

@@ -48,6 +48,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: reprints link to the job they reprint.
     "ALTER TABLE jobs ADD COLUMN reprint_of TEXT;",
+    // 3: who asked for the job (a test page or reprint at this PC may use any printer,
+    // also after a restart).
+    "ALTER TABLE jobs ADD COLUMN origin TEXT NOT NULL DEFAULT 'server';",
 ];
 
 /// A store operation that failed.
@@ -137,14 +140,13 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Opens (creating if needed) the database at `path` and migrates it. The file, its
+    /// journal files and its folder are private to the user (documents are stored here).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Folder {
-                path: dir.display().to_string(),
-                detail: e.to_string(),
-            })?;
-        }
+        crate::private::prepare_database(path).map_err(|e| StoreError::Folder {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
         Self::init(Connection::open(path)?)
     }
 
@@ -302,7 +304,7 @@ impl Store {
     pub fn unfinished(&self) -> Result<Vec<Unfinished>, StoreError> {
         let mut statement = self.db.prepare(&format!(
             "SELECT {RECORD_COLUMNS}, requested_printer, content_type, content, submit_started_at,
-                options, expires_at
+                options, expires_at, origin
              FROM jobs WHERE state IN ('received', 'spooled') ORDER BY received_at, rowid"
         ))?;
         let rows = statement.query_map([], |row| {
@@ -313,15 +315,21 @@ impl Store {
             let submit_started: Option<i64> = row.get(15)?;
             let options: String = row.get(16)?;
             let expires_at: Option<i64> = row.get(17)?;
+            let origin = match row.get::<_, String>(18)?.as_str() {
+                "local" => crate::protocol::Origin::Local,
+                _ => crate::protocol::Origin::Server,
+            };
             Ok((
                 (record, requested, content_type, content),
-                (submit_started.is_some(), options, expires_at),
+                (submit_started.is_some(), options, expires_at, origin),
             ))
         })?;
         let mut unfinished = Vec::new();
         for row in rows {
-            let ((record, printer, content_type, content), (submit_started, options, expires_at)) =
-                row?;
+            let (
+                (record, printer, content_type, content),
+                (submit_started, options, expires_at, origin),
+            ) = row?;
             let Some(document) = decode_document(&content_type, content) else {
                 continue;
             };
@@ -334,7 +342,7 @@ impl Store {
                 options: serde_json::from_str(&options).unwrap_or_default(),
                 expires_at: expires_at
                     .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()),
-                origin: crate::protocol::Origin::Server,
+                origin,
             };
             unfinished.push(Unfinished {
                 record,
@@ -444,12 +452,17 @@ impl Store {
         })
     }
 
-    /// Statuses not yet sent, oldest first: (outbox id, `job_status` payload).
-    pub fn pending_statuses(&self, limit: usize) -> Result<Vec<(i64, Value)>, StoreError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT id, status FROM status_outbox ORDER BY id LIMIT ?1")?;
-        let rows = statement.query_map(params![limit as i64], |row| {
+    /// Up to `limit` statuses the server does not have yet, oldest first, after outbox id
+    /// `after`: (outbox id, `job_status` payload).
+    pub fn pending_statuses(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Value)>, StoreError> {
+        let mut statement = self.db.prepare_cached(
+            "SELECT id, status FROM status_outbox WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![after, limit as i64], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })?;
         let mut pending = Vec::new();
@@ -460,16 +473,30 @@ impl Store {
         Ok(pending)
     }
 
-    /// Removes statuses the server has, without waiting for the disk: after a power cut
-    /// they go out again, and a status that does not move a job on leaves its state.
-    pub fn statuses_sent(&mut self, up_to_id: i64) -> Result<(), StoreError> {
+    /// Removes statuses the server acknowledged, without waiting for the disk: after a
+    /// power cut they go out again, and a status that does not move a job on leaves its
+    /// state.
+    pub fn statuses_acked(&mut self, ids: &[i64]) -> Result<(), StoreError> {
         self.without_fsync(|db| {
-            db.execute(
-                "DELETE FROM status_outbox WHERE id <= ?1",
-                params![up_to_id],
-            )
-        })?;
-        Ok(())
+            let mut delete = db.prepare_cached("DELETE FROM status_outbox WHERE id = ?1")?;
+            for id in ids {
+                delete.execute(params![id])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes, for each (outbox id, job id), that job's statuses up to that id: sent to a
+    /// server that never acks, on a connection that stayed up after the job's final one.
+    pub fn statuses_settled(&mut self, settled: &[(i64, String)]) -> Result<(), StoreError> {
+        self.without_fsync(|db| {
+            let mut delete =
+                db.prepare_cached("DELETE FROM status_outbox WHERE job_id = ?1 AND id <= ?2")?;
+            for (id, job_id) in settled {
+                delete.execute(params![job_id, id])?;
+            }
+            Ok(())
+        })
     }
 
     /// Appends a connection event (a state change worth showing in the history).
@@ -507,8 +534,10 @@ impl Store {
         Ok(events)
     }
 
-    /// Keeps the newest `keep` finished jobs and drops documents older than that.
-    /// Also keeps the newest `keep` connection events.
+    /// Keeps the newest `keep` finished jobs and drops the older finished ones.
+    /// Unfinished jobs (received, spooled) are never removed and do not count
+    /// towards `keep`: they still have work to do. Also keeps the newest `keep`
+    /// connection events.
     pub fn prune(&mut self, keep: usize) -> Result<usize, StoreError> {
         self.db.execute(
             "DELETE FROM connection_events WHERE id NOT IN
@@ -517,7 +546,8 @@ impl Store {
         )?;
         Ok(self.db.execute(
             "DELETE FROM jobs WHERE state NOT IN ('received', 'spooled') AND job_id NOT IN
-                (SELECT job_id FROM jobs ORDER BY received_at DESC, rowid DESC LIMIT ?1)",
+                (SELECT job_id FROM jobs WHERE state NOT IN ('received', 'spooled')
+                 ORDER BY received_at DESC, rowid DESC LIMIT ?1)",
             params![keep as i64],
         )?)
     }
@@ -573,8 +603,8 @@ fn insert_job(
     };
     tx.execute(
         "INSERT INTO jobs (job_id, title, requested_printer, state, content_type, content,
-            size_bytes, copies, received_at, updated_at, options, expires_at, reprint_of)
-         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
+            size_bytes, copies, received_at, updated_at, options, expires_at, reprint_of, origin)
+         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
         params![
             job.job_id,
             job.title,
@@ -587,6 +617,10 @@ fn insert_job(
             serde_json::to_string(&job.options).unwrap_or_else(|_| "{}".into()),
             job.expires_at.map(|t| t.unix_timestamp()),
             reprint_of,
+            match job.origin {
+                crate::protocol::Origin::Server => "server",
+                crate::protocol::Origin::Local => "local",
+            },
         ],
     )?;
     push_status(tx, &record)?;
@@ -718,13 +752,13 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(store.recent(10).expect("recent").len(), 1);
-        assert_eq!(store.pending_statuses(10).expect("outbox").len(), 1);
+        assert_eq!(store.pending_statuses(0, 10).expect("outbox").len(), 1);
     }
 
     /// `field` of each status waiting in the outbox, oldest first.
     fn outbox_field(store: &Store, field: &str) -> Vec<Value> {
         store
-            .pending_statuses(10)
+            .pending_statuses(0, 10)
             .expect("outbox")
             .into_iter()
             .map(|(_, s)| s[field].clone())
@@ -772,7 +806,7 @@ mod tests {
         record.state = JobState::Spooled;
         record.spooler_job_id = Some(7);
         store.transition(&record).expect("transition");
-        store.statuses_sent(1).expect("sent");
+        store.statuses_acked(&[1]).expect("acked");
         let synchronous: i64 = store
             .db
             .pragma_query_value(None, "synchronous", |r| r.get(0))
@@ -797,9 +831,23 @@ mod tests {
         store.transition(&record).expect("transition");
         let states = outbox_field(&store, "state");
         assert_eq!(states, ["received", "spooled", "completed"]);
-        let (last_id, _) = store.pending_statuses(10).expect("outbox")[1].clone();
-        store.statuses_sent(last_id).expect("sent");
-        assert_eq!(store.pending_statuses(10).expect("outbox").len(), 1);
+        let pending = store.pending_statuses(0, 10).expect("outbox");
+        let ids: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+        // Acked out of order: exactly the acked one goes.
+        store.statuses_acked(&[ids[1]]).expect("acked");
+        let left: Vec<i64> = store
+            .pending_statuses(0, 10)
+            .expect("outbox")
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(left, [ids[0], ids[2]]);
+        assert_eq!(store.pending_statuses(ids[0], 10).expect("after").len(), 1);
+        // Settled by job: everything of `a` up to the final one.
+        store
+            .statuses_settled(&[(ids[2], "a".into())])
+            .expect("settled");
+        assert!(store.pending_statuses(0, 10).expect("outbox").is_empty());
         assert_eq!(
             store.get("a").expect("get").map(|r| r.spooler_job_id),
             Some(Some(7))
@@ -812,11 +860,16 @@ mod tests {
         store.insert(&job("a"), None, 1).expect("insert");
         store.insert(&job("b"), None, 2).expect("insert");
         store.mark_submit_started("b", "Q", 3).expect("mark");
+        let mut test_page = job("c");
+        test_page.origin = crate::protocol::Origin::Local;
+        store.insert(&test_page, None, 4).expect("insert");
         let unfinished = store.unfinished().expect("unfinished");
-        assert_eq!(unfinished.len(), 2);
+        assert_eq!(unfinished.len(), 3);
         assert_eq!(unfinished[0].job, job("a"));
         assert!(!unfinished[0].submit_started);
         assert!(unfinished[1].submit_started);
+        // A test page stays the user's own after a restart (any printer allowed).
+        assert_eq!(unfinished[2].job, test_page);
     }
 
     #[test]
@@ -841,21 +894,70 @@ mod tests {
         ));
     }
 
+    fn finish(store: &mut Store, id: &str, state: JobState) {
+        let mut record = store.get(id).expect("get").expect("exists");
+        record.state = state;
+        store.transition(&record).expect("transition");
+    }
+
+    fn ids(store: &Store) -> Vec<String> {
+        let mut ids: Vec<String> = store
+            .db
+            .prepare("SELECT job_id FROM jobs")
+            .expect("prepare")
+            .query_map([], |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        ids.sort();
+        ids
+    }
+
     #[test]
-    fn pruning_keeps_unfinished_jobs() {
+    fn pruning_removes_the_oldest_finished_jobs_beyond_the_limit() {
         let mut store = Store::in_memory().expect("store");
         for i in 0..5 {
             store
                 .insert(&job(&format!("j{i}")), None, i)
                 .expect("insert");
         }
-        let mut done = store.get("j4").expect("get").expect("exists");
-        done.state = JobState::Completed;
-        store.transition(&done).expect("transition");
+        finish(&mut store, "j0", JobState::Completed);
+        finish(&mut store, "j1", JobState::Failed);
+        finish(&mut store, "j2", JobState::Cancelled);
+        finish(&mut store, "j3", JobState::Completed);
+        assert_eq!(store.prune(2).expect("prune"), 2);
+        // j0 and j1 were the oldest finished jobs; j4 is still received.
+        assert_eq!(ids(&store), ["j2", "j3", "j4"]);
         assert_eq!(
-            store.prune(1).expect("prune"),
+            store.prune(2).expect("prune again"),
             0,
-            "received jobs are never pruned"
+            "nothing left to prune"
+        );
+    }
+
+    #[test]
+    fn pruning_keeps_unfinished_jobs_and_does_not_count_them() {
+        let mut store = Store::in_memory().expect("store");
+        for i in 0..5 {
+            store
+                .insert(&job(&format!("j{i}")), None, i)
+                .expect("insert");
+        }
+        // The two oldest are finished; the newer three are still received or spooled.
+        finish(&mut store, "j0", JobState::Completed);
+        finish(&mut store, "j1", JobState::Completed);
+        let mut spooled = store.get("j3").expect("get").expect("exists");
+        spooled.state = JobState::Spooled;
+        store.transition(&spooled).expect("transition");
+        // Counting the newer unfinished jobs towards the limit would remove both
+        // finished ones; only j0 is beyond the newest finished one.
+        assert_eq!(store.prune(1).expect("prune"), 1);
+        assert_eq!(ids(&store), ["j1", "j2", "j3", "j4"]);
+        assert_eq!(store.prune(0).expect("prune all finished"), 1);
+        assert_eq!(
+            ids(&store),
+            ["j2", "j3", "j4"],
+            "unfinished jobs are never pruned"
         );
     }
 }

@@ -16,6 +16,9 @@ pub struct ReconnectPolicy {
     pub delay_max_ms: u64,
     /// Bound on one connect attempt (TCP, websocket and Socket.IO handshakes), in milliseconds.
     pub connect_timeout_ms: u64,
+    /// After giving up, one more attempt this often, in milliseconds (0: none, stay
+    /// offline until Reconnect): an unattended PC comes back after a server update.
+    pub background_retry_ms: u64,
 }
 
 impl Default for ReconnectPolicy {
@@ -25,6 +28,7 @@ impl Default for ReconnectPolicy {
             delay_ms: 1000,
             delay_max_ms: 5000,
             connect_timeout_ms: 10_000,
+            background_retry_ms: 60_000,
         }
     }
 }
@@ -43,6 +47,11 @@ impl ReconnectPolicy {
         let unit = unit.clamp(0.0, 1.0);
         let jittered = base * (1.0 - JITTER + 2.0 * JITTER * unit);
         Duration::from_millis(jittered.min(self.delay_max_ms as f64).max(0.0) as u64)
+    }
+
+    /// The background retry period, `None` when turned off.
+    pub fn background_retry(&self) -> Option<Duration> {
+        (self.background_retry_ms > 0).then(|| Duration::from_millis(self.background_retry_ms))
     }
 
     /// The connect timeout as a duration.
@@ -82,6 +91,12 @@ impl ReconnectPolicy {
             (100..=600_000).contains(&self.connect_timeout_ms),
             "reconnect.connectTimeoutMs",
             "must be between 100 and 600000",
+        );
+        check(
+            self.background_retry_ms == 0
+                || (1000..=86_400_000).contains(&self.background_retry_ms),
+            "reconnect.backgroundRetryMs",
+            "must be 0 (off) or between 1000 and 86400000",
         );
         problems
     }

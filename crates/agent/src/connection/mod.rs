@@ -5,15 +5,19 @@
 
 mod backoff;
 mod packet;
+mod problem;
 mod session;
 mod state;
 mod supervisor;
 #[cfg(test)]
 mod tests;
+pub mod wake;
 
 pub use backoff::{PolicyProblem, ReconnectPolicy};
 pub use session::{engine_url, ConnectError};
-pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat};
+pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat, Problem};
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -48,6 +52,9 @@ pub struct ServerEvent {
     pub name: String,
     /// The first argument (`Null` when there was none).
     pub data: Value,
+    /// The server sent it with binary attachments (a Buffer), which the agent does not
+    /// take yet: `data` holds their placeholders.
+    pub binary: bool,
 }
 
 /// Why an emit did not reach the socket.
@@ -65,6 +72,8 @@ pub enum EmitError {
 #[derive(Debug)]
 pub(crate) enum Command {
     Reconnect,
+    /// The network came back or the PC woke up: retry now if waiting to retry.
+    Nudge,
     Disconnect,
     Configure(Box<ConnectionConfig>),
     SetClientInfo(Value),
@@ -87,7 +96,13 @@ pub struct ConnectionHandle {
     commands: mpsc::Sender<Command>,
     state: watch::Receiver<ConnectionState>,
     heartbeat: watch::Receiver<Heartbeat>,
+    /// Every state the supervisor publishes, in order, for one reader (see
+    /// [`ConnectionHandle::take_transitions`]).
+    transitions: Arc<std::sync::Mutex<Option<mpsc::Receiver<ConnectionState>>>>,
 }
+
+/// Transitions kept for their reader; they come at the pace of connect attempts.
+const TRANSITIONS: usize = 256;
 
 /// Starts the supervisor task. Server events arrive on the returned receiver.
 ///
@@ -101,6 +116,7 @@ pub fn spawn(
     let (state_tx, state_rx) = watch::channel(ConnectionState::Idle);
     let (heartbeat_tx, heartbeat_rx) = watch::channel(Heartbeat::default());
     let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let (transitions_tx, transitions_rx) = mpsc::channel(TRANSITIONS);
     let supervisor = supervisor::Supervisor::new(
         config,
         client_info,
@@ -108,12 +124,14 @@ pub fn spawn(
         state_tx,
         heartbeat_tx,
         event_tx,
+        transitions_tx,
     );
     tokio::spawn(supervisor.run());
     let handle = ConnectionHandle {
         commands: command_tx,
         state: state_rx,
         heartbeat: heartbeat_rx,
+        transitions: Arc::new(std::sync::Mutex::new(Some(transitions_rx))),
     };
     (handle, event_rx)
 }
@@ -142,6 +160,27 @@ impl ConnectionHandle {
     /// Starts a fresh round of attempts, from any state.
     pub async fn reconnect(&self) {
         self.send(Command::Reconnect).await;
+    }
+
+    /// Every state from the first, in order, none skipped (unlike [`Self::watch_state`],
+    /// which keeps only the latest). Only the first caller gets them.
+    pub fn take_transitions(&self) -> Option<mpsc::Receiver<ConnectionState>> {
+        self.transitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    /// True once the supervisor has stopped.
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
+    }
+
+    /// Tells the supervisor that the network came back or the PC woke from sleep: a
+    /// connection waiting to retry (reconnecting, or gave up with background retry)
+    /// tries at once; a kicked or stopped one stays as it is.
+    pub async fn nudge(&self) {
+        self.send(Command::Nudge).await;
     }
 
     /// Closes the connection and stays `stopped` until [`Self::reconnect`].
@@ -173,14 +212,15 @@ impl ConnectionHandle {
         result.await.unwrap_or(Err(EmitError::SupervisorGone))
     }
 
-    /// Emits `event(data)` and waits up to `timeout` for the server's acknowledgement.
+    /// Emits `event(data)` asking for an acknowledgement; returns once the frame is queued
+    /// for the socket, with a receiver of the server's answer (an error when the
+    /// connection ends first). Frames go out in the order of these calls.
     pub async fn emit_with_ack(
         &self,
         event: &str,
         data: Value,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<Value>, EmitError> {
-        let (reply, result) = oneshot::channel();
+    ) -> Result<oneshot::Receiver<Result<Vec<Value>, EmitError>>, EmitError> {
+        let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::EmitWithAck {
                 event: event.to_owned(),
@@ -189,11 +229,7 @@ impl ConnectionHandle {
             })
             .await
             .map_err(|_| EmitError::SupervisorGone)?;
-        match tokio::time::timeout(timeout, result).await {
-            Err(_) => Err(EmitError::AckTimeout),
-            Ok(Err(_)) => Err(EmitError::SupervisorGone),
-            Ok(Ok(answer)) => answer,
-        }
+        Ok(answer)
     }
 
     /// Stops the supervisor; the state becomes `stopped`.

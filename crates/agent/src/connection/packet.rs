@@ -54,7 +54,15 @@ pub enum SocketPacket {
     Ack { ack_id: u64, data: Vec<Value> },
     /// `4{...}`: the server refused the namespace connection (e.g. bad token).
     ConnectError { message: String },
-    /// Binary packets (types 5 and 6) are not part of our protocol.
+    /// `5n-[...]`: an event whose arguments hold `attachments` binary frames (a server
+    /// that emits a Buffer); the frames follow as websocket binary messages. Not part of
+    /// protocol 1 yet: a `print` of this kind is rejected `unsupported_binary`.
+    BinaryEvent {
+        name: String,
+        data: Vec<Value>,
+        attachments: usize,
+    },
+    /// A binary ack (type 6): never asked for by the agent.
     Binary,
     /// A packet for a namespace other than "/".
     OtherNamespace(String),
@@ -102,8 +110,18 @@ fn decode_socket_packet(text: &str) -> Result<SocketPacket, PacketError> {
     let mut chars = text.chars();
     let kind = chars.next().ok_or(PacketError::Empty)?;
     let mut rest = chars.as_str();
-    if matches!(kind, '5' | '6') {
+    if kind == '6' {
         return Ok(SocketPacket::Binary);
+    }
+    let mut attachments = 0;
+    if kind == '5' {
+        let (count, after) = rest
+            .split_once('-')
+            .ok_or_else(|| malformed("binary event", "no attachment count"))?;
+        attachments = count
+            .parse()
+            .map_err(|e| malformed("attachment count", e))?;
+        rest = after;
     }
     if rest.starts_with('/') {
         let (nsp, after) = rest.split_once(',').unwrap_or((rest, ""));
@@ -131,7 +149,7 @@ fn decode_socket_packet(text: &str) -> Result<SocketPacket, PacketError> {
             Ok(SocketPacket::Connect { sid })
         }
         '1' => Ok(SocketPacket::Disconnect),
-        '2' => {
+        '2' | '5' => {
             let mut items = parse_array(payload, "event packet")?;
             if items.is_empty() {
                 return Err(malformed("event packet", "no event name"));
@@ -140,10 +158,18 @@ fn decode_socket_packet(text: &str) -> Result<SocketPacket, PacketError> {
                 Value::String(name) => name,
                 other => return Err(malformed("event packet", format!("event name {other}"))),
             };
-            Ok(SocketPacket::Event {
-                name,
-                data: items,
-                ack_id,
+            Ok(if kind == '5' {
+                SocketPacket::BinaryEvent {
+                    name,
+                    data: items,
+                    attachments,
+                }
+            } else {
+                SocketPacket::Event {
+                    name,
+                    data: items,
+                    ack_id,
+                }
             })
         }
         '3' => {
@@ -238,6 +264,31 @@ mod tests {
                 data: vec![json!({"jobId": "a"})],
                 ack_id: Some(17),
             }))
+        );
+    }
+
+    /// What socket.io 4 sends for `emit("print", {printData: Buffer})`: the event with a
+    /// placeholder and its attachment count (the bytes follow as a binary frame).
+    #[test]
+    fn decodes_binary_events_with_their_placeholders() {
+        assert_eq!(
+            decode_frame(
+                r#"451-["print",{"jobId":"j","printData":{"_placeholder":true,"num":0}}]"#
+            ),
+            Ok(EnginePacket::Message(SocketPacket::BinaryEvent {
+                name: "print".into(),
+                data: vec![json!({"jobId": "j", "printData": {"_placeholder": true, "num": 0}})],
+                attachments: 1,
+            }))
+        );
+        assert!(
+            decode_frame(r#"45["print",{}]"#).is_err(),
+            "no attachment count"
+        );
+        assert!(decode_frame(r#"45x-["print",{}]"#).is_err());
+        assert_eq!(
+            decode_frame(r#"461-0[{"_placeholder":true,"num":0}]"#),
+            Ok(EnginePacket::Message(SocketPacket::Binary))
         );
     }
 

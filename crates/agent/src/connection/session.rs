@@ -18,7 +18,19 @@ pub enum ConnectError {
     /// The server URL cannot be used (not http, https, ws or wss, or no host).
     #[error("invalid server URL: {0}")]
     InvalidUrl(String),
-    /// TCP, TLS or websocket upgrade failed.
+    /// Nothing answers at the address (refused, unreachable network).
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server's name does not resolve.
+    #[error("cannot find the server: {0}")]
+    NameNotFound(String),
+    /// TLS failed: the certificate is not trusted.
+    #[error("the server's certificate is not trusted: {0}")]
+    Certificate(String),
+    /// The websocket upgrade was answered with an HTTP status (not a Socket.IO endpoint).
+    #[error("the server answered HTTP {0} instead of opening a websocket")]
+    HttpStatus(u16),
+    /// The connection failed or broke otherwise.
     #[error("cannot reach the server: {0}")]
     Transport(String),
     /// The server answered, but not as a Socket.IO v4 server would.
@@ -102,7 +114,7 @@ impl Session {
         let (socket, _response) =
             tokio_tungstenite::connect_async_with_config(endpoint.as_str(), Some(config), true)
                 .await
-                .map_err(|e| ConnectError::Transport(e.to_string()))?;
+                .map_err(super::problem::transport_error)?;
         let mut session = Session {
             socket,
             open: OpenInfo {
@@ -166,7 +178,9 @@ impl Session {
                 Message::Close(frame) => Incoming::Closed(
                     frame.map_or_else(|| "closed by the server".into(), |f| f.reason.to_string()),
                 ),
-                Message::Binary(_) => Incoming::Garbage("binary frame".into()),
+                // The attachments of a binary event, announced by its text frame (which the
+                // supervisor reports); nothing more to say per frame.
+                Message::Binary(_) => continue,
                 // tungstenite answers websocket-level pings itself.
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
             };

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub use super::problem::Problem;
+
 /// Milliseconds since the Unix epoch, the time unit of every field the UI shows.
 pub type EpochMillis = u64;
 
@@ -33,9 +35,18 @@ pub enum ConnectionState {
         max_attempts: u32,
         retry_at: EpochMillis,
         last_error: String,
+        /// `last_error` as a code the UI puts into words.
+        problem: Problem,
     },
-    /// The attempts ran out; only a manual reconnect starts a new round.
-    GaveUp { attempts: u32, last_error: String },
+    /// The attempts ran out: Reconnect starts a new round; meanwhile, unless turned off,
+    /// one attempt is made in the background at `retry_at`.
+    GaveUp {
+        attempts: u32,
+        last_error: String,
+        /// `last_error` as a code the UI puts into words.
+        problem: Problem,
+        retry_at: Option<EpochMillis>,
+    },
     /// The server disconnected us on purpose; no automatic reconnect.
     Kicked { reason: String },
     /// Disconnected on request, or shutting down.
@@ -77,20 +88,25 @@ mod tests {
             max_attempts: 5,
             retry_at: 10,
             last_error: "refused".into(),
+            problem: Problem::ServerUnreachable,
         };
         assert_eq!(
             serde_json::to_value(&state).ok(),
             Some(
-                json!({"state": "reconnecting", "attempt": 2, "maxAttempts": 5, "retryAt": 10, "lastError": "refused"})
+                json!({"state": "reconnecting", "attempt": 2, "maxAttempts": 5, "retryAt": 10, "lastError": "refused", "problem": "server_unreachable"})
             )
         );
         assert_eq!(
             serde_json::to_value(ConnectionState::GaveUp {
                 attempts: 5,
-                last_error: "x".into()
+                last_error: "x".into(),
+                problem: Problem::Timeout,
+                retry_at: Some(7),
             })
             .ok(),
-            Some(json!({"state": "gaveUp", "attempts": 5, "lastError": "x"}))
+            Some(
+                json!({"state": "gaveUp", "attempts": 5, "lastError": "x", "problem": "timeout", "retryAt": 7})
+            )
         );
     }
 }

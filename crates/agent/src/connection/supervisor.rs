@@ -10,19 +10,51 @@ use tokio::time::{sleep_until, Instant};
 
 use super::packet::{self, EnginePacket, SocketPacket};
 use super::session::{ConnectError, Incoming, Session};
-use super::state::{now_ms, ConnectionState, Heartbeat};
+use super::state::{now_ms, ConnectionState, Heartbeat, Problem};
 use super::{Command, ConnectionConfig, EmitError, ServerEvent};
+use crate::logging::Throttle;
 
 /// What to do next, decided by a finished phase.
 #[derive(Debug)]
 enum Next {
     /// Start a round of connect attempts; `after_loss` holds why the previous connection ended.
     Round {
-        after_loss: Option<String>,
+        after_loss: Option<Failure>,
+    },
+    /// The attempts of a round ran out: wait for Reconnect, trying in the background.
+    GaveUp {
+        attempts: u32,
+        last_error: Failure,
     },
     /// Stay in a terminal state until a command moves us on.
     Park(ConnectionState),
     Exit,
+}
+
+/// Why the last attempt failed: the technical text and its code.
+#[derive(Debug, Clone)]
+struct Failure {
+    detail: String,
+    problem: Problem,
+}
+
+impl From<&ConnectError> for Failure {
+    fn from(error: &ConnectError) -> Self {
+        Self {
+            detail: error.to_string(),
+            problem: error.problem(),
+        }
+    }
+}
+
+/// How a wait between attempts ended.
+#[derive(Debug)]
+enum Wake {
+    Elapsed,
+    /// The network came back or the PC woke up: try now.
+    Nudged,
+    /// A command moved the supervisor on.
+    Then(Next),
 }
 
 /// How a served connection ended.
@@ -39,7 +71,18 @@ pub(super) struct Supervisor {
     state: watch::Sender<ConnectionState>,
     heartbeat: watch::Sender<Heartbeat>,
     events: mpsc::UnboundedSender<ServerEvent>,
+    /// Undecodable frames: a line a minute, however many a server sends.
+    garbage: Throttle,
+    transitions: mpsc::Sender<ConnectionState>,
+    /// Why the server is about to disconnect us, when it said so.
+    kick_reason: Option<String>,
 }
+
+/// The hub's event before it closes a connection whose client id registered elsewhere.
+const REPLACED: &str = "replaced";
+
+/// How often a repeated warning may be logged.
+const WARN_EVERY: Duration = Duration::from_secs(60);
 
 impl Supervisor {
     pub(super) fn new(
@@ -49,6 +92,7 @@ impl Supervisor {
         state: watch::Sender<ConnectionState>,
         heartbeat: watch::Sender<Heartbeat>,
         events: mpsc::UnboundedSender<ServerEvent>,
+        transitions: mpsc::Sender<ConnectionState>,
     ) -> Self {
         Self {
             config,
@@ -57,6 +101,9 @@ impl Supervisor {
             state,
             heartbeat,
             events,
+            garbage: Throttle::new(WARN_EVERY),
+            transitions,
+            kick_reason: None,
         }
     }
 
@@ -65,6 +112,10 @@ impl Supervisor {
         loop {
             next = match next {
                 Next::Round { after_loss } => self.round(after_loss).await,
+                Next::GaveUp {
+                    attempts,
+                    last_error,
+                } => self.gave_up(attempts, last_error).await,
                 Next::Park(state) => self.park(state).await,
                 Next::Exit => break,
             };
@@ -82,14 +133,22 @@ impl Supervisor {
 
     fn publish(&self, state: ConnectionState) {
         tracing::info!(state = ?state, "connection state");
+        // Every transition, in order, for the event stream and the history (the watch
+        // keeps only the latest: a drop and reconnect could vanish between two looks).
+        if self.transitions.try_send(state.clone()).is_err() {
+            tracing::debug!("connection transition not logged: nobody reads them");
+        }
         self.state.send_replace(state);
     }
 
     /// One round: up to `attempts` connect attempts with backoff between them.
-    async fn round(&mut self, after_loss: Option<String>) -> Next {
+    async fn round(&mut self, after_loss: Option<Failure>) -> Next {
         let max_attempts = self.config.policy.attempts.max(1);
         let lost = after_loss.is_some();
-        let mut last_error = after_loss.unwrap_or_default();
+        let mut last_error = after_loss.unwrap_or(Failure {
+            detail: String::new(),
+            problem: Problem::ConnectionLost,
+        });
         for attempt in 1..=max_attempts {
             // After a loss even the first attempt waits, as socket.io's client does,
             // so a restarting server is not hammered.
@@ -105,36 +164,82 @@ impl Supervisor {
                     attempt,
                     max_attempts,
                     retry_at: now_ms() + delay.as_millis() as u64,
-                    last_error: last_error.clone(),
+                    last_error: last_error.detail.clone(),
+                    problem: last_error.problem,
                 });
-                if let Some(next) = self.idle_for(delay).await {
+                // A nudge (the network is back) skips the rest of the wait.
+                if let Wake::Then(next) = self.idle_for(delay).await {
                     return next;
                 }
             }
             match self.attempt().await {
-                Ok(Ok(session)) => {
-                    return match self.serve(session).await {
-                        Ended::Lost(reason) => {
-                            tracing::warn!(%reason, "connection lost");
-                            Next::Round {
-                                after_loss: Some(reason),
-                            }
-                        }
-                        Ended::Kicked(reason) => Next::Park(ConnectionState::Kicked { reason }),
-                        Ended::Command(next) => next,
-                    };
-                }
+                Ok(Ok(session)) => return self.served(session).await,
                 Ok(Err(error)) => {
                     tracing::warn!(attempt, %error, "connect attempt failed");
-                    last_error = error.to_string();
+                    last_error = Failure::from(&error);
                 }
                 Err(next) => return next,
             }
         }
-        Next::Park(ConnectionState::GaveUp {
+        Next::GaveUp {
             attempts: max_attempts,
             last_error,
-        })
+        }
+    }
+
+    /// Serves an open session; what follows when it ends.
+    async fn served(&mut self, session: Session) -> Next {
+        match self.serve(session).await {
+            Ended::Lost(reason) => {
+                tracing::warn!(%reason, "connection lost");
+                Next::Round {
+                    after_loss: Some(Failure {
+                        detail: reason,
+                        problem: Problem::ConnectionLost,
+                    }),
+                }
+            }
+            Ended::Kicked(reason) => Next::Park(ConnectionState::Kicked { reason }),
+            Ended::Command(next) => next,
+        }
+    }
+
+    /// `gaveUp` until Reconnect; meanwhile one attempt every `backgroundRetryMs` (unless
+    /// 0), or at once when the network comes back. A success serves the connection; a
+    /// failure stays `gaveUp` with the new error.
+    async fn gave_up(&mut self, attempts: u32, mut last_error: Failure) -> Next {
+        self.heartbeat.send_replace(Heartbeat::default());
+        loop {
+            let Some(every) = self.config.policy.background_retry() else {
+                return self
+                    .park(ConnectionState::GaveUp {
+                        attempts,
+                        last_error: last_error.detail,
+                        problem: last_error.problem,
+                        retry_at: None,
+                    })
+                    .await;
+            };
+            self.publish(ConnectionState::GaveUp {
+                attempts,
+                last_error: last_error.detail.clone(),
+                problem: last_error.problem,
+                retry_at: Some(now_ms() + every.as_millis() as u64),
+            });
+            // A nudge (the network is back) tries at once, as the background retry would.
+            if let Wake::Then(next) = self.idle_for(every).await {
+                return next;
+            }
+            tracing::info!("trying to connect in the background");
+            match self.attempt().await {
+                Ok(Ok(session)) => return self.served(session).await,
+                Ok(Err(error)) => {
+                    tracing::info!(%error, "background attempt failed");
+                    last_error = Failure::from(&error);
+                }
+                Err(next) => return next,
+            }
+        }
     }
 
     /// One bounded connect attempt; commands that arrive meanwhile can abort it.
@@ -165,17 +270,18 @@ impl Supervisor {
         }
     }
 
-    /// Waits `delay` while answering commands; `Some` when a command ends the wait.
-    async fn idle_for(&mut self, delay: Duration) -> Option<Next> {
+    /// Waits `delay` while answering commands.
+    async fn idle_for(&mut self, delay: Duration) -> Wake {
         let until = Instant::now() + delay;
         loop {
             tokio::select! {
-                () = sleep_until(until) => return None,
-                command = self.commands.recv() => {
-                    if let Some(next) = self.on_command_offline(command) {
-                        return Some(next);
-                    }
-                }
+                () = sleep_until(until) => return Wake::Elapsed,
+                command = self.commands.recv() => match command {
+                    Some(Command::Nudge) => return Wake::Nudged,
+                    other => if let Some(next) = self.on_command_offline(other) {
+                        return Wake::Then(next);
+                    },
+                },
             }
         }
     }
@@ -196,6 +302,8 @@ impl Supervisor {
     fn on_command_offline(&mut self, command: Option<Command>) -> Option<Next> {
         match command? {
             Command::Reconnect => Some(self.initial()),
+            // Only a wait for the next attempt heeds it (see `idle_for`).
+            Command::Nudge => None,
             Command::Disconnect => Some(Next::Park(ConnectionState::Stopped)),
             Command::Shutdown => Some(Next::Exit),
             Command::Configure(config) => {
@@ -221,6 +329,7 @@ impl Supervisor {
     /// Runs an open session until it ends; registers first.
     async fn serve(&mut self, mut session: Session) -> Ended {
         let mut acks = AckTable::default();
+        self.kick_reason = None;
         let mut last_ping = Instant::now();
         let interval = Duration::from_millis(session.open.ping_interval);
         let grace = interval + Duration::from_millis(session.open.ping_timeout);
@@ -261,7 +370,11 @@ impl Supervisor {
                             Err(ended) => break ended,
                         }
                     }
-                    Incoming::Garbage(detail) => tracing::warn!(%detail, "ignored an undecodable frame"),
+                    Incoming::Garbage(detail) => {
+                        if let Some(more) = self.garbage.admit(Instant::now()) {
+                            tracing::warn!(%detail, unlogged_before = more, "ignored an undecodable frame (more this minute are counted, not logged)");
+                        }
+                    }
                     Incoming::Closed(reason) => break Ended::Lost(reason),
                 },
                 () = sleep_until(last_ping + grace) => {
@@ -320,8 +433,29 @@ impl Supervisor {
             EnginePacket::Close => return Err(Ended::Lost("the server closed the session".into())),
             EnginePacket::Message(SocketPacket::Event { name, data, .. }) => {
                 let data = data.into_iter().next().unwrap_or(Value::Null);
+                if name == REPLACED {
+                    tracing::warn!(%data, "another connection registered this client id");
+                    self.kick_reason = Some(REPLACED.into());
+                }
                 // Hand-off only: never await work here, or PONGs stall.
-                let _ = self.events.send(ServerEvent { name, data });
+                let _ = self.events.send(ServerEvent {
+                    name,
+                    data,
+                    binary: false,
+                });
+            }
+            EnginePacket::Message(SocketPacket::BinaryEvent {
+                name,
+                data,
+                attachments,
+            }) => {
+                tracing::warn!(event = %name, attachments, "an event with binary attachments: not supported yet");
+                let data = data.into_iter().next().unwrap_or(Value::Null);
+                let _ = self.events.send(ServerEvent {
+                    name,
+                    data,
+                    binary: true,
+                });
             }
             EnginePacket::Message(SocketPacket::Ack { ack_id, data }) => {
                 if let Some(sent_at) = acks.resolve(ack_id, data) {
@@ -330,7 +464,12 @@ impl Supervisor {
                 }
             }
             EnginePacket::Message(SocketPacket::Disconnect) => {
-                return Err(Ended::Kicked("io server disconnect".into()))
+                // A hub that closes us because another connection took our client id says
+                // so first (`replaced`); the UI puts either reason into words.
+                let reason = self.kick_reason.take();
+                return Err(Ended::Kicked(
+                    reason.unwrap_or_else(|| "io server disconnect".into()),
+                ));
             }
             EnginePacket::Message(other) => tracing::debug!(?other, "ignored packet"),
             EnginePacket::Open(_) | EnginePacket::Pong | EnginePacket::Noop => {}
@@ -349,6 +488,8 @@ impl Supervisor {
         };
         match command {
             Command::Reconnect => Some(Ended::Command(self.initial())),
+            // A live connection that the change broke is found by the heartbeat.
+            Command::Nudge => None,
             Command::Disconnect => Some(Ended::Command(Next::Park(ConnectionState::Stopped))),
             Command::Shutdown => Some(Ended::Command(Next::Exit)),
             Command::Configure(config) => {

@@ -16,6 +16,7 @@ fn policy(attempts: u32) -> ReconnectPolicy {
         delay_ms: 1_000,
         delay_max_ms: 5_000,
         connect_timeout_ms: 2_000,
+        background_retry_ms: 0,
     }
 }
 
@@ -86,8 +87,14 @@ async fn gives_up_after_exactly_the_configured_attempts() {
     assert!(started.elapsed() <= Duration::from_millis(3 * 5_000));
     assert!(started.elapsed() >= Duration::from_millis(500 + 1_000 + 2_000));
     match handle.state() {
-        ConnectionState::GaveUp { last_error, .. } => {
-            assert!(last_error.contains("cannot reach"), "{last_error}")
+        ConnectionState::GaveUp {
+            last_error,
+            problem,
+            ..
+        } => {
+            assert!(last_error.contains("cannot reach"), "{last_error}");
+            // A refused connection is "nothing answers there", in words for the UI.
+            assert_eq!(problem, Problem::ServerUnreachable);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -119,8 +126,11 @@ async fn a_server_that_never_answers_fails_the_attempt_by_timeout() {
         Some(ConnectionState::GaveUp {
             attempts: 2,
             last_error,
+            problem,
+            retry_at: None,
         }) => {
             assert_eq!(last_error, "no answer within 2000 ms");
+            assert_eq!(*problem, Problem::Timeout);
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -158,21 +168,124 @@ async fn changing_the_server_reconnects_at_once_and_policy_changes_do_not() {
 #[tokio::test(start_paused = true)]
 async fn without_a_server_it_stays_idle_and_emits_fail_cleanly() {
     let (handle, _events) = spawn(config(None, 5), json!({}));
-    tokio::task::yield_now().await;
-    assert_eq!(handle.state(), ConnectionState::Idle);
+    // The transitions reader sees every state the supervisor publishes, so each
+    // command's effect is awaited rather than read before it happened.
+    let mut transitions = handle
+        .take_transitions()
+        .expect("the first taker gets them");
+    assert_eq!(transitions.recv().await, Some(ConnectionState::Idle));
     assert_eq!(
         handle.emit("job_status", json!({})).await,
         Err(EmitError::NotConnected)
     );
+    // Reconnect without a server starts no attempt: the next state is idle again.
     handle.reconnect().await;
-    assert_eq!(handle.state(), ConnectionState::Idle);
+    assert_eq!(transitions.recv().await, Some(ConnectionState::Idle));
     handle.shutdown().await;
-    let mut state = handle.watch_state();
-    if handle.state() != ConnectionState::Stopped {
-        states_until(&mut state, |s| *s == ConnectionState::Stopped).await;
-    }
+    assert_eq!(transitions.recv().await, Some(ConnectionState::Stopped));
+    assert_eq!(transitions.recv().await, None, "nothing after stopped");
     assert_eq!(
         handle.emit("job_status", json!({})).await,
         Err(EmitError::SupervisorGone)
+    );
+}
+
+/// After giving up, one attempt every `backgroundRetryMs`, staying `gaveUp` with the time
+/// of the next one; with 0, nothing more happens until Reconnect.
+#[tokio::test(start_paused = true)]
+async fn after_giving_up_it_tries_in_the_background_unless_turned_off() {
+    let mut settings = config(Some(refused_url().await), 1);
+    settings.policy.background_retry_ms = 30_000;
+    let (handle, _events) = spawn(settings.clone(), json!({}));
+    let mut state = handle.watch_state();
+    let first = states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
+    let Some(ConnectionState::GaveUp {
+        retry_at: Some(first_retry),
+        ..
+    }) = first.last().cloned()
+    else {
+        panic!("no background retry announced: {first:?}");
+    };
+    let started = tokio::time::Instant::now();
+    let again = states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
+    assert_eq!(
+        summary(&again),
+        ["gaveUp 1"],
+        "no new round, one quiet attempt"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    match again.last() {
+        Some(ConnectionState::GaveUp {
+            retry_at: Some(next),
+            ..
+        }) => assert!(*next >= first_retry, "{next} < {first_retry}"),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    settings.policy.background_retry_ms = 0;
+    handle.configure(settings).await;
+    // The change applies at the next wait: one more attempt, then none.
+    let parked = states_until(&mut state, |s| {
+        matches!(s, ConnectionState::GaveUp { retry_at: None, .. })
+    })
+    .await;
+    assert_eq!(summary(&parked), ["gaveUp 1"]);
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert!(!state.has_changed().unwrap_or(true), "it stays gaveUp");
+}
+
+/// A nudge (network back, woke from sleep) tries at once instead of at the next
+/// scheduled attempt; a kicked or stopped connection ignores it.
+#[tokio::test(start_paused = true)]
+async fn a_nudge_retries_at_once_while_waiting_to_retry() {
+    let mut settings = config(Some(refused_url().await), 1);
+    settings.policy.background_retry_ms = 3_600_000;
+    let (handle, _events) = spawn(settings, json!({}));
+    let mut state = handle.watch_state();
+    states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
+    let started = tokio::time::Instant::now();
+    handle.nudge().await;
+    let again = states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
+    assert_eq!(summary(&again), ["gaveUp 1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    handle.disconnect().await;
+    states_until(&mut state, |s| *s == ConnectionState::Stopped).await;
+    handle.nudge().await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(handle.state(), ConnectionState::Stopped);
+}
+
+/// Every state the supervisor publishes reaches the transitions reader, in order, even
+/// when the watch has long moved on (a reader that looked only now would see `gaveUp`).
+#[tokio::test(start_paused = true)]
+async fn every_transition_is_kept_in_order_for_its_reader() {
+    let (handle, _events) = spawn(config(Some(refused_url().await), 3), json!({}));
+    let mut state = handle.watch_state();
+    states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
+    let mut transitions = handle
+        .take_transitions()
+        .expect("the first taker gets them");
+    assert!(handle.take_transitions().is_none(), "one reader");
+    let mut seen = Vec::new();
+    while let Ok(state) = transitions.try_recv() {
+        seen.push(state);
+    }
+    assert_eq!(
+        summary(&seen),
+        [
+            "connecting 1",
+            "reconnecting 2",
+            "reconnecting 3",
+            "gaveUp 3"
+        ]
     );
 }

@@ -17,6 +17,10 @@ pub struct FakeBackend {
     pub submitted: Mutex<Vec<FakeSubmission>>,
     /// How many submissions to refuse as "busy" before taking jobs again.
     pub busy_refusals: AtomicUsize,
+    /// What the spooler says of every job it took (`None`: completed at once).
+    pub answer: Option<SpoolerJobState>,
+    /// Refuse to cancel jobs.
+    pub refuse_cancel: bool,
 }
 
 /// A job the fake spooler accepted.
@@ -79,7 +83,7 @@ impl PrinterBackend for FakeBackend {
     }
 
     fn job_state(&self, _printer: &str, _spooler_job_id: u64) -> SpoolerJobState {
-        SpoolerJobState::Completed
+        self.answer.unwrap_or(SpoolerJobState::Completed)
     }
 
     fn find_job(&self, _printer: &str, document_name: &str) -> Option<u64> {
@@ -91,6 +95,9 @@ impl PrinterBackend for FakeBackend {
     }
 
     fn cancel(&self, _printer: &str, _spooler_job_id: u64) -> Result<(), PrintError> {
+        if self.refuse_cancel {
+            return Err(PrintError::Spooler("not allowed to cancel".into()));
+        }
         Ok(())
     }
 }

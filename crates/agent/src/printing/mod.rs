@@ -122,6 +122,12 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64>;
     /// Cancels a job the spooler holds.
     fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError>;
+    /// True when the spooler drops printed jobs from its list, so a job it no longer
+    /// knows may well have printed (Windows). CUPS keeps finished jobs in its history:
+    /// there a job it stops knowing was lost, and ends `spooler_lost`.
+    fn forgets_printed_jobs(&self) -> bool {
+        false
+    }
 }
 
 /// The `printers` crate's printer state in the agent's terms.

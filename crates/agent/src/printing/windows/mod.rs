@@ -17,6 +17,11 @@ use super::{
 };
 
 impl PrinterBackend for SystemBackend {
+    /// Windows removes a printed job from its queue (and Wine never lists jobs).
+    fn forgets_printed_jobs(&self) -> bool {
+        true
+    }
+
     fn printers(&self) -> Vec<PrinterInfo> {
         let default = spooler::default_printer();
         printers::get_printers()

@@ -1,14 +1,16 @@
-//! Typed settings: defaults, validation, command-line/env overrides and the settings file.
-//!
-//! The file is JSON, written atomically (temp file + rename). A corrupt file is moved
-//! aside, never overwritten, and the agent runs on defaults with a visible warning.
+//! Typed settings: defaults, validation and command-line/env overrides; the settings
+//! file is [`file`]. Used wherever the agent starts or its settings change.
 
-use std::path::{Path, PathBuf};
+mod file;
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::connection::{PolicyProblem, ReconnectPolicy};
+
+pub use file::{Loaded, SettingsStore};
 
 /// The server a fresh install talks to: a hub on this machine.
 pub const DEFAULT_SERVER_URL: &str = "http://localhost:3000";
@@ -52,6 +54,10 @@ pub struct Settings {
     pub history_limit: usize,
     /// Desktop notifications when a job fails or reconnecting gives up.
     pub notifications: bool,
+    /// Hosts `pdf_uri`/`raw_uri` documents may be fetched from besides the dispatch
+    /// server's own host (always allowed); `*` admits any host with a public address.
+    /// Listed hosts may have private addresses (an intranet document server).
+    pub fetch_allowed_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -68,6 +74,7 @@ impl Default for Settings {
             max_job_bytes: crate::protocol::DEFAULT_MAX_JOB_BYTES,
             history_limit: 10_000,
             notifications: true,
+            fetch_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -81,6 +88,8 @@ pub enum SettingsError {
     ClientId,
     #[error("{0}")]
     Reconnect(PolicyProblem),
+    #[error("fetchAllowedHosts: {0}")]
+    FetchAllowedHosts(String),
     #[error("cannot read {path}: {detail}")]
     Read { path: PathBuf, detail: String },
     #[error("cannot write {path}: {detail}")]
@@ -121,6 +130,13 @@ impl Settings {
                 .into_iter()
                 .map(SettingsError::Reconnect),
         );
+        problems.extend(
+            self.fetch_allowed_hosts
+                .iter()
+                .filter_map(|entry| crate::fetch::parse_allowed_host(entry).err())
+                .map(SettingsError::FetchAllowedHosts)
+                .take(1),
+        );
         problems
     }
 }
@@ -133,6 +149,7 @@ impl SettingsError {
             SettingsError::ServerUrl(_) => Some("serverUrl"),
             SettingsError::ClientId => Some("clientId"),
             SettingsError::Reconnect(problem) => Some(problem.field),
+            SettingsError::FetchAllowedHosts(_) => Some("fetchAllowedHosts"),
             SettingsError::Read { .. } | SettingsError::Write { .. } => None,
         }
     }
@@ -166,6 +183,9 @@ pub struct Overrides {
     pub reconnect_delay_ms: Option<u64>,
     pub reconnect_delay_max_ms: Option<u64>,
     pub connect_timeout_ms: Option<u64>,
+    pub background_retry_ms: Option<u64>,
+    /// Replaces the file's `fetchAllowedHosts`.
+    pub fetch_allowed_hosts: Option<Vec<String>>,
 }
 
 impl Overrides {
@@ -200,180 +220,19 @@ impl Overrides {
         policy.delay_ms = self.reconnect_delay_ms.unwrap_or(policy.delay_ms);
         policy.delay_max_ms = self.reconnect_delay_max_ms.unwrap_or(policy.delay_max_ms);
         policy.connect_timeout_ms = self.connect_timeout_ms.unwrap_or(policy.connect_timeout_ms);
+        policy.background_retry_ms = self
+            .background_retry_ms
+            .unwrap_or(policy.background_retry_ms);
+        if let Some(hosts) = &self.fetch_allowed_hosts {
+            settings.fetch_allowed_hosts = hosts.clone();
+        }
         settings
-    }
-}
-
-/// `settings` if every value can be used once a missing client id is generated.
-fn usable(settings: Settings) -> Result<Settings, SettingsError> {
-    let mut check = settings.clone();
-    if check.client_id.trim().is_empty() {
-        check.client_id = "generated".into();
-    }
-    check.validate().map(|()| settings)
-}
-
-/// Settings as loaded, with a warning for the user when the file was unusable.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub settings: Settings,
-    /// Set when the file was corrupt and moved aside.
-    pub warning: Option<String>,
-}
-
-/// Reads and writes `settings.json`.
-#[derive(Debug, Clone)]
-pub struct SettingsStore {
-    path: PathBuf,
-}
-
-impl SettingsStore {
-    /// A store for the file at `path`.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Loads the settings. A missing file yields defaults with a fresh client id,
-    /// saved at once so the id stays stable; a corrupt file is renamed to
-    /// `settings.json.corrupt-<time>` and defaults are used.
-    pub fn load(&self) -> Result<Loaded, SettingsError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(SettingsError::Read {
-                    path: self.path.clone(),
-                    detail: e.to_string(),
-                })
-            }
-        };
-        let mut warning = None;
-        let parsed = match text {
-            None => None,
-            Some(text) => match serde_json::from_str::<Settings>(&text)
-                .map_err(|e| e.to_string())
-                .and_then(|s| usable(s).map_err(|e| e.to_string()))
-            {
-                Ok(settings) => Some(settings),
-                Err(e) => {
-                    let aside = self.move_aside()?;
-                    let message = format!(
-                        "the settings file was unusable ({e}); it was kept as {} and defaults are in use",
-                        aside.display()
-                    );
-                    tracing::warn!("{message}");
-                    warning = Some(message);
-                    None
-                }
-            },
-        };
-        let mut changed = parsed.is_none();
-        let mut settings = parsed.unwrap_or_default();
-        if settings.client_id.trim().is_empty() {
-            settings.client_id = generate_client_id();
-            changed = true;
-        }
-        if changed {
-            self.save(&settings)?;
-        }
-        Ok(Loaded { settings, warning })
-    }
-
-    fn move_aside(&self) -> Result<PathBuf, SettingsError> {
-        let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-        let aside = self.path.with_extension(format!("json.corrupt-{stamp}"));
-        std::fs::rename(&self.path, &aside).map_err(|e| SettingsError::Write {
-            path: aside.clone(),
-            detail: e.to_string(),
-        })?;
-        Ok(aside)
-    }
-
-    /// Writes the settings atomically.
-    pub fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
-        let write_error = |e: std::io::Error| SettingsError::Write {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        };
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        std::fs::create_dir_all(dir).map_err(write_error)?;
-        let json = serde_json::to_vec_pretty(settings).map_err(|e| SettingsError::Write {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        })?;
-        let temp = self.path.with_extension("json.tmp");
-        std::fs::write(&temp, json).map_err(write_error)?;
-        std::fs::rename(&temp, &self.path).map_err(write_error)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn store() -> (tempfile::TempDir, SettingsStore) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SettingsStore::new(dir.path().join("settings.json"));
-        (dir, store)
-    }
-
-    #[test]
-    fn first_load_makes_and_keeps_a_client_id() {
-        let (_dir, store) = store();
-        let first = store.load().expect("load");
-        assert!(first.warning.is_none());
-        assert!(!first.settings.client_id.is_empty());
-        assert_eq!(first.settings.server_url, DEFAULT_SERVER_URL);
-        let second = store.load().expect("load again");
-        assert_eq!(second.settings.client_id, first.settings.client_id);
-    }
-
-    #[test]
-    fn a_corrupt_file_is_kept_aside_and_defaults_are_used() {
-        let (dir, store) = store();
-        std::fs::write(store.path(), "{ not json").expect("write");
-        let loaded = store.load().expect("load");
-        assert!(loaded
-            .warning
-            .as_deref()
-            .is_some_and(|w| w.contains("corrupt")));
-        assert_eq!(loaded.settings.server_url, DEFAULT_SERVER_URL);
-        let kept: Vec<_> = std::fs::read_dir(dir.path())
-            .expect("list")
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
-            .collect();
-        assert_eq!(kept.len(), 1);
-        assert_eq!(
-            std::fs::read_to_string(kept[0].path()).ok().as_deref(),
-            Some("{ not json")
-        );
-    }
-
-    #[test]
-    fn a_file_with_an_unusable_value_is_kept_aside_too() {
-        let (dir, store) = store();
-        let text = r#"{"clientId":"pc-7","serverUrl":"ftp://nowhere"}"#;
-        std::fs::write(store.path(), text).expect("write");
-        let loaded = store.load().expect("load");
-        let warning = loaded.warning.expect("a warning");
-        assert!(warning.contains("serverUrl"), "{warning}");
-        assert_eq!(loaded.settings.server_url, DEFAULT_SERVER_URL);
-        let kept = std::fs::read_dir(dir.path())
-            .expect("list")
-            .filter_map(Result::ok)
-            .find(|e| e.file_name().to_string_lossy().contains("corrupt"))
-            .expect("the file kept aside");
-        assert_eq!(
-            std::fs::read_to_string(kept.path()).ok().as_deref(),
-            Some(text)
-        );
-    }
 
     #[test]
     fn problems_name_every_bad_field() {
@@ -383,21 +242,21 @@ mod tests {
             ..Settings::default()
         };
         settings.reconnect.attempts = 0;
+        settings.fetch_allowed_hosts = vec!["docs.office".into(), "http://docs.office:8080".into()];
         let fields: Vec<_> = settings
             .problems()
             .iter()
             .filter_map(|p| p.field())
             .collect();
-        assert_eq!(fields, ["serverUrl", "clientId", "reconnect.attempts"]);
-    }
-
-    #[test]
-    fn unknown_and_missing_fields_fall_back_to_defaults() {
-        let (_dir, store) = store();
-        std::fs::write(store.path(), r#"{"clientId":"pc-7","futureField":1}"#).expect("write");
-        let loaded = store.load().expect("load");
-        assert_eq!(loaded.settings.client_id, "pc-7");
-        assert_eq!(loaded.settings.reconnect, ReconnectPolicy::default());
+        assert_eq!(
+            fields,
+            [
+                "serverUrl",
+                "clientId",
+                "reconnect.attempts",
+                "fetchAllowedHosts"
+            ]
+        );
     }
 
     #[test]
@@ -409,10 +268,12 @@ mod tests {
         let overrides = Overrides {
             client_id: Some("flag".into()),
             printer: Some("Q".into()),
+            fetch_allowed_hosts: Some(vec!["docs.office".into()]),
             ..Overrides::default()
         };
         let applied = overrides.apply(settings);
         assert_eq!(applied.client_id, "flag");
+        assert_eq!(applied.fetch_allowed_hosts, ["docs.office"]);
         assert_eq!(applied.printer.as_deref(), Some("Q"));
         assert_eq!(applied.server_url, DEFAULT_SERVER_URL);
     }
