@@ -6,7 +6,8 @@ import { describePrinter, localProblems, normalizeDraft } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = () => $('settings');
-const numberFields = ['reconnect.attempts', 'reconnect.delayMs', 'reconnect.delayMaxMs', 'reconnect.connectTimeoutMs'];
+const numberFields = ['reconnect.attempts', 'reconnect.delayMs', 'reconnect.delayMaxMs', 'reconnect.connectTimeoutMs',
+  'reconnect.backgroundRetryMs'];
 let checkTimer = null;
 let dirty = false;
 

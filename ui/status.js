@@ -59,11 +59,13 @@ async function refreshCounts(ctx) {
 export function render(ctx) {
   const { model, t } = ctx;
   const now = Date.now();
-  const view = describeConnection(model.connection, t, now);
+  const view = describeConnection(model.connection, t, now, model.settings.serverUrl);
   $('state-badge').textContent = view.label;
   $('state-badge').dataset.state = model.connection.state;
   $('paused-badge').hidden = !model.paused;
   $('state-detail').textContent = view.detail;
+  // The technical text stays one hover (or long press) away.
+  $('state-detail').title = view.technical ? `${t('technical')}: ${view.technical}` : '';
   $('reconnect').hidden = !view.canReconnect;
   $('reconnect').classList.toggle('prominent', view.urgent);
   $('connection-card').dataset.state = model.connection.state;
@@ -78,7 +80,7 @@ export function render(ctx) {
   for (const [name, value] of Object.entries(counts)) $(`count-${name}`).textContent = String(value);
   const events = model.connectionEvents;
   $('events').replaceChildren(...events.slice(0, 20).map((entry, index) => {
-    const line = describeConnectionEvent(entry, events[index + 1] || null, t);
+    const line = describeConnectionEvent(entry, events[index + 1] || null, t, model.settings.serverUrl);
     const item = document.createElement('li');
     item.dataset.state = line.state;
     const time = document.createElement('time');

@@ -1,7 +1,29 @@
 // Pure functions from agent data to what the window shows; no DOM, so node can test them.
 
-/** Badge text, detail line and whether the Reconnect button shows, for a ConnectionState. */
-export function describeConnection(state, t, now) {
+/** The host (and port) of a server URL, for sentences; the URL itself when it does not parse. */
+export function serverHost(url) {
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return url || '';
+  }
+}
+
+/** A connection problem code (the agent's `problem`) in words, naming the server. */
+export function describeProblem(problem, server, t) {
+  return t(`problem.${problem || 'connection_lost'}`, serverHost(server));
+}
+
+/** Why the server disconnected this computer, in words. */
+export function describeKick(reason, t) {
+  return t(reason === 'replaced' ? 'kick.replaced' : 'kick.server');
+}
+
+/**
+ * Badge text, detail line (in words), the technical text behind it, and whether the
+ * Reconnect button shows, for a ConnectionState; `server` is the configured server URL.
+ */
+export function describeConnection(state, t, now, server = '') {
   const label = t(`state.${state.state}`);
   switch (state.state) {
     case 'connecting':
@@ -11,13 +33,17 @@ export function describeConnection(state, t, now) {
     case 'reconnecting': {
       const seconds = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
       const parts = [t('attempt', state.attempt, state.maxAttempts), t('retryIn', seconds)];
-      if (state.lastError) parts.push(state.lastError);
-      return { label, detail: parts.join(' · '), canReconnect: true, urgent: false };
+      if (state.lastError) parts.push(describeProblem(state.problem, server, t));
+      return { label, detail: parts.join(' · '), technical: state.lastError || '', canReconnect: true, urgent: false };
     }
-    case 'gaveUp':
-      return { label, detail: t('gaveUp', state.attempts, state.lastError), canReconnect: true, urgent: true };
+    case 'gaveUp': {
+      const parts = [t('gaveUp', state.attempts, describeProblem(state.problem, server, t))];
+      // An unattended PC keeps trying in the background; say when, beside Reconnect.
+      if (state.retryAt != null) parts.push(t('backgroundRetry', formatTime(state.retryAt, t.locale)));
+      return { label, detail: parts.join(' · '), technical: state.lastError || '', canReconnect: true, urgent: true };
+    }
     case 'kicked':
-      return { label, detail: state.reason, canReconnect: true, urgent: true };
+      return { label, detail: describeKick(state.reason, t), technical: state.reason, canReconnect: true, urgent: true };
     case 'stopped':
       return { label, detail: '', canReconnect: true, urgent: false };
     default:
@@ -38,7 +64,7 @@ export function describeHeartbeat(hb, t, now) {
  * A line for a stored connection event ({at, event: ConnectionState}), given the event
  * before it in time (or null): connected, reconnected, lost (with its reason), gave up...
  */
-export function describeConnectionEvent(entry, previous, t) {
+export function describeConnectionEvent(entry, previous, t, server = '') {
   const state = entry.event || {};
   const before = previous && previous.event ? previous.event.state : null;
   let text;
@@ -46,14 +72,19 @@ export function describeConnectionEvent(entry, previous, t) {
     case 'connected':
       text = before === 'reconnecting' ? t('event.reconnected') : t('event.connected');
       break;
-    case 'reconnecting':
-      text = before === 'connected' ? t('event.lost', state.lastError) : t('event.retrying', state.lastError);
+    case 'reconnecting': {
+      const problem = describeProblem(state.problem, server, t);
+      if (before !== 'connected') text = t('event.retrying', problem);
+      // "Connection lost: the connection was lost" says nothing twice.
+      else if (!state.problem || state.problem === 'connection_lost') text = t('event.lostPlain');
+      else text = t('event.lost', problem);
       break;
+    }
     case 'gaveUp':
-      text = t('event.gaveUp', state.attempts, state.lastError);
+      text = t('event.gaveUp', state.attempts, describeProblem(state.problem, server, t));
       break;
     case 'kicked':
-      text = t('event.kicked', state.reason);
+      text = t('event.kicked', describeKick(state.reason, t));
       break;
     default:
       text = t(`state.${state.state}`);
@@ -153,6 +184,7 @@ export function normalizeDraft(draft) {
       delayMs: number(draft.reconnect.delayMs),
       delayMaxMs: number(draft.reconnect.delayMaxMs),
       connectTimeoutMs: number(draft.reconnect.connectTimeoutMs),
+      backgroundRetryMs: number(draft.reconnect.backgroundRetryMs),
     },
   };
 }

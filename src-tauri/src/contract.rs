@@ -2,7 +2,7 @@
 //! tests/ui/contract.json. A test here keeps that file current; tests/ui/contract.test.mjs
 //! feeds it to the UI's code, so a change on one side that the other does not follow fails.
 
-use printrelay_agent::connection::{ConnectionState, Heartbeat};
+use printrelay_agent::connection::{ConnectionState, Heartbeat, Problem};
 use printrelay_agent::jobs::{JobRecord, JobState};
 use printrelay_agent::printing::{PrinterInfo, PrinterState};
 use printrelay_agent::protocol::{ErrorCode as JobErrorCode, JobError};
@@ -34,6 +34,36 @@ fn job(state: JobState) -> JobRecord {
     }
 }
 
+/// Every connection problem code, each of which the UI must put into words.
+fn connection_problems() -> Vec<Problem> {
+    let all = [
+        Problem::ServerUnreachable,
+        Problem::NameNotFound,
+        Problem::CertificateUntrusted,
+        Problem::TokenRefused,
+        Problem::ServerRefused,
+        Problem::NotSocketIo,
+        Problem::Timeout,
+        Problem::InvalidUrl,
+        Problem::ConnectionLost,
+    ];
+    // A new code fails to compile here until it is listed above.
+    for problem in all {
+        match problem {
+            Problem::ServerUnreachable
+            | Problem::NameNotFound
+            | Problem::CertificateUntrusted
+            | Problem::TokenRefused
+            | Problem::ServerRefused
+            | Problem::NotSocketIo
+            | Problem::Timeout
+            | Problem::InvalidUrl
+            | Problem::ConnectionLost => {}
+        }
+    }
+    all.to_vec()
+}
+
 fn connection_states() -> Vec<ConnectionState> {
     vec![
         ConnectionState::Idle,
@@ -50,10 +80,13 @@ fn connection_states() -> Vec<ConnectionState> {
             max_attempts: 5,
             retry_at: AT + 3000,
             last_error: "connection refused".into(),
+            problem: printrelay_agent::connection::Problem::ServerUnreachable,
         },
         ConnectionState::GaveUp {
             attempts: 5,
             last_error: "connection refused".into(),
+            problem: printrelay_agent::connection::Problem::ServerUnreachable,
+            retry_at: Some(AT + 60_000),
         },
         ConnectionState::Kicked {
             reason: "server namespace disconnect".into(),
@@ -140,6 +173,7 @@ pub fn samples() -> Value {
     json!({
         "events": events,
         "snapshot": snapshot,
+        "connectionProblems": connection_problems(),
         "printers": [
             PrinterInfo {
                 name: "Label printer".into(),
@@ -167,21 +201,27 @@ pub fn samples() -> Value {
 
 #[cfg(test)]
 mod tests {
-    /// Regenerate with `UPDATE_UI_CONTRACT=1 cargo test -p printrelay-desktop contract`.
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/ui/contract.json");
+    const REGENERATE: &str = "cargo test -p printrelay-desktop regenerate_ui_contract -- --ignored";
+
     #[test]
     fn ui_contract_samples_are_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/ui/contract.json");
-        let samples = super::samples();
-        if std::env::var_os("UPDATE_UI_CONTRACT").is_some() {
-            let text = serde_json::to_string_pretty(&samples).expect("json") + "\n";
-            std::fs::write(path, text).expect("write the contract");
-        }
         let stored: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("tests/ui/contract.json"))
+            serde_json::from_str(&std::fs::read_to_string(PATH).expect("tests/ui/contract.json"))
                 .expect("json");
         assert_eq!(
-            stored, samples,
-            "the UI contract changed: regenerate tests/ui/contract.json (UPDATE_UI_CONTRACT=1) and update the UI"
+            stored,
+            super::samples(),
+            "the UI contract changed: regenerate tests/ui/contract.json (`{REGENERATE}`) and update the UI"
         );
+    }
+
+    /// Writes tests/ui/contract.json from the samples. Ignored so that a normal run
+    /// only compares; run it explicitly (see `REGENERATE`) after a deliberate change.
+    #[test]
+    #[ignore = "writes tests/ui/contract.json; run explicitly to regenerate it"]
+    fn regenerate_ui_contract() {
+        let text = serde_json::to_string_pretty(&super::samples()).expect("json") + "\n";
+        std::fs::write(PATH, text).expect("write the contract");
     }
 }

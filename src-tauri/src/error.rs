@@ -21,6 +21,8 @@ pub enum ErrorCode {
     JobFinished,
     /// The job history could not be read or written.
     Store,
+    /// The spooler refused (to cancel a job it holds).
+    Spooler,
     /// The operating system refused to change the autostart entry.
     Autostart,
     /// The tray process is gone (the window outlived it).
@@ -69,6 +71,7 @@ impl From<ControlError> for CommandError {
             ControlError::NotFound(_) => ErrorCode::JobNotFound,
             ControlError::AlreadyFinished { .. } => ErrorCode::JobFinished,
             ControlError::Store(_) => ErrorCode::Store,
+            ControlError::Spooler(_) => ErrorCode::Spooler,
             ControlError::WorkerGone => ErrorCode::AgentNotRunning,
         };
         Self::new(code, error.to_string())

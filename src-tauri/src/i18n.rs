@@ -1,6 +1,7 @@
 //! The few strings the tray and notifications show, in English and Simplified Chinese.
 //! The window has its own table in ui/i18n.js.
 
+use printrelay_agent::connection::Problem;
 use printrelay_agent::settings::Language;
 
 /// A language the shell speaks.
@@ -68,6 +69,35 @@ impl Lang {
             (Lang::ZhCn, Stopped) => "已停止",
             (Lang::ZhCn, JobFailed) => "打印任务失败",
             (Lang::ZhCn, GaveUp) => "PrintRelay 已离线",
+        }
+    }
+}
+
+impl Lang {
+    /// A connection problem in words (the window's sentences, without the address).
+    pub fn problem(self, problem: Problem) -> &'static str {
+        use Problem::*;
+        match (self, problem) {
+            (Lang::En, ServerUnreachable) => "The server does not answer. Is it running?",
+            (Lang::En, NameNotFound) => "The server's name cannot be found. Check the server URL.",
+            (Lang::En, CertificateUntrusted) => "The server's certificate is not trusted.",
+            (Lang::En, TokenRefused) => {
+                "The server refused the token. Check the token in Settings."
+            }
+            (Lang::En, ServerRefused) => "The server refused the connection.",
+            (Lang::En, NotSocketIo) => "The address answered, but it is not a PrintRelay server.",
+            (Lang::En, Timeout) => "The server did not answer in time.",
+            (Lang::En, InvalidUrl) => "The server URL cannot be used. Check it in Settings.",
+            (Lang::En, ConnectionLost) => "The connection to the server was lost.",
+            (Lang::ZhCn, ServerUnreachable) => "服务器没有响应，请确认服务器已启动。",
+            (Lang::ZhCn, NameNotFound) => "找不到服务器，请检查服务器地址。",
+            (Lang::ZhCn, CertificateUntrusted) => "服务器的证书不受信任。",
+            (Lang::ZhCn, TokenRefused) => "服务器拒绝了令牌，请在设置中检查令牌。",
+            (Lang::ZhCn, ServerRefused) => "服务器拒绝了连接。",
+            (Lang::ZhCn, NotSocketIo) => "该地址有响应，但不是 PrintRelay 服务器。",
+            (Lang::ZhCn, Timeout) => "服务器响应超时。",
+            (Lang::ZhCn, InvalidUrl) => "服务器地址无法使用，请在设置中检查。",
+            (Lang::ZhCn, ConnectionLost) => "与服务器的连接已中断。",
         }
     }
 }

@@ -16,8 +16,9 @@ pub struct Notice {
     pub body: String,
 }
 
-/// The notification `event` deserves, if any.
-pub fn notice_for(event: &AgentEvent, lang: Lang) -> Option<Notice> {
+/// The notification `event` deserves, if any, given the connection state before it (a
+/// background attempt that fails again stays `gaveUp`: no second notification).
+pub fn notice_for(event: &AgentEvent, before: &ConnectionState, lang: Lang) -> Option<Notice> {
     match event {
         AgentEvent::Job(job) if matches!(job.state, JobState::Failed | JobState::Rejected) => {
             let reason = job.error.as_ref().map_or("", |e| e.message.as_str());
@@ -31,13 +32,15 @@ pub fn notice_for(event: &AgentEvent, lang: Lang) -> Option<Notice> {
                 body: format!("{what}: {reason}"),
             })
         }
-        AgentEvent::Connection(ConnectionState::GaveUp {
-            attempts,
-            last_error,
-        }) => Some(Notice {
-            title: lang.text(Text::GaveUp).to_owned(),
-            body: format!("{last_error} ({attempts}×)"),
-        }),
+        // In words; the technical text is in the window and the log.
+        AgentEvent::Connection(ConnectionState::GaveUp { problem, .. })
+            if !matches!(before, ConnectionState::GaveUp { .. }) =>
+        {
+            Some(Notice {
+                title: lang.text(Text::GaveUp).to_owned(),
+                body: lang.problem(*problem).to_owned(),
+            })
+        }
         _ => None,
     }
 }
@@ -80,7 +83,11 @@ mod tests {
 
     #[test]
     fn failed_jobs_and_giving_up_notify_nothing_else_does() {
-        let failed = notice_for(&AgentEvent::Job(job(JobState::Failed)), Lang::En);
+        let failed = notice_for(
+            &AgentEvent::Job(job(JobState::Failed)),
+            &ConnectionState::Idle,
+            Lang::En,
+        );
         assert_eq!(
             failed,
             Some(Notice {
@@ -89,17 +96,49 @@ mod tests {
             })
         );
         assert_eq!(
-            notice_for(&AgentEvent::Job(job(JobState::Completed)), Lang::En),
+            notice_for(
+                &AgentEvent::Job(job(JobState::Completed)),
+                &ConnectionState::Idle,
+                Lang::En
+            ),
             None
         );
         let gave_up = AgentEvent::Connection(ConnectionState::GaveUp {
             attempts: 5,
             last_error: "refused".into(),
+            problem: printrelay_agent::connection::Problem::ServerUnreachable,
+            retry_at: Some(1),
         });
+        let before = ConnectionState::Reconnecting {
+            attempt: 5,
+            max_attempts: 5,
+            retry_at: 0,
+            last_error: "refused".into(),
+            problem: printrelay_agent::connection::Problem::ServerUnreachable,
+        };
+        let again = ConnectionState::GaveUp {
+            attempts: 5,
+            last_error: "refused".into(),
+            problem: printrelay_agent::connection::Problem::ServerUnreachable,
+            retry_at: Some(0),
+        };
         assert_eq!(
-            notice_for(&gave_up, Lang::ZhCn).map(|n| n.title),
-            Some("PrintRelay 已离线".to_owned())
+            notice_for(&gave_up, &again, Lang::En),
+            None,
+            "a failed background attempt is not news"
         );
-        assert_eq!(notice_for(&AgentEvent::Paused(true), Lang::En), None);
+        let zh = notice_for(&gave_up, &before, Lang::ZhCn);
+        assert_eq!(
+            zh.map(|n| (n.title, n.body)),
+            Some((
+                "PrintRelay 已离线".to_owned(),
+                "服务器没有响应，请确认服务器已启动。".to_owned()
+            )),
+            "in words, not the raw error"
+        );
+        assert_eq!(
+            notice_for(&AgentEvent::Paused(true), &ConnectionState::Idle, Lang::En),
+            None
+        );
     }
 }

@@ -190,6 +190,8 @@ mod tests {
         m.state = ConnectionState::GaveUp {
             attempts: 5,
             last_error: "refused".into(),
+            problem: printrelay_agent::connection::Problem::ServerUnreachable,
+            retry_at: None,
         };
         assert_eq!(m.icon(), TrayIcon::Offline);
     }
@@ -201,6 +203,7 @@ mod tests {
             max_attempts: 5,
             retry_at: 0,
             last_error: "refused".into(),
+            problem: printrelay_agent::connection::Problem::ServerUnreachable,
         });
         assert_eq!(
             m.tooltip(),

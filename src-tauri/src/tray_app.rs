@@ -161,7 +161,7 @@ async fn follow_events<R: Runtime>(
             tray::show(&app, &model);
         }
         if notifications {
-            if let Some(notice) = notify::notice_for(&event, model.lang) {
+            if let Some(notice) = notify::notice_for(&event, &before.state, model.lang) {
                 notify::show(&app, &notice);
             }
         }
