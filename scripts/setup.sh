@@ -17,8 +17,11 @@ build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-d
 # wine64 + wine run the agent's Windows build in tests (its winspool prints to CUPS);
 # fonts-wqy-microhei is a CJK TrueType font with glyph names, which Wine's PostScript
 # driver keeps, so text printed through GDI stays extractable in the PDFs tests read.
+# python3-venv: schemathesis, which fuzzes the hub's API (tests/tests/hub_api_fuzz.rs),
+# lives in a virtual environment of its own.
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
-  gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei)
+  gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei
+  python3-venv)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
@@ -112,6 +115,15 @@ if [ "$mode" = test ]; then
   step "tauri-driver (WebDriver for the desktop app's end-to-end test)"
   if ! command -v tauri-driver >/dev/null; then
     cargo install tauri-driver --version 2.1.0 --locked --quiet
+  fi
+  # Pinned: its checks decide whether the test passes. In a venv under cargo's target
+  # folder (Debian's python refuses a system-wide pip install), found there by the test.
+  schemathesis_version=4.32.5
+  venv="${CARGO_TARGET_DIR:-target}/schemathesis"
+  step "schemathesis $schemathesis_version ($venv, for tests/tests/hub_api_fuzz.rs)"
+  if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "version $schemathesis_version\$"; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
   fi
   step "Windows cross-compilation target"
   if ! rustup target list --installed 2>/dev/null | grep -q x86_64-pc-windows-gnu; then

@@ -31,6 +31,9 @@ export PRINTRELAY_ARTIFACTS="${PRINTRELAY_ARTIFACTS:-$PWD/artifacts}"
 timed cargo test --workspace --locked
 
 step "the agent's unit tests in its Windows build, under Wine"
+# The same prefix as the end-to-end Wine tests; made here too (with its Chinese font)
+# so that this step does not depend on them having run first.
+tests/wine/prefix.sh "$PWD/target/wine-prefix"
 timed env WINEPREFIX="$PWD/target/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
   cargo test --locked --target x86_64-pc-windows-gnu -p printrelay-agent --lib \
   --config 'target.x86_64-pc-windows-gnu.runner = "wine"'

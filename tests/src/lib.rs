@@ -3,9 +3,13 @@
 //!
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
+pub mod cutting_proxy;
 pub mod desktop;
+pub mod doc_server;
 pub mod openapi;
 pub mod procs;
+pub mod raw_client;
+pub mod skip;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -80,25 +84,55 @@ pub fn workspace_binary(name: &str) -> Result<PathBuf> {
 pub struct Process {
     pub child: Child,
     /// Kill the whole process group, not just the child (the child was started as a
-    /// group leader and starts helpers of its own, e.g. dbus-run-session).
+    /// group leader and starts helpers of its own, e.g. dbus-run-session). A child
+    /// found to lead its own group when dropped is treated the same.
     pub group: bool,
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if self.group {
-            if let Some(pid) = self.child.id() {
+        if let Some(pid) = self.child.id() {
+            // A group leader's helpers (dbus-run-session, WebKit processes, a second
+            // window) share its group and would outlive it if only it were killed.
+            if self.group || is_group_leader(pid) {
                 let _ = std::process::Command::new("kill")
                     .args(["-KILL", "--", &format!("-{pid}")])
                     .status();
             }
         }
         let _ = self.child.start_kill();
+        // Reap it, so that no zombie or half-dead process is left holding ports, queues
+        // or files for the next test. SIGKILL is not refused; the bound only keeps a
+        // stuck kernel from hanging the test run.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if std::time::Instant::now() >= deadline => {
+                    eprintln!("process {:?} not reaped within 5 s", self.child.id());
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
     }
 }
 
+/// True when `pid` leads its own process group (it was started with `process_group(0)`
+/// or called setsid), read from /proc: field 5 of `stat` is the group id.
+fn is_group_leader(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The command name (field 2) is in parentheses and may contain spaces.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    rest.split_whitespace().nth(2) == Some(pid.to_string().as_str())
+}
+
 impl Process {
-    /// Wraps a child that is killed alone when dropped.
+    /// Wraps a child that is killed alone when dropped (with its group if it made one).
     pub fn new(child: Child) -> Self {
         Self {
             child,
@@ -151,6 +185,14 @@ pub async fn spawn_listening(command: &mut Command, what: &str) -> Result<(Proce
         .ok_or_else(|| anyhow!("unexpected first line from {what}: {line}"))?;
     Ok((Process::new(child), port as u16))
 }
+
+/// The original server's `/startPrint` answer when the client got the job. Web systems
+/// compare these three strings, so the stand-in and the hub must give them exactly.
+pub const START_PRINT_ACCEPTED: &str = "参数已接收";
+/// The original `/startPrint` answer for a client that registered once and is offline.
+pub const START_PRINT_OFFLINE: &str = "客户端离线";
+/// The original `/startPrint` answer for a client that never registered.
+pub const START_PRINT_UNKNOWN: &str = "客户端不存在";
 
 /// The reference Node server that behaves as the original one (tests/node/original-server.js).
 #[derive(Debug)]
@@ -215,6 +257,23 @@ impl OriginalServer {
     }
 
     /// `POST /emit-big`: a raw job whose content is `megabytes` MiB of text.
+    /// Emits `print` with a Buffer in it (a Socket.IO binary event) to `client_id`.
+    pub async fn emit_binary_job(&self, client_id: &str, job_id: &str) -> Result<()> {
+        let response = http_client()
+            .post(format!(
+                "{}/emit-binary?clientId={client_id}&jobId={job_id}",
+                self.url()
+            ))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "emit-binary: {}",
+            response.status()
+        );
+        Ok(())
+    }
+
     pub async fn emit_big_job(&self, client_id: &str, job_id: &str, megabytes: u32) -> Result<()> {
         let url = reqwest::Url::parse_with_params(
             &format!("{}/emit-big", self.url()),
@@ -248,7 +307,11 @@ impl OriginalServer {
             [("clientId", client_id)],
         )?;
         let body: Value = http_get(url).await?.json().await?;
-        Ok(body["statuses"].as_array().cloned().unwrap_or_default())
+        // An error body (or a changed stand-in) must not read as "no statuses yet".
+        body["statuses"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| anyhow!("/statuses for {client_id}: no statuses array in {body}"))
     }
 
     /// Polls `/statuses` until `done` holds for them.
@@ -294,11 +357,7 @@ impl OriginalServer {
 
     /// `GET /startPrint` -> the server's answer.
     pub async fn start_print(&self, client_id: &str, print_data: &str) -> Result<Value> {
-        let url = reqwest::Url::parse_with_params(
-            &format!("{}/startPrint", self.url()),
-            [("clientId", client_id), ("printData", print_data)],
-        )?;
-        Ok(http_get(url).await?.json().await?)
+        start_print_at(&self.url(), client_id, print_data).await
     }
 }
 
@@ -326,6 +385,36 @@ impl AgentHome {
 
     fn path(&self) -> &Path {
         self.0.path()
+    }
+
+    /// The agent's database (jobs, status outbox, connection history).
+    pub fn database(&self) -> PathBuf {
+        self.path().join("data").join("agent.db")
+    }
+
+    /// Statuses waiting in the agent's outbox (the agent is another process).
+    pub fn outbox_len(&self) -> Result<u64> {
+        let db = rusqlite::Connection::open_with_flags(
+            self.database(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        Ok(db.query_row("SELECT COUNT(*) FROM status_outbox", [], |r| r.get(0))?)
+    }
+
+    /// Waits until the agent's status outbox is empty.
+    pub async fn wait_for_empty_outbox(&self, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = self.outbox_len()?;
+            if left == 0 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!("{left} statuses still in the agent's outbox after {limit:?}");
+            }
+            // Another process's database, with no way to be told; poll it.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
@@ -366,12 +455,25 @@ impl Hub {
         ping_timeout: u64,
         flags: &[&str],
     ) -> Result<Self> {
+        let listen = format!("127.0.0.1:{port}");
+        Self::start_listening(&listen, db, ping_interval, ping_timeout, flags).await
+    }
+
+    /// As [`Hub::start_with`], listening on `listen` (`0.0.0.0:0` needs long tokens); the
+    /// helpers below still reach it on 127.0.0.1.
+    pub async fn start_listening(
+        listen: &str,
+        db: &Path,
+        ping_interval: u64,
+        ping_timeout: u64,
+        flags: &[&str],
+    ) -> Result<Self> {
         let dir = artifacts_dir().join("logs");
         std::fs::create_dir_all(&dir)?;
         let log = dir.join(format!("{}.log", unique_marker("hub")));
         let mut command = Command::new(workspace_binary("printrelay-hub")?);
         command
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
+            .args(["--listen", listen, "--db"])
             .arg(db)
             .args(["--ping-interval-ms", &ping_interval.to_string()])
             .args(["--ping-timeout-ms", &ping_timeout.to_string()])
@@ -391,12 +493,26 @@ impl Hub {
         })
     }
 
-    /// The JSON log lines (`--log-format json`) written so far.
+    /// The JSON log lines (`--log-format json`) written so far. Every complete line must
+    /// be JSON (a hub started in text format, or a stray print, is an error naming the
+    /// line); only a last line without its newline yet is left for the next read.
     pub fn json_logs(&self) -> Result<Vec<Value>> {
-        Ok(std::fs::read_to_string(&self.log)?
+        let text = std::fs::read_to_string(&self.log)?;
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete
             .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect())
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(index, line)| {
+                serde_json::from_str(line).with_context(|| {
+                    format!(
+                        "{} line {}: not JSON: {line}",
+                        self.log.display(),
+                        index + 1
+                    )
+                })
+            })
+            .collect()
     }
 
     /// A request to `path` on the hub, with the API token if it has one.
@@ -711,16 +827,29 @@ impl Agent {
 
     /// Hands the rest of the event stream to a task that stamps each line as it is read,
     /// so the stamps stay true while the caller is busy elsewhere (sending a request).
-    pub fn timed_events(self) -> (Process, tokio::sync::mpsc::UnboundedReceiver<TimedEvent>) {
+    /// Every line of `--events json` is an event: a line that is not JSON arrives as an
+    /// error naming it, and ends the stream.
+    pub fn timed_events(
+        self,
+    ) -> (
+        Process,
+        tokio::sync::mpsc::UnboundedReceiver<Result<TimedEvent>>,
+    ) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let mut lines = self.lines;
         tokio::spawn(async move {
+            let mut number = 0;
             while let Ok(Some(line)) = lines.next_line().await {
                 let (at, wall_ms) = (Instant::now(), wall_ms());
-                if let Ok(event) = serde_json::from_str(&line) {
-                    if tx.send(TimedEvent { at, wall_ms, event }).is_err() {
-                        return;
-                    }
+                number += 1;
+                let event = serde_json::from_str(&line)
+                    .map(|event| TimedEvent { at, wall_ms, event })
+                    .map_err(|error| {
+                        anyhow!("agent event line {number} is not JSON ({error}): {line}")
+                    });
+                let failed = event.is_err();
+                if tx.send(event).is_err() || failed {
+                    return;
                 }
             }
         });
@@ -954,19 +1083,62 @@ pub async fn client_status_at(base_url: &str, client_id: &str) -> Result<Option<
 
 /// Polls `GET <base>/getStatus` until `client_id` is listed as connected.
 pub async fn wait_until_listed(base_url: &str, client_id: &str, limit: Duration) -> Result<Value> {
+    wait_for_listing(base_url, client_id, true, limit).await
+}
+
+/// Polls `GET <base>/getStatus` until `client_id` is listed with `connected` as given.
+pub async fn wait_for_listing(
+    base_url: &str,
+    client_id: &str,
+    connected: bool,
+    limit: Duration,
+) -> Result<Value> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = client_status_at(base_url, client_id).await? {
-            if status["connected"] == true {
+            if status["connected"] == connected {
                 return Ok(status);
             }
         }
         if Instant::now() >= deadline {
-            bail!("{client_id} not listed as connected within {limit:?}");
+            bail!("{client_id} not listed with connected={connected} within {limit:?}");
         }
         // /getStatus is the observable the original server offers; there is no push.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `GET <base>/startPrint?clientId=&printData=` -> the answer (the stand-in or the hub).
+pub async fn start_print_at(base_url: &str, client_id: &str, print_data: &str) -> Result<Value> {
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base_url}/startPrint"),
+        [("clientId", client_id), ("printData", print_data)],
+    )?;
+    Ok(http_get(url).await?.json().await?)
+}
+
+/// Connects to the Socket.IO server on loopback `port` as a bare client with handshake
+/// `auth`, emits `event` (`["name", payload]`) once admitted, and closes.
+pub async fn socket_io_emit(port: u16, auth: &Value, event: &Value) -> Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    socket.send(Message::text(format!("40{auth}"))).await?;
+    loop {
+        let frame = timeout(Duration::from_secs(30), socket.next())
+            .await?
+            .ok_or_else(|| anyhow!("closed"))??;
+        if let Message::Text(text) = frame {
+            anyhow::ensure!(!text.starts_with("44"), "refused: {text}");
+            if text.starts_with("40{") {
+                break;
+            }
+        }
+    }
+    socket.send(Message::text(format!("42{event}"))).await?;
+    socket.close(None).await?;
+    Ok(())
 }
 
 /// A minimal valid PDF with `pages` pages, each saying "<label> page <n>" in Helvetica.
@@ -1101,7 +1273,8 @@ pub async fn serve_bytes(status: u16, body: Vec<u8>) -> Result<String> {
 #[derive(Debug)]
 pub struct LoadGen {
     pub process: Process,
-    lines: tokio::sync::mpsc::UnboundedReceiver<Value>,
+    /// Each stdout line, or an error naming a line that is not JSON (it ends the stream).
+    lines: tokio::sync::mpsc::UnboundedReceiver<Result<Value>>,
 }
 
 impl LoadGen {
@@ -1117,12 +1290,17 @@ impl LoadGen {
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
+            // Its stdout is JSON lines only (messages go to stderr).
             let mut reader = BufReader::new(stdout).lines();
+            let mut number = 0;
             while let Ok(Some(line)) = reader.next_line().await {
-                if let Ok(value) = serde_json::from_str(&line) {
-                    if tx.send(value).is_err() {
-                        return;
-                    }
+                number += 1;
+                let value = serde_json::from_str(&line).map_err(|error| {
+                    anyhow!("loadgen stdout line {number} is not JSON ({error}): {line}")
+                });
+                let failed = value.is_err();
+                if tx.send(value).is_err() || failed {
+                    return;
                 }
             }
         });
@@ -1144,9 +1322,89 @@ impl LoadGen {
             match tokio::time::timeout_at(deadline, self.lines.recv()).await {
                 Err(_) => bail!("loadgen: no '{what}' within {limit:?}"),
                 Ok(None) => bail!("loadgen exited before '{what}'"),
-                Ok(Some(line)) if wanted(&line) => return Ok(line),
-                Ok(Some(_)) => {}
+                Ok(Some(line)) => {
+                    let line = line?;
+                    if wanted(&line) {
+                        return Ok(line);
+                    }
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+
+    /// A `sh` that starts a `sleep` of its own and prints the sleep's pid.
+    fn parent_of_a_sleep(own_group: bool) -> Result<(Child, Lines<BufReader<ChildStdout>>)> {
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", "sleep 600 & echo $!; wait"])
+            .stdout(Stdio::piped());
+        if own_group {
+            command.process_group(0);
+        }
+        let mut child = command.spawn()?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        Ok((child, BufReader::new(stdout).lines()))
+    }
+
+    fn alive(pid: u32) -> bool {
+        // A reaped process has no /proc entry; a zombie still has one, in state Z.
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+    }
+
+    #[tokio::test]
+    async fn dropping_a_group_leader_kills_its_group_and_reaps_it() -> Result<()> {
+        let (child, mut lines) = parent_of_a_sleep(true)?;
+        let sleep: u32 = lines
+            .next_line()
+            .await?
+            .ok_or_else(|| anyhow!("no pid"))?
+            .parse()?;
+        let parent = child.id().ok_or_else(|| anyhow!("exited"))?;
+        assert!(is_group_leader(parent));
+        assert!(
+            !is_group_leader(sleep),
+            "the sleep is in its parent's group"
+        );
+        // Found to lead its group although not flagged as one.
+        drop(Process::new(child));
+        assert!(
+            !std::path::Path::new(&format!("/proc/{parent}")).exists(),
+            "the parent was reaped when dropped"
+        );
+        // The sleep is re-parented to init (or a subreaper), which reaps it in its own time.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(sleep) {
+            assert!(Instant::now() < deadline, "the group's sleep survived");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn dropping_a_child_in_the_tests_group_kills_only_it() -> Result<()> {
+        let (child, mut lines) = parent_of_a_sleep(false)?;
+        let sleep: u32 = lines
+            .next_line()
+            .await?
+            .ok_or_else(|| anyhow!("no pid"))?
+            .parse()?;
+        let parent = child.id().ok_or_else(|| anyhow!("exited"))?;
+        assert!(!is_group_leader(parent));
+        // Killing its group would kill this test process too.
+        drop(Process::new(child));
+        assert!(!std::path::Path::new(&format!("/proc/{parent}")).exists());
+        assert!(alive(sleep), "only the child is killed");
+        let _ = std::process::Command::new("kill")
+            .arg(sleep.to_string())
+            .status();
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! A small checker for the hub's OpenAPI document: resolves `$ref`s and checks a JSON
-//! value against a schema's `type`, `required`, `properties` and `items`, which is all
-//! the document uses. Enough to keep the document true, not a general validator.
+//! value against a schema's `type`, `enum`, `const`, `required`, `properties`,
+//! `additionalProperties` and `items`. Enough to keep the document true, not a general
+//! validator (`oneOf` and `pattern`, used only for requests, are not checked).
 
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
@@ -32,6 +33,34 @@ pub fn check(document: &Value, schema: &Value, value: &Value, at: &str) -> Resul
         };
         if !allowed.iter().any(|t| has_type(value, t)) {
             bail!("{at}: expected {allowed:?}, got {value}");
+        }
+    }
+    if let Some(allowed) = schema.get("enum") {
+        let allowed = allowed
+            .as_array()
+            .ok_or_else(|| anyhow!("bad enum {allowed} in the schema at {at}"))?;
+        if !allowed.contains(value) {
+            bail!("{at}: {value} is not one of {allowed:?}");
+        }
+    }
+    if let Some(constant) = schema.get("const") {
+        if constant != value {
+            bail!("{at}: expected {constant}, got {value}");
+        }
+    }
+    if let (Some(additional), Some(object)) =
+        (schema.get("additionalProperties"), value.as_object())
+    {
+        let declared = schema.get("properties").and_then(Value::as_object);
+        let extra = object
+            .iter()
+            .filter(|(name, _)| !declared.is_some_and(|d| d.contains_key(name.as_str())));
+        for (name, field) in extra {
+            match additional {
+                Value::Bool(true) => {}
+                Value::Bool(false) => bail!("{at}: field {name} is not in the schema"),
+                extra_schema => check(document, extra_schema, field, &format!("{at}.{name}"))?,
+            }
         }
     }
     if let (Some(required), Some(object)) = (schema.get("required"), value.as_object()) {
@@ -99,5 +128,40 @@ mod tests {
         assert!(check(&document, &list, &json!([{"id": 5}]), "$").is_err());
         assert!(check(&document, &list, &json!([{"id": "a", "n": 1.5}]), "$").is_err());
         assert!(check(&document, &json!({"$ref": "#/nowhere"}), &json!(1), "$").is_err());
+    }
+
+    #[test]
+    fn checks_enums_constants_and_additional_properties() {
+        let document = json!({});
+        let state = json!({"type": ["string", "null"], "enum": ["queued", "printed", null]});
+        assert!(check(&document, &state, &json!("queued"), "$").is_ok());
+        assert!(check(&document, &state, &json!(null), "$").is_ok());
+        let wrong = check(&document, &state, &json!("lost"), "$").unwrap_err();
+        assert!(
+            wrong.to_string().contains("$: \"lost\" is not one of"),
+            "{wrong}"
+        );
+        assert!(check(&document, &json!({"const": "x"}), &json!("y"), "$").is_err());
+        assert!(check(&document, &json!({"const": "x"}), &json!("x"), "$").is_ok());
+
+        let closed = json!({"type": "object", "properties": {"id": {"type": "string"}},
+            "additionalProperties": false});
+        assert!(check(&document, &closed, &json!({"id": "a"}), "$").is_ok());
+        let extra = check(&document, &closed, &json!({"id": "a", "x": 1}), "$").unwrap_err();
+        assert!(
+            extra
+                .to_string()
+                .contains("$: field x is not in the schema"),
+            "{extra}"
+        );
+        let map = json!({"type": "object", "additionalProperties": {"type": "integer"}});
+        assert!(check(&document, &map, &json!({"a": 1, "b": 2}), "$").is_ok());
+        let bad = check(&document, &map, &json!({"a": 1, "b": "2"}), "$").unwrap_err();
+        assert!(bad.to_string().contains("$.b"), "{bad}");
+        let open = json!({"type": "object", "properties": {}});
+        assert!(
+            check(&document, &open, &json!({"x": 1}), "$").is_ok(),
+            "open by default"
+        );
     }
 }

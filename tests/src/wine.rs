@@ -15,9 +15,6 @@ use crate::{repo_root, Agent, AgentHome};
 /// The Windows target the agent is cross-built for.
 pub const TARGET: &str = "x86_64-pc-windows-gnu";
 
-/// Set to `1` to skip the Wine tests on a machine without Wine (never honoured in CI).
-pub const SKIP_ENV: &str = "PRINTRELAY_SKIP_WINE";
-
 /// A ready Wine prefix and the agent's .exe.
 #[derive(Debug, Clone)]
 pub struct Wine {
@@ -27,19 +24,12 @@ pub struct Wine {
 
 impl Wine {
     /// Makes the prefix (once per test process) and finds the .exe. `Ok(None)` only
-    /// when Wine is missing and [`SKIP_ENV`] asks to skip outside CI; everything else
-    /// that is missing is an error saying what to run.
+    /// when Wine is missing outside CI (a printed skip, see [`crate::skip`]); everything
+    /// else that is missing is an error saying what to run.
     pub fn prepare() -> Result<Option<Self>> {
         if !has_command("wine") {
-            let skip =
-                std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") && std::env::var_os("CI").is_none();
-            if skip {
-                eprintln!("SKIPPED: wine is not installed and {SKIP_ENV}=1");
-                return Ok(None);
-            }
-            bail!(
-                "wine is not installed: run scripts/setup.sh test (or set {SKIP_ENV}=1 to skip locally)"
-            );
+            crate::skip::skip_or_fail("wine is not installed (scripts/setup.sh test installs it)")?;
+            return Ok(None);
         }
         let target_dir = target_dir()?;
         let exe = target_dir.join(TARGET).join("debug/printrelay-agent.exe");

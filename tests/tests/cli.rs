@@ -29,6 +29,7 @@ fn help_explains_every_run_flag() -> Result<()> {
         "--token",
         "--events",
         "--reconnect-attempts",
+        "--fetch-allowed-host",
         "PRINTRELAY_SERVER",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
@@ -50,6 +51,16 @@ fn a_bad_url_and_an_unknown_printer_fail_with_one_clear_line() -> Result<()> {
                 "NoSuchQueue",
             ],
             "printer \"NoSuchQueue\" not found",
+        ),
+        (
+            vec![
+                "run",
+                "--server",
+                "http://127.0.0.1:9",
+                "--fetch-allowed-host",
+                "http://docs.office:8080",
+            ],
+            "fetchAllowedHosts",
         ),
         (vec!["print-test", "--printer", "NoSuchQueue"], "not found"),
         (vec!["jobs", "--state", "bogus"], "unknown job state"),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use printrelay_e2e::{
     count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, OriginalServer,
-    RAW_QUEUE,
+    RAW_QUEUE, START_PRINT_ACCEPTED,
 };
 use serde_json::Value;
 use tokio::time::Instant;
@@ -61,9 +61,34 @@ async fn server_restarted_within_the_attempts_is_rejoined_and_prints_once() -> R
     // A fresh server knows only clients that registered with it: proves re-registration.
     wait_until_listed(&server.url(), &client_id, LIMIT).await?;
 
+    // The event stream has each transition once, from the first attempt on.
+    let states: Vec<&str> = agent
+        .seen
+        .iter()
+        .filter(|e| e["type"] == "connection")
+        .filter_map(|e| e["payload"]["state"].as_str())
+        .collect();
+    assert_eq!(states.first(), Some(&"connecting"), "{states:?}");
+    let reconnected = states.iter().rposition(|s| *s == "reconnecting");
+    assert_eq!(
+        &states[..2],
+        ["connecting", "connected"],
+        "no idle, no repeated connecting: {states:?}"
+    );
+    assert!(
+        reconnected.is_some_and(|i| states[i + 1..] == ["connected"]),
+        "{states:?}"
+    );
+    assert!(
+        states
+            .windows(2)
+            .all(|w| w[0] != w[1] || w[0] == "reconnecting"),
+        "{states:?}"
+    );
+
     let text = unique_marker("after restart");
     let answer = server.start_print(&client_id, &text).await?;
-    assert_eq!(answer["message"], "print job sent", "{answer}");
+    assert_eq!(answer["message"], START_PRINT_ACCEPTED, "{answer}");
     agent.wait_for_job("completed", LIMIT).await?;
     wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
     assert_eq!(count_printed(RAW_QUEUE, text.as_bytes()), 1);
@@ -74,8 +99,12 @@ async fn server_restarted_within_the_attempts_is_rejoined_and_prints_once() -> R
 async fn gives_up_after_exactly_n_attempts_and_reconnects_on_request() -> Result<()> {
     let server = OriginalServer::start(2_000, 1_000).await?;
     let port = server.port;
-    let (mut agent, client_id) =
-        connected(&server, "giveup", &flags(&["--reconnect-attempts", "3"])).await?;
+    let (mut agent, client_id) = connected(
+        &server,
+        "giveup",
+        &flags(&["--reconnect-attempts", "3", "--background-retry-ms", "0"]),
+    )
+    .await?;
     let seen_before = agent.seen.len();
 
     stop(server).await?;
@@ -110,6 +139,42 @@ async fn gives_up_after_exactly_n_attempts_and_reconnects_on_request() -> Result
     agent.process.signal("HUP")?;
     agent.wait_for_state("connected", LIMIT).await?;
     wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    Ok(())
+}
+
+/// A server update takes longer than the attempts last: an unattended agent shows
+/// `gaveUp` with the time of its next background attempt and reconnects by itself once
+/// the server is back; one with background retry off stays `gaveUp`.
+#[tokio::test]
+async fn after_giving_up_an_unattended_agent_comes_back_when_the_server_does() -> Result<()> {
+    let server = OriginalServer::start(2_000, 1_000).await?;
+    let port = server.port;
+    let retry = ["--reconnect-attempts", "2", "--background-retry-ms", "1000"];
+    let (mut unattended, client_id) = connected(&server, "unattended", &flags(&retry)).await?;
+    let off = ["--reconnect-attempts", "2", "--background-retry-ms", "0"];
+    let (mut manual, _) = connected(&server, "manual", &flags(&off)).await?;
+
+    stop(server).await?;
+    let gave_up = unattended.wait_for_state("gaveUp", LIMIT).await?;
+    assert!(gave_up["payload"]["retryAt"].is_u64(), "{gave_up}");
+    let stays = manual.wait_for_state("gaveUp", LIMIT).await?;
+    assert!(stays["payload"]["retryAt"].is_null(), "{stays}");
+    // Down for longer than one background period: a background attempt fails too.
+    let failed = unattended.wait_for_state("gaveUp", LIMIT).await?;
+    assert!(failed["payload"]["retryAt"].as_u64() > gave_up["payload"]["retryAt"].as_u64());
+
+    let server = OriginalServer::start_with(port, 2_000, 1_000, &[]).await?;
+    unattended.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    let quiet = manual
+        .wait_for(Duration::from_secs(3), "any connection change", |e| {
+            e["type"] == "connection"
+        })
+        .await;
+    assert!(
+        quiet.is_err(),
+        "background retry off: no attempt: {quiet:?}"
+    );
     Ok(())
 }
 
@@ -273,6 +338,8 @@ async fn a_refused_token_is_shown_as_such_and_retried_with_backoff() -> Result<(
         error.contains("refused") && error.contains("invalid token"),
         "{gave_up}"
     );
+    // The code the window puts into words ("The server refused the token...").
+    assert_eq!(gave_up["payload"]["problem"], "token_refused", "{gave_up}");
     let retries: Vec<&Value> = agent
         .seen
         .iter()

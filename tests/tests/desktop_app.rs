@@ -14,7 +14,7 @@ use printrelay_e2e::desktop::{is_web_engine, session_bus, wait_for_tree, window_
 use printrelay_e2e::procs;
 use printrelay_e2e::{
     artifacts_dir, unique_marker, wait_for_printed, wait_until_listed, workspace_binary,
-    OriginalServer, Process, VirtualDisplay, RAW_QUEUE,
+    OriginalServer, Process, VirtualDisplay, RAW_QUEUE, START_PRINT_ACCEPTED,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
@@ -51,7 +51,7 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
     wait_until_listed(&server.url(), &client_id, LIMIT).await?;
     let text = unique_marker("desktop print");
     let answer = server.start_print(&client_id, &text).await?;
-    assert_eq!(answer["message"], "print job sent", "{answer}");
+    assert_eq!(answer["message"], START_PRINT_ACCEPTED, "{answer}");
     let printed = wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
     assert_eq!(printed, text.as_bytes());
 

@@ -231,17 +231,37 @@ async fn bad_payloads_get_their_codes_and_good_jobs_still_print() -> Result<()> 
         agent.process.child.try_wait()?.is_none(),
         "the agent is still running"
     );
+    // The connection held through all of it: read the agent's events up to the good
+    // job's completion, and no connection event may follow the first `connected`.
     agent
-        .wait_for_state("connected", Duration::from_millis(1))
-        .await
-        .ok();
+        .wait_for(LIMIT, "the good job completed", |e| {
+            e["type"] == "job"
+                && e["payload"]["jobId"] == good
+                && e["payload"]["state"] == "completed"
+        })
+        .await?;
+    let connection: Vec<&Value> = agent
+        .seen
+        .iter()
+        .filter(|e| e["type"] == "connection")
+        .map(|e| &e["payload"]["state"])
+        .collect();
+    let connected_at = connection
+        .iter()
+        .position(|s| *s == "connected")
+        .ok_or_else(|| anyhow::anyhow!("never connected: {connection:?}"))?;
+    assert_eq!(
+        connection.len(),
+        connected_at + 1,
+        "the connection changed after the bad payloads: {connection:?}"
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn a_paused_queue_keeps_the_job_spooled_until_resumed() -> Result<()> {
     let (server, _agent, client_id) = connected_agent(PAUSABLE_QUEUE, "paused").await?;
-    cups(&["cupsdisable", PAUSABLE_QUEUE])?;
+    let paused = PausedQueue::pause(PAUSABLE_QUEUE)?;
     let marker = unique_marker("paused");
     server
         .emit_jobs(&client_id, &[raw_job(&marker, marker.as_bytes())], 1)
@@ -250,13 +270,46 @@ async fn a_paused_queue_keeps_the_job_spooled_until_resumed() -> Result<()> {
     // Held by the spooler: nothing may come out, and the state must not move on.
     let early = wait_for_printed(PAUSABLE_QUEUE, marker.as_bytes(), Duration::from_secs(2)).await;
     let still = final_states(&server.statuses(&client_id).await?);
-    cups(&["cupsenable", PAUSABLE_QUEUE])?;
+    paused.resume()?;
     assert!(early.is_err(), "printed while the queue was paused");
     assert_eq!(still.get(&marker).map(String::as_str), Some("spooled"));
 
     until_job_state(&server, &client_id, &marker, "completed").await?;
     wait_for_printed(PAUSABLE_QUEUE, marker.as_bytes(), LIMIT).await?;
     Ok(())
+}
+
+/// A disabled CUPS queue, enabled again when dropped, so that a test failing midway
+/// does not leave the queue paused for every later test.
+struct PausedQueue {
+    queue: &'static str,
+    paused: bool,
+}
+
+impl PausedQueue {
+    fn pause(queue: &'static str) -> Result<Self> {
+        cups(&["cupsdisable", queue])?;
+        Ok(Self {
+            queue,
+            paused: true,
+        })
+    }
+
+    /// Enables the queue again, reporting a failure (the drop can only log it).
+    fn resume(mut self) -> Result<()> {
+        self.paused = false;
+        cups(&["cupsenable", self.queue])
+    }
+}
+
+impl Drop for PausedQueue {
+    fn drop(&mut self) {
+        if self.paused {
+            if let Err(error) = cups(&["cupsenable", self.queue]) {
+                eprintln!("cannot enable {} again: {error:#}", self.queue);
+            }
+        }
+    }
 }
 
 fn cups(command: &[&str]) -> Result<()> {
@@ -282,7 +335,10 @@ async fn a_crash_during_a_burst_prints_every_job_exactly_once() -> Result<()> {
         .iter()
         .map(|id| raw_job(id, format!("[{id}]").as_bytes()))
         .collect();
-    let kill_after = 20 + (rand_u64() % 160) as usize;
+    let seed = test_seed()?;
+    // Printed so that a failing run can be replayed with PRINTRELAY_TEST_SEED.
+    println!("PRINTRELAY_TEST_SEED={seed}");
+    let kill_after = 20 + (seed % 160) as usize;
     server.emit_jobs(&client_id, &jobs, 1).await?;
     let mut received = 0;
     while received < kill_after {
@@ -317,11 +373,22 @@ async fn a_crash_during_a_burst_prints_every_job_exactly_once() -> Result<()> {
     Ok(())
 }
 
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(std::process::id() as u64);
-    hasher.finish()
+/// The seed of this run's random choices: `PRINTRELAY_TEST_SEED` when set (to replay a
+/// failure), otherwise a fresh one.
+fn test_seed() -> Result<u64> {
+    match std::env::var("PRINTRELAY_TEST_SEED") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|error| anyhow::anyhow!("PRINTRELAY_TEST_SEED={text:?}: {error}")),
+        Err(std::env::VarError::NotPresent) => {
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(std::process::id() as u64);
+            Ok(hasher.finish())
+        }
+        Err(error) => Err(anyhow::anyhow!("PRINTRELAY_TEST_SEED: {error}")),
+    }
 }
 
 #[tokio::test]
@@ -405,7 +472,8 @@ async fn documents_by_uri_are_fetched_and_bad_ones_fail_with_their_codes() -> Re
         json!({"jobId": id("raw"), "contentType": "raw_uri", "content": format!("{good}/label.zpl")}),
         json!({"jobId": id("404"), "contentType": "raw_uri", "content": format!("{missing}/x")}),
         json!({"jobId": id("html"), "contentType": "pdf_uri", "content": format!("{not_pdf}/a.pdf")}),
-        json!({"jobId": id("refused"), "contentType": "pdf_uri", "content": "http://127.0.0.1:9/a.pdf"}),
+        // The server's host (127.0.0.1) is admitted; nothing listens on port 9.
+        json!({"jobId": id("closed"), "contentType": "pdf_uri", "content": "http://127.0.0.1:9/a.pdf"}),
     ];
     server.emit_jobs(&client_id, &jobs, 1).await?;
     let statuses = server
@@ -426,10 +494,67 @@ async fn documents_by_uri_are_fetched_and_bad_ones_fail_with_their_codes() -> Re
         Some("invalid_content")
     );
     assert_eq!(
-        codes.get(id("refused").as_str()).copied(),
+        codes.get(id("closed").as_str()).copied(),
         Some("fetch_failed")
+    );
+    // The server learns nothing about which ports are open: no OS error text.
+    let messages: HashMap<&str, &str> = statuses
+        .iter()
+        .filter_map(|s| Some((s["jobId"].as_str()?, s["error"]["message"].as_str()?)))
+        .collect();
+    assert_eq!(
+        messages.get(id("closed").as_str()).copied(),
+        Some("the document could not be fetched")
+    );
+    assert_eq!(
+        messages.get(id("404").as_str()).copied(),
+        Some("the document server answered HTTP 404")
     );
     let printed = wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
     assert_eq!(printed, format!("^XA^FD{marker}^FS^XZ").into_bytes());
+    Ok(())
+}
+
+/// A server that emits `print` with a Buffer in it (a Socket.IO binary event): the job
+/// does not vanish, it is reported `rejected` with `unsupported_binary` (to the server and
+/// in the agent's history), and the connection goes on printing.
+#[tokio::test]
+async fn a_job_sent_as_binary_is_rejected_with_its_code_and_the_connection_goes_on() -> Result<()> {
+    let (server, mut agent, client_id) = connected_agent(RAW_QUEUE, "binary").await?;
+    let sid = agent
+        .seen
+        .iter()
+        .rev()
+        .find_map(|e| e["payload"]["sid"].as_str().map(str::to_owned));
+    let job_id = format!("{client_id}-buffer");
+    server.emit_binary_job(&client_id, &job_id).await?;
+    let rejected = agent.wait_for_job("rejected", LIMIT).await?;
+    assert_eq!(rejected["payload"]["jobId"], job_id.as_str(), "{rejected}");
+    assert_eq!(rejected["payload"]["error"]["code"], "unsupported_binary");
+    let statuses = server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            s.iter().any(|x| x["jobId"] == job_id.as_str())
+        })
+        .await?;
+    let status = statuses
+        .iter()
+        .find(|s| s["jobId"] == job_id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(status["state"], "rejected", "{status}");
+    assert_eq!(status["error"]["code"], "unsupported_binary", "{status}");
+
+    let good = unique_marker("after the buffer");
+    server
+        .emit_jobs(&client_id, &[raw_job(&good, good.as_bytes())], 1)
+        .await?;
+    wait_for_printed(RAW_QUEUE, good.as_bytes(), LIMIT).await?;
+    let reconnected = agent
+        .seen
+        .iter()
+        .filter(|e| e["type"] == "connection" && e["payload"]["state"] == "connected")
+        .filter_map(|e| e["payload"]["sid"].as_str())
+        .any(|s| Some(s) != sid.as_deref());
+    assert!(!reconnected, "the connection was kept");
     Ok(())
 }

@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use anyhow::Result;
+use base64::Engine as _;
 use printrelay_e2e::{
-    count_printed, unique_marker, wait_for_printed, Agent, OriginalServer, RAW_QUEUE,
+    count_printed, unique_marker, wait_for_printed, Agent, AgentHome, OriginalServer, RAW_QUEUE,
+    START_PRINT_ACCEPTED, START_PRINT_OFFLINE, START_PRINT_UNKNOWN,
 };
+use serde_json::json;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -32,7 +35,7 @@ async fn print_through_original_server(text: &str) -> Result<()> {
     assert_eq!(status["connected"], true, "{status}");
 
     let answer = server.start_print(&client_id, text).await?;
-    assert_eq!(answer["message"], "print job sent", "{answer}");
+    assert_eq!(answer["message"], START_PRINT_ACCEPTED, "{answer}");
 
     let completed = agent.wait_for_job("completed", LIMIT).await?;
     assert_eq!(completed["payload"]["printer"], RAW_QUEUE);
@@ -65,12 +68,7 @@ async fn start_print_reports_unknown_and_offline_clients() -> Result<()> {
     let server = OriginalServer::start(10_000, 5_000).await?;
     let client_id = unique_marker("pc");
     let answer = server.start_print(&client_id, "x").await?;
-    assert!(
-        answer["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("not registered")),
-        "{answer}"
-    );
+    assert_eq!(answer["message"], START_PRINT_UNKNOWN, "{answer}");
 
     let mut agent = Agent::start(&server.url(), &client_id, RAW_QUEUE).await?;
     agent.wait_for_state("connected", LIMIT).await?;
@@ -79,10 +77,7 @@ async fn start_print_reports_unknown_and_offline_clients() -> Result<()> {
     let deadline = tokio::time::Instant::now() + LIMIT;
     loop {
         let answer = server.start_print(&client_id, "x").await?;
-        if answer["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("offline"))
-        {
+        if answer["message"] == START_PRINT_OFFLINE {
             break;
         }
         anyhow::ensure!(
@@ -91,5 +86,38 @@ async fn start_print_reports_unknown_and_offline_clients() -> Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(())
+}
+
+/// The original server never acks statuses: each goes out once on a connection (not again
+/// and again), and a finished job's statuses leave the agent's outbox once a heartbeat
+/// came after them on that connection.
+#[tokio::test]
+async fn statuses_to_a_server_that_never_acks_go_once_and_leave_the_outbox() -> Result<()> {
+    let server = OriginalServer::start(300, 200).await?;
+    let home = AgentHome::new()?;
+    let client_id = unique_marker("noack");
+    let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    printrelay_e2e::wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    let job_id = unique_marker("noackjob");
+    let content = base64::engine::general_purpose::STANDARD.encode(unique_marker("noack"));
+    let job = json!({"jobId": job_id, "contentType": "raw_base64", "content": content});
+    server.emit_jobs(&client_id, &[job], 1).await?;
+    server
+        .wait_for_statuses(&client_id, LIMIT, |s| {
+            s.iter().any(|x| x["state"] == "completed")
+        })
+        .await?;
+    home.wait_for_empty_outbox(LIMIT).await?;
+    // Nothing is left to send, so the server's list is final.
+    let states: Vec<_> = server
+        .statuses(&client_id)
+        .await?
+        .into_iter()
+        .filter(|s| s["jobId"] == job_id.as_str())
+        .map(|s| s["state"].clone())
+        .collect();
+    assert_eq!(states, ["received", "spooled", "completed"]);
     Ok(())
 }

@@ -32,11 +32,36 @@ test('every connection state renders in both languages', () => {
   }
 });
 
-test('heartbeat and job events render without holes', () => {
+test('every connection problem Rust can report is put into words in both languages', () => {
+  assert.ok(contract.connectionProblems.length >= 9, 'the list of codes');
   for (const t of languages) {
-    const hb = contract.events.find((e) => e.event.type === 'heartbeat').event.payload;
-    assert.match(describeHeartbeat(hb, t, hb.lastPingAt + 2_000), /2/);
-    assert.match(describeHeartbeat(hb, t, hb.lastPingAt), /3/, 'RTT shown');
+    const seen = new Set();
+    for (const problem of contract.connectionProblems) {
+      const view = describeConnection(
+        { state: 'gaveUp', attempts: 5, lastError: 'os error 10061', problem, retryAt: null }, t, 0, 'http://10.0.0.5:3000');
+      assert.ok(!view.detail.includes('os error'), `${problem}: the raw text is not the sentence`);
+      assert.ok(!/problem\./.test(view.detail), `${problem} has no words: ${view.detail}`);
+      seen.add(view.detail);
+    }
+    assert.equal(seen.size, contract.connectionProblems.length, 'each code its own sentence');
+  }
+});
+
+test('the heartbeat sample renders as exact text in both languages', () => {
+  const hb = contract.events.find((e) => e.event.type === 'heartbeat').event.payload;
+  // Exact text: the age (2 s), the interval and timeout from the sample, and the RTT.
+  const expected = [
+    ['2 s ago (every 25 s, timeout 20 s), round trip 3 ms', '0 s ago (every 25 s, timeout 20 s), round trip 3 ms'],
+    ['2 秒前（间隔 25 秒，超时 20 秒），往返 3 毫秒', '0 秒前（间隔 25 秒，超时 20 秒），往返 3 毫秒'],
+  ];
+  languages.forEach((t, index) => {
+    assert.equal(describeHeartbeat(hb, t, hb.lastPingAt + 2_000), expected[index][0]);
+    assert.equal(describeHeartbeat(hb, t, hb.lastPingAt), expected[index][1]);
+  });
+});
+
+test('job events render without holes', () => {
+  for (const t of languages) {
     for (const { event } of contract.events.filter((e) => e.event.type === 'job')) {
       const cells = describeJob(event.payload, t);
       for (const value of Object.values(cells)) assert.ok(!untranslated(value), value);

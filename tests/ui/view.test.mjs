@@ -9,9 +9,11 @@ const zh = translator('zh-CN');
 
 test('reconnecting shows attempt k of n, the countdown and the last error', () => {
   const view = describeConnection(
-    { state: 'reconnecting', attempt: 2, maxAttempts: 5, retryAt: 10_500, lastError: 'refused' }, en, 8_000);
+    { state: 'reconnecting', attempt: 2, maxAttempts: 5, retryAt: 10_500, lastError: 'refused (os error 111)', problem: 'server_unreachable' },
+    en, 8_000, 'http://10.0.0.5:3000');
   assert.equal(view.label, 'Reconnecting');
-  assert.equal(view.detail, 'attempt 2 of 5 · next try in 3 s · refused');
+  assert.equal(view.detail, 'attempt 2 of 5 · next try in 3 s · The server does not answer at 10.0.0.5:3000. Is it running?');
+  assert.equal(view.technical, 'refused (os error 111)', 'the raw text stays one click away');
   assert.equal(view.canReconnect, true);
 });
 
@@ -19,6 +21,17 @@ test('gave up offers Reconnect; connected does not', () => {
   assert.equal(describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x' }, en, 0).canReconnect, true);
   assert.equal(describeConnection({ state: 'connected', since: 0, sid: 's' }, en, 0).canReconnect, false);
   assert.equal(describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x' }, zh, 0).label, '离线');
+});
+
+test('gave up says when the background retry comes, or nothing when it is off', () => {
+  const at = Date.UTC(2026, 11, 1, 14, 5, 0);
+  const on = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', problem: 'token_refused', retryAt: at }, en, 0);
+  assert.equal(on.detail, `Gave up after 5 attempts: The server refused the token. Check the token in Settings. · trying again in the background at ${new Date(at).toLocaleTimeString('en')}`);
+  assert.equal(on.canReconnect, true);
+  const off = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', problem: 'timeout', retryAt: null }, en, 0, 'https://hub.example:8443/print');
+  assert.equal(off.detail, 'Gave up after 5 attempts: The server hub.example:8443 did not answer in time.');
+  const zhOn = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', retryAt: at }, zh, 0);
+  assert.match(zhOn.detail, /在后台再次尝试$/);
 });
 
 test('heartbeat line counts seconds since the last ping and shows RTT when known', () => {
@@ -54,11 +67,15 @@ test('job filters, actions and the connection history read as a person would', a
   assert.equal(jobMatches(job, 'failed', ''), false);
   assert.deepEqual(jobActions(job), { cancel: true, reprint: true });
   assert.deepEqual(jobActions({ ...job, state: 'completed' }), { cancel: false, reprint: true });
-  const lost = describeConnectionEvent({ at: 0, event: { state: 'reconnecting', lastError: 'refused' } }, { at: 0, event: { state: 'connected' } }, en);
-  assert.equal(lost.text, 'Connection lost: refused');
+  const lost = describeConnectionEvent({ at: 0, event: { state: 'reconnecting', lastError: 'reset', problem: 'connection_lost' } }, { at: 0, event: { state: 'connected' } }, en);
+  assert.equal(lost.text, 'Connection lost');
+  const retrying = describeConnectionEvent({ at: 0, event: { state: 'reconnecting', lastError: 'x', problem: 'certificate_untrusted' } }, { at: 0, event: { state: 'reconnecting' } }, zh, 'https://hub.example');
+  assert.equal(retrying.text, '正在重试：服务器 hub.example 的证书不受信任。');
+  const kicked = describeConnection({ state: 'kicked', reason: 'replaced' }, zh, 0);
+  assert.equal(kicked.detail, '另一台电脑使用相同的客户端 ID 连接了服务器。');
   const back = describeConnectionEvent({ at: 1, event: { state: 'connected' } }, { at: 0, event: { state: 'reconnecting' } }, zh);
   assert.equal(back.text, '已重新连接');
-  const draft = normalizeDraft({ serverUrl: ' http://x ', clientId: 'a', token: '', printer: '', reconnect: { attempts: '3', delayMs: '', delayMaxMs: '5', connectTimeoutMs: '100' } });
+  const draft = normalizeDraft({ serverUrl: ' http://x ', clientId: 'a', token: '', printer: '', reconnect: { attempts: '3', delayMs: '', delayMaxMs: '5', connectTimeoutMs: '100', backgroundRetryMs: '0' } });
   assert.equal(draft.serverUrl, 'http://x');
   assert.equal(draft.token, null);
   assert.deepEqual(localProblems(draft, en).map((p) => p.field), ['reconnect.delayMs']);

@@ -29,3 +29,14 @@ fi
 if ! cmp -s "$stub" "$system32/bcryptprimitives.dll"; then
   cp "$stub" "$system32/bcryptprimitives.dll"
 fi
+
+# A Chinese font where the agent looks for one on Windows (crates/agent/src/printing/
+# fonts.rs: C:\Windows\Fonts\msyh.ttc), so that its unit tests under Wine, where
+# fontconfig is not asked, render and check Chinese text instead of finding no font.
+cjk=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+[ -f "$cjk" ] || { echo "tests/wine/prefix.sh: $cjk is missing (scripts/setup.sh test installs fonts-wqy-microhei)" >&2; exit 1; }
+fonts="$prefix/drive_c/windows/Fonts"
+if ! cmp -s "$cjk" "$fonts/msyh.ttc"; then
+  mkdir -p "$fonts"
+  cp "$cjk" "$fonts/msyh.ttc"
+fi

@@ -28,7 +28,7 @@ const WARMUP: usize = 3;
 pub struct Rig {
     pub hub: Hub,
     pub _agent: printrelay_e2e::Process,
-    pub events: UnboundedReceiver<TimedEvent>,
+    pub events: UnboundedReceiver<Result<TimedEvent>>,
     pub client_id: String,
     _db: tempfile::TempDir,
 }
@@ -68,7 +68,7 @@ impl Rig {
 
 /// Reads agent events until one matches; fails after [`LIMIT`] or on a failed job.
 pub async fn next_event(
-    events: &mut UnboundedReceiver<TimedEvent>,
+    events: &mut UnboundedReceiver<Result<TimedEvent>>,
     what: &str,
     wanted: impl Fn(&Value) -> bool,
 ) -> Result<TimedEvent> {
@@ -77,7 +77,7 @@ pub async fn next_event(
         let event = tokio::time::timeout_at(deadline, events.recv())
             .await
             .with_context(|| format!("no agent event '{what}' within {LIMIT:?}"))?
-            .with_context(|| format!("the agent exited before '{what}'"))?;
+            .with_context(|| format!("the agent exited before '{what}'"))??;
         if event.event["type"] == "job"
             && ["failed", "rejected", "expired"]
                 .contains(&event.event["payload"]["state"].as_str().unwrap_or_default())
@@ -262,12 +262,10 @@ pub async fn burst(plan: &Plan, report: &mut Report) -> Result<()> {
                 e["type"] == "job" && e["payload"]["state"] == "completed"
             })
             .await?;
-            done.insert(
-                event.event["payload"]["jobId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
+            let job_id = event.event["payload"]["jobId"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("job event without a jobId: {}", event.event))?;
+            done.insert(job_id.to_owned());
         }
         ours.push(n as f64 / started.elapsed().as_secs_f64());
         spool.wait_for_markers(&markers, LIMIT).await?;

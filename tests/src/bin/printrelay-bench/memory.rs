@@ -93,11 +93,11 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let ticks = procs::cpu_ticks_per_second() as f64;
     let (mut agent_cpu, mut app_cpu) = (Vec::new(), Vec::new());
     for _ in 0..plan.idle_windows {
-        let before = (tree_ticks(agent_pid), tree_ticks(app_pid));
+        let before = (tree_ticks(agent_pid)?, tree_ticks(app_pid)?);
         let started = std::time::Instant::now();
         tokio::time::sleep(window).await;
         let seconds = started.elapsed().as_secs_f64();
-        let after = (tree_ticks(agent_pid), tree_ticks(app_pid));
+        let after = (tree_ticks(agent_pid)?, tree_ticks(app_pid)?);
         agent_cpu.push((after.0 - before.0) as f64 / ticks / seconds * 100.0);
         app_cpu.push((after.1 - before.1) as f64 / ticks / seconds * 100.0);
     }
@@ -190,10 +190,9 @@ fn processes(samples: &[Sample]) -> usize {
     samples.iter().map(|s| s.2).max().unwrap_or(0)
 }
 
-fn tree_ticks(root: u32) -> u64 {
-    procs::tree(root)
-        .map(|tree| tree.iter().map(|p| p.cpu_ticks).sum())
-        .unwrap_or(0)
+/// CPU ticks of a process tree; a tree that cannot be read is an error, not an idle 0.
+fn tree_ticks(root: u32) -> Result<u64> {
+    Ok(procs::tree(root)?.iter().map(|p| p.cpu_ticks).sum())
 }
 
 /// One life of the desktop app: started hidden, window opened by a second launch, window

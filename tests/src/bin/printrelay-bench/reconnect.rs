@@ -199,15 +199,14 @@ async fn mass(plan: &Plan, report: &mut Report) -> Result<()> {
                     l["event"] == "allConnected" && l["round"] == round
                 })
                 .await?;
-            results[usize::from(node) * 2]
-                .push(all["at"].as_u64().unwrap_or(0).saturating_sub(ready_at) as f64);
+            results[usize::from(node) * 2].push(elapsed_ms(&all, ready_at)?);
             if !node {
                 let all = load
                     .wait_for(LIMIT, "all registered again", |l| {
                         l["event"] == "allRegistered" && l["round"] == round
                     })
                     .await?;
-                results[1].push(all["at"].as_u64().unwrap_or(0).saturating_sub(ready_at) as f64);
+                results[1].push(elapsed_ms(&all, ready_at)?);
             }
         }
         drop(load);
@@ -224,4 +223,13 @@ async fn mass(plan: &Plan, report: &mut Report) -> Result<()> {
             .detail(json!({"agents": count, "what": "every agent has the hub's `registered` answer (the Node server sends none)"})),
     );
     Ok(())
+}
+
+/// Milliseconds from `since` to the line's `at` stamp; a line without one is an error,
+/// not a figure of 0.
+fn elapsed_ms(line: &Value, since: u64) -> Result<f64> {
+    let at = line["at"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("loadgen line without a numeric 'at': {line}"))?;
+    Ok(at.saturating_sub(since) as f64)
 }

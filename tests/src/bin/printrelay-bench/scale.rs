@@ -149,9 +149,12 @@ async fn measure(hub: bool, count: usize, samples: &mut Samples) -> Result<()> {
         listed["listed"] == count && listed["failed"] == 0,
         "not all agents listed: {listed}"
     );
-    samples
-        .connect_s
-        .push(listed["listedMs"].as_f64().unwrap_or(0.0) / 1000.0);
+    samples.connect_s.push(
+        listed["listedMs"]
+            .as_f64()
+            .ok_or_else(|| anyhow::anyhow!("report without a numeric 'listedMs': {listed}"))?
+            / 1000.0,
+    );
     // Let the allocations of the connection burst settle before reading memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss, pss) = server.memory_kib()?;
@@ -178,7 +181,15 @@ async fn measure(hub: bool, count: usize, samples: &mut Samples) -> Result<()> {
     let all = load
         .wait_for(limit, "all prints", |l| l["event"] == "prints")
         .await?;
-    let seconds = all["at"].as_u64().unwrap_or(0).saturating_sub(started) as f64 / 1000.0;
-    samples.fanout.push(count as f64 / seconds.max(0.001));
+    let at = all["at"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("'prints' line without a numeric 'at': {all}"))?;
+    // A stamp at or before the start is a broken clock or line, not a huge throughput.
+    ensure!(
+        at > started,
+        "'prints' stamped {at}, not after the start {started}: {all}"
+    );
+    let seconds = (at - started) as f64 / 1000.0;
+    samples.fanout.push(count as f64 / seconds);
     Ok(())
 }
