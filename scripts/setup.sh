@@ -76,6 +76,8 @@ add_raw_queue() {
 add_raw_queue PrintRelayRaw
 if [ "$mode" = test ]; then
   add_raw_queue PrintRelayRaw2
+  # A queue the memory test stops (a printer that is off): jobs pile up behind it.
+  add_raw_queue PrintRelayHeld
   # A queue whose device always fails (its output folder cannot be made), with CUPS
   # told to abort the job instead of stopping the queue: the agent must say `failed`.
   if ! lpstat -p PrintRelayFail >/dev/null 2>&1; then

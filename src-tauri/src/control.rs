@@ -97,7 +97,7 @@ impl Desktop {
                 Ok(Value::Null)
             }
             Request::Printers => to_value(agent.printers().await),
-            Request::TestPrint { printer } => to_value(agent.test_print(printer)),
+            Request::TestPrint { printer } => to_value(agent.test_print(printer).await),
             Request::QueryJobs { query } => to_value(agent.query_jobs(query).await?),
             Request::CancelJob { job_id } => to_value(agent.cancel_job(&job_id).await?),
             Request::Reprint { job_id } => to_value(agent.reprint(&job_id).await?),

@@ -5,12 +5,16 @@
 //
 // Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
 //        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat] [--token T]
+//        [--tls-cert cert.pem --tls-key key.pem]
+// --tls-cert/--tls-key serve HTTPS and wss with that certificate (a company's own CA).
 // --ack-heartbeat answers the agent's `heartbeat` like PrintRelay's hub does (for RTT tests);
 // without it the server never acks, as the original.
 // Prints one JSON line {"listening": <port>} on stdout once it accepts connections.
 'use strict';
 
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const express = require('express');
 const { Server } = require('socket.io');
 
@@ -28,7 +32,10 @@ const ackHeartbeat = process.argv.includes('--ack-heartbeat');
 const requiredToken = option('token', null);
 
 const app = express();
-const server = http.createServer(app);
+const tlsCert = option('tls-cert', null);
+const server = tlsCert
+  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(option('tls-key', '')) }, app)
+  : http.createServer(app);
 const io = new Server(server, { pingInterval, pingTimeout, cors: { origin: '*' } });
 
 // clientId -> { clientId, connected, socketId }
@@ -130,6 +137,18 @@ app.post('/emit-big', (req, res) => {
   const content = 'A'.repeat(Number(megabytes) * 1024 * 1024);
   io.to(entry.socketId).emit('print', { jobId, contentType: 'raw_base64', content });
   res.json({ emitted: 1 });
+});
+// Test hook: emit `count` text jobs of `kib` KiB each, ids `${prefix}-${i}`, as fast as
+// socket.io takes them (a queue released at once, with no flow control).
+app.post('/emit-many', (req, res) => {
+  const { clientId, prefix, count, kib } = req.query;
+  const entry = clients.get(clientId);
+  if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
+  const content = 'x'.repeat(Number(kib) * 1024);
+  for (let i = 0; i < Number(count); i += 1) {
+    io.to(entry.socketId).emit('print', { jobId: `${prefix}-${i}`, contentType: 'text', content });
+  }
+  res.json({ emitted: Number(count) });
 });
 // Test hook: emit `print` with a Buffer inside (socket.io sends it as a binary event
 // with an attachment), as a server that sends raw bytes does.

@@ -288,6 +288,28 @@ impl OriginalServer {
         Ok(())
     }
 
+    /// `POST /emit-many`: `count` text jobs of `kib` KiB, ids `{prefix}-{i}`, all at once.
+    pub async fn emit_many(
+        &self,
+        client_id: &str,
+        prefix: &str,
+        count: u32,
+        kib: u32,
+    ) -> Result<()> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/emit-many", self.url()),
+            [
+                ("clientId", client_id),
+                ("prefix", prefix),
+                ("count", &count.to_string()),
+                ("kib", &kib.to_string()),
+            ],
+        )?;
+        let response = http_client().post(url).send().await?;
+        anyhow::ensure!(response.status().is_success(), "emit-many failed");
+        Ok(())
+    }
+
     /// `POST /replay`: emits again everything `/emit` sent to the client (a server that
     /// re-delivers after a reconnect).
     pub async fn replay(&self, client_id: &str) -> Result<()> {
@@ -999,6 +1021,16 @@ pub fn count_printed(queue: &str, needle: &[u8]) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// The most resident memory a process ever had (`VmHWM`), in KiB.
+pub fn peak_rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("no VmHWM in /proc/{pid}/status"))
 }
 
 /// A marker no other test prints.

@@ -321,6 +321,58 @@ async fn rtt_is_measured_where_the_server_acks_heartbeats() -> Result<()> {
     Ok(())
 }
 
+/// A server whose certificate no public CA signed (a company's own CA, a TLS-inspecting
+/// proxy) is reported as an untrusted certificate, not as a server that cannot be reached.
+#[tokio::test]
+async fn an_untrusted_certificate_is_named_as_such() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()?;
+    ensure!(
+        made.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let server = OriginalServer::start_with(
+        0,
+        2_000,
+        1_000,
+        &["--tls-cert", cert.as_ref(), "--tls-key", key.as_ref()],
+    )
+    .await?;
+    let url = server.url().replace("http://", "https://");
+    let mut agent = Agent::start_with(
+        &url,
+        &unique_marker("tls"),
+        RAW_QUEUE,
+        &flags(&["--reconnect-attempts", "1", "--background-retry-ms", "0"]),
+    )
+    .await?;
+    let gave_up = agent.wait_for_state("gaveUp", LIMIT).await?;
+    assert_eq!(
+        gave_up["payload"]["problem"], "certificate_untrusted",
+        "{gave_up}"
+    );
+    let error = gave_up["payload"]["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains("certificate"), "{gave_up}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_refused_token_is_shown_as_such_and_retried_with_backoff() -> Result<()> {
     let server = OriginalServer::start_with(0, 2_000, 1_000, &["--token", "right"]).await?;

@@ -2,7 +2,7 @@
 //! status, and the body of `POST /api/v1/jobs` is checked before a job is queued.
 
 use anyhow::Result;
-use printrelay_e2e::{http_client, Hub};
+use printrelay_e2e::{http_client, peak_rss_kib, Hub};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -227,16 +227,6 @@ async fn an_80_mb_body_of_zeros_does_not_blow_up_memory() -> Result<()> {
         SIZE / 1024 / 1024
     );
     Ok(())
-}
-
-/// The most resident memory a process ever had (`VmHWM`), in KiB.
-fn peak_rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/{pid}/status"))
 }
 
 #[tokio::test]

@@ -7,14 +7,16 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use base64::Engine as _;
 use printrelay_e2e::{
-    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, AgentHome,
-    OriginalServer, RAW_QUEUE,
+    count_printed, peak_rss_kib, unique_marker, wait_for_printed, wait_until_listed, Agent,
+    AgentHome, OriginalServer, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
 const LIMIT: Duration = Duration::from_secs(30);
 /// A second raw queue, for tests that pause it.
 const PAUSABLE_QUEUE: &str = "PrintRelayRaw2";
+/// A queue only the memory test uses and stops: a printer that is off.
+const HELD_QUEUE: &str = "PrintRelayHeld";
 /// A queue whose device always fails; CUPS aborts its jobs (scripts/setup.sh).
 const FAILING_QUEUE: &str = "PrintRelayFail";
 
@@ -281,6 +283,74 @@ async fn a_paused_queue_keeps_the_job_spooled_until_resumed() -> Result<()> {
 
 /// A disabled CUPS queue, enabled again when dropped, so that a test failing midway
 /// does not leave the queue paused for every later test.
+const MIB: u64 = 1024 * 1024;
+
+/// Memory stays bounded whatever the server sends: a job whose frame is at the cap the
+/// agent takes (documents of `maxJobBytes`, 64 MiB) peaks the agent under three times
+/// that frame, and 1,000 jobs of 1 MiB sent at once behind a printer that is off wait on
+/// disk with the agent under 100 MiB. (Before: a 50 MB frame took the agent to 855 MB.)
+#[tokio::test]
+async fn big_jobs_and_backlogs_stay_in_bounded_memory() -> Result<()> {
+    cups(&["cancel", "-a", HELD_QUEUE])?;
+    let held = PausedQueue::pause(HELD_QUEUE)?;
+    let frame_cap =
+        printrelay_agent::connection::frame_cap(printrelay_agent::protocol::DEFAULT_MAX_JOB_BYTES);
+
+    // 85 MiB of base64 in one frame: a document of 63.75 MiB, just under the cap.
+    let (server, agent, client_id) = connected_agent(HELD_QUEUE, "at-cap").await?;
+    let at_cap = unique_marker("at-cap");
+    server.emit_big_job(&client_id, &at_cap, 85).await?;
+    until_job_state(&server, &client_id, &at_cap, "spooled").await?;
+    let peak = peak_rss_kib(agent.process.pid()?)? * 1024;
+    eprintln!(
+        "a job at the cap: frame 85.0 MiB (cap {:.1} MiB), agent peak RSS {:.1} MiB (bound {:.1} MiB)",
+        frame_cap as f64 / MIB as f64,
+        peak as f64 / MIB as f64,
+        (3 * frame_cap) as f64 / MIB as f64
+    );
+    ensure!(
+        peak < 3 * frame_cap,
+        "the agent peaked at {peak} bytes for a frame at the cap of {frame_cap}"
+    );
+    drop(agent);
+
+    // The server queues 1 GiB on the socket at once, its pings behind it: with the usual
+    // ping timeout it would drop the agent before the agent could read that far.
+    let server = OriginalServer::start(600_000, 600_000).await?;
+    let client_id = unique_marker("backlog");
+    let mut agent = Agent::start(&server.url(), &client_id, HELD_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    let prefix = unique_marker("backlog");
+    let started = std::time::Instant::now();
+    server.emit_many(&client_id, &prefix, 1000, 1024).await?;
+    let statuses = server
+        .wait_for_statuses(&client_id, Duration::from_secs(240), |s| {
+            final_states(s).len() == 1000
+        })
+        .await?;
+    let states = final_states(&statuses);
+    let received = states.values().filter(|s| *s == "received").count();
+    let spooled = states.values().filter(|s| *s == "spooled").count();
+    let peak = peak_rss_kib(agent.process.pid()?)? * 1024;
+    eprintln!(
+        "a backlog of 1,000 x 1 MiB behind a stopped printer: {spooled} in the spooler, {received} waiting in the agent after {:.1} s; agent peak RSS {:.1} MiB (bound 100 MiB)",
+        started.elapsed().as_secs_f64(),
+        peak as f64 / MIB as f64
+    );
+    ensure!(
+        received + spooled == 1000 && received >= 800,
+        "jobs should wait in the agent: {received} received, {spooled} spooled"
+    );
+    ensure!(
+        peak < 100 * MIB,
+        "the agent peaked at {peak} bytes with the backlog"
+    );
+    drop(agent);
+    cups(&["cancel", "-a", HELD_QUEUE])?;
+    held.resume()
+}
+
 struct PausedQueue {
     queue: &'static str,
     paused: bool,

@@ -33,7 +33,7 @@ pub struct Agent {
     events: broadcast::Sender<AgentEvent>,
     store: SharedStore,
     settings: watch::Sender<Settings>,
-    jobs: mpsc::UnboundedSender<Incoming>,
+    jobs: mpsc::Sender<Incoming>,
     paused: watch::Sender<bool>,
     backend: Arc<dyn PrinterBackend>,
 }
@@ -70,7 +70,7 @@ impl Agent {
         let (connection, server_events) =
             connection::spawn(connection_config(&settings)?, client_info);
         let (settings_tx, settings_rx) = watch::channel(settings);
-        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+        let (jobs_tx, jobs_rx) = mpsc::channel(crate::jobs::INCOMING_CAPACITY);
         let mut store = store;
         match store.prune(history_limit) {
             Ok(0) => {}
@@ -189,6 +189,7 @@ impl Agent {
                 job_id: job_id.to_owned(),
                 reply,
             })
+            .await
             .map_err(|_| ControlError::WorkerGone)?;
         answer.await.unwrap_or(Err(ControlError::WorkerGone))
     }
@@ -206,8 +207,9 @@ impl Agent {
         let job = PrintJob {
             job_id: new_id.clone(),
             title: job.title,
-            // The user reprints on the printer chosen now.
+            // The user reprints on the printer chosen now, and now.
             printer: None,
+            expires_at: None,
             origin: protocol::Origin::Local,
             ..job
         };
@@ -216,6 +218,7 @@ impl Agent {
                 job,
                 of: job_id.to_owned(),
             })
+            .await
             .map_err(|_| ControlError::WorkerGone)?;
         Ok(new_id)
     }
@@ -258,10 +261,10 @@ impl Agent {
     }
 
     /// Queues a local test page on `printer` (or the selected one).
-    pub fn test_print(&self, printer: Option<String>) -> String {
+    pub async fn test_print(&self, printer: Option<String>) -> String {
         let job = test_page(printer);
         let id = job.job_id.clone();
-        let _ = self.jobs.send(Incoming::Job(job));
+        let _ = self.jobs.send(Incoming::Job(job)).await;
         id
     }
 
@@ -303,6 +306,7 @@ pub fn connection_config(settings: &Settings) -> Result<ConnectionConfig, Settin
         client_id: settings.client_id.clone(),
         token: settings.token.clone().filter(|t| !t.is_empty()),
         policy: settings.reconnect.clone(),
+        max_frame_bytes: connection::frame_cap(settings.max_job_bytes),
     })
 }
 
@@ -330,38 +334,50 @@ fn client_info(settings: &Settings, printers: &[PrinterInfo]) -> Value {
 
 /// Routes server events: parses `print` and hands it to the worker; never awaits printing.
 async fn dispatch(
-    mut server_events: mpsc::UnboundedReceiver<connection::ServerEvent>,
-    jobs: mpsc::UnboundedSender<Incoming>,
+    mut server_events: mpsc::Receiver<connection::ServerEvent>,
+    jobs: mpsc::Sender<Incoming>,
     connection: ConnectionHandle,
     backend: Arc<dyn PrinterBackend>,
     settings: watch::Receiver<Settings>,
 ) {
     while let Some(event) = server_events.recv().await {
         match event.name.as_str() {
+            protocol::events::PRINT if event.dropped_bytes.is_some() => {
+                let bytes = event.dropped_bytes.unwrap_or_default();
+                let limits = protocol::Limits {
+                    max_job_bytes: settings.borrow().max_job_bytes,
+                };
+                let rejected = protocol::reject_dropped_print(&event.data, bytes, limits);
+                let _ = jobs.send(Incoming::Rejected(rejected)).await;
+            }
             protocol::events::PRINT if event.binary => {
-                let _ = jobs.send(Incoming::Rejected(protocol::reject_binary_print(
-                    &event.data,
-                )));
+                let _ = jobs
+                    .send(Incoming::Rejected(protocol::reject_binary_print(
+                        &event.data,
+                    )))
+                    .await;
             }
             protocol::events::PRINT => {
                 let limits = protocol::Limits {
                     max_job_bytes: settings.borrow().max_job_bytes,
                 };
-                let item = match protocol::parse_print(&event.data, limits) {
+                let item = match protocol::parse_print(event.data, limits) {
                     Ok(job) => Incoming::Job(job),
                     Err(rejected) => Incoming::Rejected(rejected),
                 };
-                let _ = jobs.send(item);
+                let _ = jobs.send(item).await;
             }
             protocol::events::CANCEL_JOB => {
                 let Some(job_id) = event.data["jobId"].as_str() else {
                     continue;
                 };
                 let (reply, answer) = tokio::sync::oneshot::channel();
-                let _ = jobs.send(Incoming::Cancel {
-                    job_id: job_id.to_owned(),
-                    reply,
-                });
+                let _ = jobs
+                    .send(Incoming::Cancel {
+                        job_id: job_id.to_owned(),
+                        reply,
+                    })
+                    .await;
                 // Answer off this loop: the worker may be busy printing.
                 tokio::spawn(async move {
                     if let Ok(Err(error)) = answer.await {
@@ -536,8 +552,8 @@ mod pipeline_tests {
         let agent = agent_with(Arc::clone(&backend)).await;
         let mut events = agent.subscribe();
         agent.set_paused(true);
-        let first = agent.test_print(None);
-        let second = agent.test_print(None);
+        let first = agent.test_print(None).await;
+        let second = agent.test_print(None).await;
         until_state(&mut events, &first, JobState::Received).await;
         until_state(&mut events, &second, JobState::Received).await;
         assert_eq!(backend.submitted_count(), 0, "nothing prints while paused");
@@ -576,7 +592,7 @@ mod pipeline_tests {
         });
         let agent = agent_with(backend).await;
         let mut events = agent.subscribe();
-        let job = agent.test_print(None);
+        let job = agent.test_print(None).await;
         until_state(&mut events, &job, JobState::Spooled).await;
         let spooled_at = tokio::time::Instant::now();
         // Ended, not left spooled: the grace period is 30 s, the bound well beyond it.
@@ -602,7 +618,7 @@ mod pipeline_tests {
         });
         let agent = agent_with(backend).await;
         let mut events = agent.subscribe();
-        let job = agent.test_print(None);
+        let job = agent.test_print(None).await;
         until_state(&mut events, &job, JobState::Spooled).await;
         assert!(matches!(
             agent.cancel_job(&job).await,
@@ -618,8 +634,8 @@ mod pipeline_tests {
         });
         let agent = agent_with(Arc::clone(&backend)).await;
         let mut events = agent.subscribe();
-        let first = agent.test_print(None);
-        let second = agent.test_print(None);
+        let first = agent.test_print(None).await;
+        let second = agent.test_print(None).await;
         let both = async {
             until_state(&mut events, &first, JobState::Completed).await;
             until_state(&mut events, &second, JobState::Completed).await;
@@ -657,7 +673,7 @@ mod pipeline_tests {
         let backend = Arc::new(FakeBackend::with_printer("P"));
         let agent = agent_with(Arc::clone(&backend)).await;
         let mut events = agent.subscribe();
-        let original = agent.test_print(None);
+        let original = agent.test_print(None).await;
         until_state(&mut events, &original, JobState::Completed).await;
         let copy = agent.reprint(&original).await.expect("reprint");
         assert_ne!(copy, original);

@@ -3,6 +3,7 @@
 //! are thin front ends over [`Agent`].
 
 pub mod agent;
+pub mod allocator;
 pub mod connection;
 pub mod events;
 pub mod fetch;

@@ -131,6 +131,7 @@ enum CliError {
 }
 
 fn main() -> ExitCode {
+    printrelay_agent::allocator::tune();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

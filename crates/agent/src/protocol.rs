@@ -201,6 +201,24 @@ pub fn reject_binary_print(payload: &Value) -> Rejected {
     )
 }
 
+/// The rejection of a `print` whose frame was too long to read (`bytes` long): under the
+/// `jobId` read from its start when valid, else a local id.
+pub fn reject_dropped_print(peeked: &Value, bytes: u64, limits: Limits) -> Rejected {
+    let job_id = peeked
+        .get("jobId")
+        .and_then(Value::as_str)
+        .filter(|id| valid_job_id(id))
+        .map_or_else(local_id, str::to_owned);
+    reject(
+        job_id,
+        ErrorCode::ContentTooLarge,
+        format!(
+            "the job's message has {bytes} bytes, more than a document of {} bytes needs: it was not read",
+            limits.max_job_bytes
+        ),
+    )
+}
+
 /// Limits the parser enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -217,7 +235,10 @@ impl Default for Limits {
 }
 
 /// Parses a `print` payload in the original `{printData}` shape or the v1 shape.
-pub fn parse_print(payload: &Value, limits: Limits) -> Result<PrintJob, Rejected> {
+///
+/// Takes the payload by value: the document moves into the job (and base64 is decoded
+/// in place), so a job at the size cap is not held twice.
+pub fn parse_print(payload: Value, limits: Limits) -> Result<PrintJob, Rejected> {
     let Value::Object(fields) = payload else {
         return Err(reject(
             local_id(),
@@ -257,7 +278,7 @@ pub fn parse_print(payload: &Value, limits: Limits) -> Result<PrintJob, Rejected
 
 /// The original `{printData}` shape; our hub adds a `jobId` so the job can be tracked
 /// and deduplicated while original browser clients still read `printData`.
-fn parse_original(fields: &Map<String, Value>, limits: Limits) -> Result<PrintJob, Rejected> {
+fn parse_original(mut fields: Map<String, Value>, limits: Limits) -> Result<PrintJob, Rejected> {
     let job_id = match fields.get("jobId") {
         None | Some(Value::Null) => local_id(),
         Some(Value::String(id)) if valid_job_id(id) => id.clone(),
@@ -269,7 +290,7 @@ fn parse_original(fields: &Map<String, Value>, limits: Limits) -> Result<PrintJo
             ))
         }
     };
-    let text = match fields.get("printData") {
+    let text = match fields.remove("printData") {
         Some(Value::String(text)) => text,
         _ => {
             return Err(reject(
@@ -296,7 +317,7 @@ fn parse_original(fields: &Map<String, Value>, limits: Limits) -> Result<PrintJo
     Ok(PrintJob {
         title: "PrintRelay text".into(),
         job_id,
-        document: Document::Text(text.clone()),
+        document: Document::Text(text),
         printer: None,
         copies: 1,
         options: PrintOptions::default(),
@@ -307,11 +328,11 @@ fn parse_original(fields: &Map<String, Value>, limits: Limits) -> Result<PrintJo
 
 fn parse_v1(
     job_id: &str,
-    fields: &Map<String, Value>,
+    mut fields: Map<String, Value>,
     limits: Limits,
 ) -> Result<PrintJob, JobError> {
-    let expires_at = timestamp(fields, "expiresAt")?;
-    timestamp(fields, "createdAt")?;
+    let expires_at = timestamp(&fields, "expiresAt")?;
+    timestamp(&fields, "createdAt")?;
     if let Some(expiry) = expires_at {
         if expiry <= OffsetDateTime::now_utc() {
             return Err(JobError::new(
@@ -321,7 +342,7 @@ fn parse_v1(
         }
     }
     let kind = match fields.get("contentType") {
-        Some(Value::String(kind)) => kind.as_str(),
+        Some(Value::String(kind)) => kind.clone(),
         Some(_) => {
             return Err(JobError::new(
                 ErrorCode::InvalidPayload,
@@ -335,7 +356,7 @@ fn parse_v1(
             ))
         }
     };
-    let content = match fields.get("content") {
+    let content = match fields.remove("content") {
         Some(Value::String(content)) => content,
         _ => {
             return Err(JobError::new(
@@ -344,7 +365,7 @@ fn parse_v1(
             ))
         }
     };
-    let document = parse_content(kind, content, limits)?;
+    let document = parse_content(&kind, content, limits)?;
     let copies = match fields.get("copies") {
         None | Some(Value::Null) => 1,
         Some(value) => match value.as_u64() {
@@ -407,11 +428,11 @@ fn parse_v1(
     })
 }
 
-fn parse_content(kind: &str, content: &str, limits: Limits) -> Result<Document, JobError> {
+fn parse_content(kind: &str, content: String, limits: Limits) -> Result<Document, JobError> {
     let document = match kind {
         "text" => {
             check_size(content.len() as u64, limits)?;
-            Document::Text(content.to_owned())
+            Document::Text(content)
         }
         "raw_base64" => Document::Raw(decode_base64(content, limits)?),
         "pdf_base64" => {
@@ -425,7 +446,7 @@ fn parse_content(kind: &str, content: &str, limits: Limits) -> Result<Document, 
             Document::Pdf(bytes)
         }
         "pdf_uri" | "raw_uri" => {
-            let url = url::Url::parse(content).map_err(|e| {
+            let url = url::Url::parse(&content).map_err(|e| {
                 JobError::new(
                     ErrorCode::InvalidContent,
                     format!("content is not a URL: {e}"),
@@ -458,17 +479,41 @@ fn parse_content(kind: &str, content: &str, limits: Limits) -> Result<Document, 
     Ok(document)
 }
 
-fn decode_base64(content: &str, limits: Limits) -> Result<Vec<u8>, JobError> {
-    // Check the size before decoding, so a huge payload costs no second copy.
+/// Decodes base64 into the text's own buffer, a slice at a time: the bytes never need a
+/// second buffer of the document's size. The size is checked before anything is decoded.
+fn decode_base64(content: String, limits: Limits) -> Result<Vec<u8>, JobError> {
+    /// Characters decoded at once; a multiple of 4, so only the last slice may be padded.
+    const SLICE: usize = 64 * 1024;
     check_size((content.len() as u64 / 4) * 3, limits)?;
-    base64::engine::general_purpose::STANDARD
-        .decode(content.trim())
-        .map_err(|e| {
-            JobError::new(
-                ErrorCode::InvalidContent,
-                format!("content is not valid base64: {e}"),
-            )
-        })
+    let mut bytes = content.into_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |last| last + 1);
+    let mut decoded = vec![0u8; SLICE / 4 * 3];
+    let (mut read, mut written) = (start, 0);
+    while read < end {
+        let stop = (read + SLICE).min(end);
+        let count = base64::engine::general_purpose::STANDARD
+            .decode_slice(&bytes[read..stop], &mut decoded)
+            .map_err(|e| {
+                JobError::new(
+                    ErrorCode::InvalidContent,
+                    format!("content is not valid base64 (at character {read}): {e}"),
+                )
+            })?;
+        // Three bytes out per four characters in: the write stays behind the read.
+        bytes[written..written + count].copy_from_slice(&decoded[..count]);
+        written += count;
+        read = stop;
+    }
+    bytes.truncate(written);
+    bytes.shrink_to_fit();
+    Ok(bytes)
 }
 
 fn check_size(bytes: u64, limits: Limits) -> Result<(), JobError> {

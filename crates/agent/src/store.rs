@@ -1,4 +1,4 @@
-//! The agent's durable store (SQLite, WAL): jobs with their documents, every status
+//! The agent's durable store (SQLite, WAL): jobs and, apart, their documents, every status
 //! transition in an outbox until the server has it, and connection events.
 //!
 //! Blocking: the async side calls it through `spawn_blocking` (see [`crate::jobs`]).
@@ -51,6 +51,14 @@ const MIGRATIONS: &[&str] = &[
     // 3: who asked for the job (a test page or reprint at this PC may use any printer,
     // also after a restart).
     "ALTER TABLE jobs ADD COLUMN origin TEXT NOT NULL DEFAULT 'server';",
+    // 4: documents in a table of their own: SQLite rewrites a whole row on every update,
+    // and a job's state changes must not copy (and write again) a document of many MB.
+    "CREATE TABLE documents (
+        job_id TEXT PRIMARY KEY,
+        content BLOB NOT NULL
+    );
+    INSERT INTO documents (job_id, content) SELECT job_id, content FROM jobs WHERE content_type != 'none';
+    ALTER TABLE jobs DROP COLUMN content;",
 ];
 
 /// A store operation that failed.
@@ -128,7 +136,6 @@ pub enum Inserted {
 #[derive(Debug, Clone)]
 pub struct Unfinished {
     pub record: JobRecord,
-    pub job: PrintJob,
     /// True when the agent may have handed it to the spooler before it stopped.
     pub submit_started: bool,
 }
@@ -238,9 +245,9 @@ impl Store {
         };
         let tx = self.db.transaction()?;
         tx.execute(
-            "INSERT INTO jobs (job_id, title, state, content_type, content, size_bytes, copies,
+            "INSERT INTO jobs (job_id, title, state, content_type, size_bytes, copies,
                 received_at, updated_at, error_code, error_message)
-             VALUES (?1, '', 'rejected', 'none', x'', 0, 0, ?2, ?2, ?3, ?4)",
+             VALUES (?1, '', 'rejected', 'none', 0, 0, ?2, ?2, ?3, ?4)",
             params![job_id, at as i64, code_text(error.code), error.message],
         )?;
         push_status(&tx, &record)?;
@@ -300,57 +307,20 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Jobs in `received` or `spooled`, oldest first, with their documents.
+    /// Jobs in `received` or `spooled`, oldest first, without their documents (read
+    /// each with [`Store::load_job`] when it is its turn to print).
     pub fn unfinished(&self) -> Result<Vec<Unfinished>, StoreError> {
         let mut statement = self.db.prepare(&format!(
-            "SELECT {RECORD_COLUMNS}, requested_printer, content_type, content, submit_started_at,
-                options, expires_at, origin
+            "SELECT {RECORD_COLUMNS}, submit_started_at
              FROM jobs WHERE state IN ('received', 'spooled') ORDER BY received_at, rowid"
         ))?;
         let rows = statement.query_map([], |row| {
-            let record = record_from_row(row)?;
-            let requested: Option<String> = row.get(12)?;
-            let content_type: String = row.get(13)?;
-            let content: Vec<u8> = row.get(14)?;
-            let submit_started: Option<i64> = row.get(15)?;
-            let options: String = row.get(16)?;
-            let expires_at: Option<i64> = row.get(17)?;
-            let origin = match row.get::<_, String>(18)?.as_str() {
-                "local" => crate::protocol::Origin::Local,
-                _ => crate::protocol::Origin::Server,
-            };
-            Ok((
-                (record, requested, content_type, content),
-                (submit_started.is_some(), options, expires_at, origin),
-            ))
+            Ok(Unfinished {
+                record: record_from_row(row)?,
+                submit_started: row.get::<_, Option<i64>>(12)?.is_some(),
+            })
         })?;
-        let mut unfinished = Vec::new();
-        for row in rows {
-            let (
-                (record, printer, content_type, content),
-                (submit_started, options, expires_at, origin),
-            ) = row?;
-            let Some(document) = decode_document(&content_type, content) else {
-                continue;
-            };
-            let job = PrintJob {
-                job_id: record.job_id.clone(),
-                title: record.title.clone(),
-                document,
-                printer,
-                copies: record.copies,
-                options: serde_json::from_str(&options).unwrap_or_default(),
-                expires_at: expires_at
-                    .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()),
-                origin,
-            };
-            unfinished.push(Unfinished {
-                record,
-                job,
-                submit_started,
-            });
-        }
-        Ok(unfinished)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Queues a status that is not a stored transition (a duplicate delivery's answer).
@@ -365,37 +335,56 @@ impl Store {
         Ok(())
     }
 
-    /// The stored document and settings of a job, to print it again.
+    /// The stored job with its document and settings: to print it, or to print it again.
+    /// `None` when there is no such job or its document cannot be read back.
     pub fn load_job(&self, job_id: &str) -> Result<Option<PrintJob>, StoreError> {
         let row = self
             .db
             .query_row(
-                "SELECT title, requested_printer, content_type, content, copies, options FROM jobs WHERE job_id = ?1",
+                "SELECT title, requested_printer, content_type, documents.rowid, copies, options,
+                    expires_at, origin
+                 FROM jobs JOIN documents USING (job_id) WHERE job_id = ?1",
                 params![job_id],
                 |row| {
                     Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, Option<String>>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Vec<u8>>(3)?,
-                        row.get::<_, u32>(4)?,
-                        row.get::<_, String>(5)?,
+                        (row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?),
+                        (row.get::<_, String>(2)?, row.get::<_, i64>(3)?),
+                        (row.get::<_, u32>(4)?, row.get::<_, String>(5)?),
+                        (row.get::<_, Option<i64>>(6)?, row.get::<_, String>(7)?),
                     ))
                 },
             )
             .optional()?;
+        let Some((
+            (title, printer),
+            (content_type, document),
+            (copies, options),
+            (expires_at, origin),
+        )) = row
+        else {
+            return Ok(None);
+        };
+        // Read in place rather than as a column value, which SQLite would copy first.
+        let blob = self
+            .db
+            .blob_open(rusqlite::MAIN_DB, "documents", "content", document, true)?;
+        let mut content = vec![0; blob.len()];
+        blob.read_at_exact(&mut content, 0)?;
+        blob.close()?;
         Ok(
-            row.and_then(|(title, printer, content_type, content, copies, options)| {
-                Some(PrintJob {
-                    job_id: job_id.to_owned(),
-                    title,
-                    document: decode_document(&content_type, content)?,
-                    printer,
-                    copies: copies.max(1),
-                    options: serde_json::from_str(&options).unwrap_or_default(),
-                    expires_at: None,
-                    origin: crate::protocol::Origin::Server,
-                })
+            decode_document(&content_type, content).map(|document| PrintJob {
+                job_id: job_id.to_owned(),
+                title,
+                document,
+                printer,
+                copies: copies.max(1),
+                options: serde_json::from_str(&options).unwrap_or_default(),
+                expires_at: expires_at
+                    .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()),
+                origin: match origin.as_str() {
+                    "local" => crate::protocol::Origin::Local,
+                    _ => crate::protocol::Origin::Server,
+                },
             }),
         )
     }
@@ -544,12 +533,19 @@ impl Store {
                 (SELECT id FROM connection_events ORDER BY id DESC LIMIT ?1)",
             params![keep as i64],
         )?;
-        Ok(self.db.execute(
+        let tx = self.db.transaction()?;
+        let pruned = tx.execute(
             "DELETE FROM jobs WHERE state NOT IN ('received', 'spooled') AND job_id NOT IN
                 (SELECT job_id FROM jobs WHERE state NOT IN ('received', 'spooled')
                  ORDER BY received_at DESC, rowid DESC LIMIT ?1)",
             params![keep as i64],
-        )?)
+        )?;
+        tx.execute(
+            "DELETE FROM documents WHERE job_id NOT IN (SELECT job_id FROM jobs)",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(pruned)
     }
 }
 
@@ -602,15 +598,14 @@ fn insert_job(
         reprint_of: reprint_of.map(str::to_owned),
     };
     tx.execute(
-        "INSERT INTO jobs (job_id, title, requested_printer, state, content_type, content,
+        "INSERT INTO jobs (job_id, title, requested_printer, state, content_type,
             size_bytes, copies, received_at, updated_at, options, expires_at, reprint_of, origin)
-         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, 'received', ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)",
         params![
             job.job_id,
             job.title,
             job.printer,
             content_type,
-            content,
             record.size_bytes as i64,
             job.copies,
             at as i64,
@@ -623,6 +618,16 @@ fn insert_job(
             },
         ],
     )?;
+    // Written in place rather than bound as a parameter, which SQLite would copy first:
+    // a document at the size cap is then held once, not twice.
+    tx.execute(
+        "INSERT INTO documents (job_id, content) VALUES (?1, zeroblob(?2))",
+        params![job.job_id, content.len() as i64],
+    )?;
+    let rowid = tx.last_insert_rowid();
+    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "documents", "content", rowid, false)?;
+    blob.write_all_at(content, 0)?;
+    blob.close()?;
     push_status(tx, &record)?;
     Ok(Inserted::New(record))
 }
@@ -666,19 +671,19 @@ fn push_status(tx: &rusqlite::Transaction<'_>, record: &JobRecord) -> rusqlite::
     Ok(())
 }
 
-fn encode_document(document: &Document) -> (&'static str, Vec<u8>) {
+fn encode_document(document: &Document) -> (&'static str, &[u8]) {
     match document {
-        Document::Text(text) => ("text", text.as_bytes().to_vec()),
-        Document::Raw(bytes) => ("raw", bytes.clone()),
-        Document::Pdf(bytes) => ("pdf", bytes.clone()),
+        Document::Text(text) => ("text", text.as_bytes()),
+        Document::Raw(bytes) => ("raw", bytes),
+        Document::Pdf(bytes) => ("pdf", bytes),
         Document::Remote {
             url,
             kind: RemoteKind::Pdf,
-        } => ("pdf_uri", url.as_str().as_bytes().to_vec()),
+        } => ("pdf_uri", url.as_str().as_bytes()),
         Document::Remote {
             url,
             kind: RemoteKind::Raw,
-        } => ("raw_uri", url.as_str().as_bytes().to_vec()),
+        } => ("raw_uri", url.as_str().as_bytes()),
     }
 }
 
@@ -855,7 +860,7 @@ mod tests {
     }
 
     #[test]
-    fn unfinished_jobs_come_back_with_their_documents() {
+    fn unfinished_jobs_come_back_and_their_documents_load() {
         let mut store = Store::in_memory().expect("store");
         store.insert(&job("a"), None, 1).expect("insert");
         store.insert(&job("b"), None, 2).expect("insert");
@@ -865,11 +870,12 @@ mod tests {
         store.insert(&test_page, None, 4).expect("insert");
         let unfinished = store.unfinished().expect("unfinished");
         assert_eq!(unfinished.len(), 3);
-        assert_eq!(unfinished[0].job, job("a"));
+        assert_eq!(unfinished[0].record.job_id, "a");
         assert!(!unfinished[0].submit_started);
         assert!(unfinished[1].submit_started);
+        assert_eq!(store.load_job("a").expect("load"), Some(job("a")));
         // A test page stays the user's own after a restart (any printer allowed).
-        assert_eq!(unfinished[2].job, test_page);
+        assert_eq!(store.load_job("c").expect("load"), Some(test_page));
     }
 
     #[test]

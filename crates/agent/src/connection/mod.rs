@@ -4,6 +4,7 @@
 //! See docs/decisions/0001-own-socketio-client.md for why the client is ours.
 
 mod backoff;
+mod frame_guard;
 mod packet;
 mod problem;
 mod session;
@@ -14,7 +15,7 @@ mod tests;
 pub mod wake;
 
 pub use backoff::{PolicyProblem, ReconnectPolicy};
-pub use session::{engine_url, ConnectError};
+pub use session::{engine_url, frame_cap, ConnectError};
 pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat, Problem};
 
 use std::sync::Arc;
@@ -34,6 +35,9 @@ pub struct ConnectionConfig {
     pub token: Option<String>,
     /// Retry behaviour and connect bound.
     pub policy: ReconnectPolicy,
+    /// Longest websocket frame taken from the server; longer ones are dropped as they
+    /// arrive (see [`session::frame_cap`]).
+    pub max_frame_bytes: u64,
 }
 
 impl ConnectionConfig {
@@ -42,6 +46,7 @@ impl ConnectionConfig {
         self.server_url != next.server_url
             || self.client_id != next.client_id
             || self.token != next.token
+            || self.max_frame_bytes != next.max_frame_bytes
     }
 }
 
@@ -55,6 +60,9 @@ pub struct ServerEvent {
     /// The server sent it with binary attachments (a Buffer), which the agent does not
     /// take yet: `data` holds their placeholders.
     pub binary: bool,
+    /// The frame was longer than the cap and was dropped unread, with this many bytes:
+    /// `data` holds only the `jobId` read from its start, if there was one.
+    pub dropped_bytes: Option<u64>,
 }
 
 /// Why an emit did not reach the socket.
@@ -103,6 +111,9 @@ pub struct ConnectionHandle {
 
 /// Transitions kept for their reader; they come at the pace of connect attempts.
 const TRANSITIONS: usize = 256;
+/// Server events waiting for the agent: when full, the supervisor stops reading the
+/// socket until there is room, so a flood waits in the network, not in memory.
+const SERVER_EVENTS: usize = 4;
 
 /// Starts the supervisor task. Server events arrive on the returned receiver.
 ///
@@ -111,11 +122,11 @@ const TRANSITIONS: usize = 256;
 pub fn spawn(
     config: ConnectionConfig,
     client_info: Value,
-) -> (ConnectionHandle, mpsc::UnboundedReceiver<ServerEvent>) {
+) -> (ConnectionHandle, mpsc::Receiver<ServerEvent>) {
     let (command_tx, command_rx) = mpsc::channel(64);
     let (state_tx, state_rx) = watch::channel(ConnectionState::Idle);
     let (heartbeat_tx, heartbeat_rx) = watch::channel(Heartbeat::default());
-    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::channel(SERVER_EVENTS);
     let (transitions_tx, transitions_rx) = mpsc::channel(TRANSITIONS);
     let supervisor = supervisor::Supervisor::new(
         config,

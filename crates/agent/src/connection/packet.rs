@@ -201,6 +201,24 @@ fn parse_array(payload: &str, what: &'static str) -> Result<Vec<Value>, PacketEr
     }
 }
 
+/// The event name and `jobId` read from the start of a frame too long to read whole
+/// (`42["print",{"jobId":"a",...`); `None` when the start is not an event.
+pub fn peek_event(head: &[u8]) -> Option<(String, Option<String>)> {
+    let text = String::from_utf8_lossy(head);
+    let rest = text
+        .strip_prefix("42")
+        .or_else(|| text.strip_prefix("45"))?;
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
+    let rest = rest.strip_prefix("/,").unwrap_or(rest);
+    let (name, rest) = rest.strip_prefix("[\"")?.split_once('"')?;
+    let job_id = rest.find("\"jobId\"").and_then(|at| {
+        let value = rest[at + 7..].trim_start().strip_prefix(':')?;
+        let (id, _) = value.trim_start().strip_prefix('"')?.split_once('"')?;
+        (!id.contains('\\')).then(|| id.to_owned())
+    });
+    Some((name.to_owned(), job_id))
+}
+
 /// The Engine.IO PONG answering a server PING.
 pub const PONG: &str = "3";
 
@@ -340,6 +358,29 @@ mod tests {
         ] {
             assert!(decode_frame(frame).is_err(), "{frame} should not decode");
         }
+    }
+
+    #[test]
+    fn peeks_at_the_start_of_a_frame_too_long_to_read() {
+        let peek = |head: &str| peek_event(head.as_bytes());
+        assert_eq!(
+            peek(r#"42["print",{"jobId":"inv-7","content":"AAAA"#),
+            Some(("print".into(), Some("inv-7".into())))
+        );
+        assert_eq!(
+            peek(r#"4212["print",{"contentType":"raw_base64", "jobId" : "x""#),
+            Some(("print".into(), Some("x".into())))
+        );
+        assert_eq!(
+            peek(r#"42["print",{"printData":"AAAA"#),
+            Some(("print".into(), None))
+        );
+        assert_eq!(
+            peek(r#"42["print",{"jobId":"a\"b""#).map(|p| p.1),
+            Some(None)
+        );
+        assert_eq!(peek("0{}"), None);
+        assert_eq!(peek("\u{ff}garbage"), None);
     }
 
     #[test]

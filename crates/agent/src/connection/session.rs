@@ -3,13 +3,17 @@
 //! Owned by the supervisor task; a `Session` value is dropped (closing the socket)
 //! before the next one is opened, so at most one underlying client is ever alive.
 
+use std::sync::{Arc, OnceLock};
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
-use url::Url;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use url::{Host, Url};
 
+use super::frame_guard::{self, Dropped, DroppedLog, FrameGuard};
 use super::packet::{self, EnginePacket, OpenInfo, SocketPacket};
 
 /// Why a connect attempt failed.
@@ -52,12 +56,20 @@ pub(crate) enum Incoming {
     Closed(String),
     /// A frame we could not decode; logged and skipped, the connection stays up.
     Garbage(String),
+    /// A frame longer than the cap, read and thrown away; the connection stays up.
+    Dropped(Dropped),
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<FrameGuard<MaybeTlsStream<TcpStream>>>;
 
-/// Largest websocket message accepted from the server.
-const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+/// Room for the packet around a document: event name, job fields, JSON quoting.
+const ENVELOPE_BYTES: u64 = 64 * 1024;
+
+/// The longest frame taken from the server for documents of up to `max_job_bytes`: the
+/// document in base64 (4 characters per 3 bytes) plus its envelope.
+pub fn frame_cap(max_job_bytes: u64) -> u64 {
+    max_job_bytes.div_ceil(3).saturating_mul(4) + ENVELOPE_BYTES
+}
 
 /// An open Engine.IO + Socket.IO connection to the default namespace.
 pub(crate) struct Session {
@@ -66,6 +78,8 @@ pub(crate) struct Session {
     pub open: OpenInfo,
     /// Socket.IO session id given by the server on CONNECT.
     pub sid: String,
+    /// Frames the guard dropped, met in order as their markers arrive.
+    dropped: DroppedLog,
 }
 
 impl std::fmt::Debug for Session {
@@ -100,19 +114,68 @@ pub fn engine_url(server: &Url) -> Result<Url, ConnectError> {
     Ok(url)
 }
 
+/// The TCP connection to the endpoint, with TLS for `wss` (the Mozilla roots).
+async fn connect_stream(endpoint: &Url) -> Result<MaybeTlsStream<TcpStream>, ConnectError> {
+    let io_error = |e: std::io::Error| super::problem::transport_error(e.into());
+    let port = endpoint
+        .port_or_known_default()
+        .ok_or_else(|| ConnectError::InvalidUrl("no port".into()))?;
+    let (tcp, name) = match endpoint.host() {
+        Some(Host::Domain(domain)) => (
+            TcpStream::connect((domain, port)).await,
+            rustls::pki_types::ServerName::try_from(domain.to_owned())
+                .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?,
+        ),
+        Some(Host::Ipv4(ip)) => (TcpStream::connect((ip, port)).await, ip.into()),
+        Some(Host::Ipv6(ip)) => (TcpStream::connect((ip, port)).await, ip.into()),
+        None => return Err(ConnectError::InvalidUrl("no host".into())),
+    };
+    let tcp = tcp.map_err(io_error)?;
+    // Heartbeat answers are small and must not wait for more bytes.
+    let _ = tcp.set_nodelay(true);
+    if endpoint.scheme() != "wss" {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+        .connect(name, tcp)
+        .await
+        .map_err(io_error)?;
+    Ok(MaybeTlsStream::Rustls(tls))
+}
+
+/// The TLS client settings: the Mozilla root certificates, built once.
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(Arc::clone(config));
+    }
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConnectError::Transport(format!("TLS set-up: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::clone(CONFIG.get_or_init(|| Arc::new(config))))
+}
+
 impl Session {
-    /// Opens the websocket, reads the Engine.IO handshake and joins the default namespace with `auth`.
+    /// Opens the websocket, reads the Engine.IO handshake and joins the default namespace
+    /// with `auth`. Frames longer than `frame_cap` bytes are dropped as they arrive.
     ///
     /// Not bounded in time by itself: the supervisor wraps it in the connect timeout.
-    pub async fn open(server: &Url, auth: &Value) -> Result<Self, ConnectError> {
+    pub async fn open(server: &Url, auth: &Value, frame_cap: u64) -> Result<Self, ConnectError> {
         let endpoint = engine_url(server)?;
-        // Jobs travel inside one message: allow messages well past the job size cap, so
-        // an oversized job is rejected with its error code instead of dropping the socket.
+        let stream = connect_stream(&endpoint).await?;
+        let dropped = DroppedLog::default();
+        let guarded = FrameGuard::new(stream, frame_cap, Arc::clone(&dropped));
+        // The guard drops long frames; a message split into many frames stops here.
+        let cap = usize::try_from(frame_cap.saturating_mul(2)).unwrap_or(usize::MAX);
         let config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+            .max_message_size(Some(cap))
+            .max_frame_size(Some(cap));
         let (socket, _response) =
-            tokio_tungstenite::connect_async_with_config(endpoint.as_str(), Some(config), true)
+            tokio_tungstenite::client_async_with_config(endpoint.as_str(), guarded, Some(config))
                 .await
                 .map_err(super::problem::transport_error)?;
         let mut session = Session {
@@ -124,6 +187,7 @@ impl Session {
                 max_payload: None,
             },
             sid: String::new(),
+            dropped,
         };
         session.open = match session.next().await {
             Incoming::Packet(EnginePacket::Open(open)) => open,
@@ -171,6 +235,13 @@ impl Session {
                 Some(Ok(message)) => message,
             };
             return match message {
+                Message::Text(text) if text.as_str() == frame_guard::MARKER => {
+                    let dropped = self.dropped.lock().ok().and_then(|mut log| log.pop_front());
+                    match dropped {
+                        Some(dropped) => Incoming::Dropped(dropped),
+                        None => continue,
+                    }
+                }
                 Message::Text(text) => match packet::decode_frame(text.as_str()) {
                     Ok(packet) => Incoming::Packet(packet),
                     Err(e) => Incoming::Garbage(e.to_string()),

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{sleep_until, Instant};
 
+use super::frame_guard::Dropped;
 use super::packet::{self, EnginePacket, SocketPacket};
 use super::session::{ConnectError, Incoming, Session};
 use super::state::{now_ms, ConnectionState, Heartbeat, Problem};
@@ -70,7 +71,7 @@ pub(super) struct Supervisor {
     commands: mpsc::Receiver<Command>,
     state: watch::Sender<ConnectionState>,
     heartbeat: watch::Sender<Heartbeat>,
-    events: mpsc::UnboundedSender<ServerEvent>,
+    events: mpsc::Sender<ServerEvent>,
     /// Undecodable frames: a line a minute, however many a server sends.
     garbage: Throttle,
     transitions: mpsc::Sender<ConnectionState>,
@@ -91,7 +92,7 @@ impl Supervisor {
         commands: mpsc::Receiver<Command>,
         state: watch::Sender<ConnectionState>,
         heartbeat: watch::Sender<Heartbeat>,
-        events: mpsc::UnboundedSender<ServerEvent>,
+        events: mpsc::Sender<ServerEvent>,
         transitions: mpsc::Sender<ConnectionState>,
     ) -> Self {
         Self {
@@ -254,7 +255,10 @@ impl Supervisor {
         });
         let timeout = self.config.policy.connect_timeout();
         let deadline = Instant::now() + timeout;
-        let open = tokio::time::timeout_at(deadline, Session::open(&url, &auth));
+        let open = tokio::time::timeout_at(
+            deadline,
+            Session::open(&url, &auth, self.config.max_frame_bytes),
+        );
         tokio::pin!(open);
         loop {
             tokio::select! {
@@ -375,6 +379,7 @@ impl Supervisor {
                             tracing::warn!(%detail, unlogged_before = more, "ignored an undecodable frame (more this minute are counted, not logged)");
                         }
                     }
+                    Incoming::Dropped(dropped) => self.on_dropped(dropped).await,
                     Incoming::Closed(reason) => break Ended::Lost(reason),
                 },
                 () = sleep_until(last_ping + grace) => {
@@ -394,6 +399,31 @@ impl Supervisor {
             session.close().await;
         }
         ended
+    }
+
+    /// A frame longer than the cap was read and thrown away: say so, and hand on what
+    /// its start tells (a `print` and its job id), so the job is refused by id.
+    async fn on_dropped(&mut self, dropped: Dropped) {
+        let peeked = packet::peek_event(&dropped.head);
+        if let Some(more) = self.garbage.admit(Instant::now()) {
+            tracing::warn!(
+                bytes = dropped.bytes,
+                event = ?peeked.as_ref().map(|(name, _)| name),
+                unlogged_before = more,
+                "dropped a frame longer than the largest job allowed (setting maxJobBytes)"
+            );
+        }
+        if let Some((name, job_id)) = peeked {
+            let _ = self
+                .events
+                .send(ServerEvent {
+                    name,
+                    data: json!({ "jobId": job_id }),
+                    binary: false,
+                    dropped_bytes: Some(dropped.bytes),
+                })
+                .await;
+        }
     }
 
     async fn on_packet(
@@ -437,12 +467,17 @@ impl Supervisor {
                     tracing::warn!(%data, "another connection registered this client id");
                     self.kick_reason = Some(REPLACED.into());
                 }
-                // Hand-off only: never await work here, or PONGs stall.
-                let _ = self.events.send(ServerEvent {
-                    name,
-                    data,
-                    binary: false,
-                });
+                // Hand-off only: the wait is for room in the channel (the agent stores
+                // jobs as they come, also while printing), never for work.
+                let _ = self
+                    .events
+                    .send(ServerEvent {
+                        name,
+                        data,
+                        binary: false,
+                        dropped_bytes: None,
+                    })
+                    .await;
             }
             EnginePacket::Message(SocketPacket::BinaryEvent {
                 name,
@@ -451,11 +486,15 @@ impl Supervisor {
             }) => {
                 tracing::warn!(event = %name, attachments, "an event with binary attachments: not supported yet");
                 let data = data.into_iter().next().unwrap_or(Value::Null);
-                let _ = self.events.send(ServerEvent {
-                    name,
-                    data,
-                    binary: true,
-                });
+                let _ = self
+                    .events
+                    .send(ServerEvent {
+                        name,
+                        data,
+                        binary: true,
+                        dropped_bytes: None,
+                    })
+                    .await;
             }
             EnginePacket::Message(SocketPacket::Ack { ack_id, data }) => {
                 if let Some(sent_at) = acks.resolve(ack_id, data) {

@@ -26,6 +26,7 @@ fn config(url: Option<Url>, attempts: u32) -> ConnectionConfig {
         client_id: "pc-1".into(),
         token: None,
         policy: policy(attempts),
+        max_frame_bytes: super::session::frame_cap(crate::protocol::DEFAULT_MAX_JOB_BYTES),
     }
 }
 

@@ -4,7 +4,7 @@ use super::*;
 use serde_json::json;
 
 fn parse(payload: Value) -> Result<PrintJob, Rejected> {
-    parse_print(&payload, Limits::default())
+    parse_print(payload, Limits::default())
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -182,10 +182,10 @@ fn the_size_cap_applies_before_decoding() {
     let big = "A".repeat(4000);
     for kind in ["text", "raw_base64"] {
         let payload = json!({"jobId": "big", "contentType": kind, "content": big});
-        let rejected = parse_print(&payload, limits).expect_err("too large");
+        let rejected = parse_print(payload.clone(), limits).expect_err("too large");
         assert_eq!(rejected.error.code, ErrorCode::ContentTooLarge, "{kind}");
     }
-    let original = parse_print(&json!({"printData": big}), limits).expect_err("too large");
+    let original = parse_print(json!({"printData": big}), limits).expect_err("too large");
     assert_eq!(original.error.code, ErrorCode::ContentTooLarge);
 }
 

@@ -1,0 +1,196 @@
+//! The job pipeline: the worker task ([`worker`]) stores jobs as they arrive and prints
+//! them in arrival order, one watcher task per print queue ([`watcher`]) follows spooled
+//! jobs to their end, and the outbox task (`crate::outbox`) sends every status to the
+//! server. This module holds what they share: the job's states and record, the messages
+//! the worker takes, and the store handle.
+//!
+//! Exactly once: a job is stored before `received` goes out; a known job id is never
+//! printed again; unfinished jobs are resumed at start.
+
+mod watcher;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+
+use crate::connection::{now_ms, EpochMillis};
+use crate::events::AgentEvent;
+use crate::printing::PrinterBackend;
+use crate::protocol::{JobError, PrintJob, Rejected};
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+
+pub(crate) use watcher::InSpooler;
+
+/// How many messages wait for the worker before senders wait (and the most it stores in
+/// one commit): the worker stores jobs while it prints, so senders only wait for the
+/// disk, and a flood of documents waits in the network, not in memory.
+pub const INCOMING_CAPACITY: usize = 8;
+
+/// Where a job is in its life (protocol section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobState {
+    Received,
+    Spooled,
+    Completed,
+    Failed,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+/// One job as the UI and `job_status` see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecord {
+    pub job_id: String,
+    pub title: String,
+    pub printer: Option<String>,
+    pub state: JobState,
+    pub size_bytes: u64,
+    pub copies: u32,
+    pub received_at: EpochMillis,
+    pub updated_at: EpochMillis,
+    pub spooler_job_id: Option<u64>,
+    pub error: Option<JobError>,
+    /// For a reprint: the job it reprints.
+    pub reprint_of: Option<String>,
+}
+
+/// The `job_status` payload for a record (protocol section 5).
+pub fn status_payload(record: &JobRecord, duplicate: bool) -> Value {
+    let mut status = json!({
+        "jobId": record.job_id,
+        "state": record.state,
+        "at": record.updated_at,
+        "printer": record.printer,
+    });
+    if let Some(id) = record.spooler_job_id {
+        status["spoolerJobId"] = json!(id);
+    }
+    if let Some(error) = &record.error {
+        status["error"] = json!(error);
+    }
+    if duplicate {
+        status["duplicate"] = json!(true);
+    }
+    status
+}
+
+/// The name a job carries in the spooler, so a restarted agent can find it there.
+pub fn document_name(job_id: &str) -> String {
+    format!("printrelay:{job_id}")
+}
+
+/// What the worker takes: a valid job, or a payload that failed validation.
+#[derive(Debug)]
+pub enum Incoming {
+    Job(PrintJob),
+    Rejected(Rejected),
+    /// A new local job printing the document of job `of` again.
+    Reprint {
+        job: PrintJob,
+        of: String,
+    },
+    /// Cancel a job that is not finished.
+    Cancel {
+        job_id: String,
+        reply: oneshot::Sender<Result<JobRecord, ControlError>>,
+    },
+}
+
+/// Why a request about one job could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("no job {0:?}")]
+    NotFound(String),
+    #[error("job {job_id:?} is already {state:?}")]
+    AlreadyFinished { job_id: String, state: JobState },
+    #[error("{0}")]
+    Store(String),
+    /// The spooler refused (e.g. to cancel a job it holds).
+    #[error("the spooler refused: {0}")]
+    Spooler(String),
+    #[error("the job worker has stopped")]
+    WorkerGone,
+}
+
+/// The store, shared between tasks; every call runs on the blocking pool.
+#[derive(Debug, Clone)]
+pub struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    /// Wraps an open store.
+    pub fn new(store: Store) -> Self {
+        Self(Arc::new(Mutex::new(store)))
+    }
+
+    /// Runs `f` on the store in `spawn_blocking`.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))
+    }
+}
+
+/// The worker's collaborators.
+#[derive(Debug, Clone)]
+pub(crate) struct Pipeline {
+    pub backend: Arc<dyn PrinterBackend>,
+    pub settings: watch::Receiver<Settings>,
+    pub store: SharedStore,
+    pub events: broadcast::Sender<AgentEvent>,
+    pub outbox: Arc<Notify>,
+    /// Print queue -> its watcher task, which follows every spooled job on that queue.
+    pub watchers: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<JobRecord>>>>,
+    pub in_spooler: Arc<InSpooler>,
+}
+
+impl Pipeline {
+    /// Ends a job in a final state.
+    async fn finish(
+        &self,
+        mut record: JobRecord,
+        state: JobState,
+        error: Option<JobError>,
+    ) -> JobRecord {
+        record.state = state;
+        record.error = error;
+        record.updated_at = now_ms();
+        self.publish(&record).await;
+        record
+    }
+
+    /// Stores a transition (with its status in the outbox) and tells the UI.
+    async fn publish(&self, record: &JobRecord) {
+        let stored = {
+            let record = record.clone();
+            self.store.call(move |s| s.transition(&record)).await
+        };
+        if let Err(error) = stored {
+            tracing::error!(job = %record.job_id, %error, "cannot store a job transition");
+        }
+        self.announce(record);
+    }
+
+    /// Tells the UI and wakes the outbox; the record is already stored.
+    fn announce(&self, record: &JobRecord) {
+        tracing::info!(job = %record.job_id, state = ?record.state, printer = ?record.printer, "job");
+        let _ = self.events.send(AgentEvent::Job(record.clone()));
+        self.outbox.notify_one();
+    }
+}

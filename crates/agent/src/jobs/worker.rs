@@ -1,0 +1,502 @@
+//! The worker task: stores jobs as they arrive and prints them one at a time in arrival
+//! order. A job waiting to print is only its record here; its document waits in the store
+//! and is read back when its turn comes, so a backlog costs disk, not memory.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::watcher::MAX_IN_SPOOLER;
+use super::{document_name, status_payload, ControlError, Incoming, JobRecord, JobState, Pipeline};
+use crate::connection::now_ms;
+use crate::printing::{resolve_printer, PrintError, Submission};
+use crate::protocol::{Document, ErrorCode, JobError, PrintJob, Rejected};
+use crate::store::Inserted;
+
+/// While the spooler refuses jobs as busy: the wait before the first ready job goes
+/// again doubles from the first to the longest, and the job fails after `GIVE_UP`.
+#[derive(Debug, Default)]
+struct BusyWait {
+    since: Option<Instant>,
+    retry_at: Option<Instant>,
+    wait: Duration,
+}
+
+impl BusyWait {
+    const FIRST: Duration = Duration::from_millis(100);
+    const LONGEST: Duration = Duration::from_secs(5);
+    /// How long the spooler may refuse a job as busy before the job fails.
+    const GIVE_UP: Duration = Duration::from_secs(600);
+
+    fn due(&self) -> bool {
+        self.retry_at.is_none_or(|at| at <= Instant::now())
+    }
+
+    /// The spooler took a job (or the job ended otherwise): no more waiting.
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// The spooler refused once more: `false` when it has refused for too long.
+    fn refused(&mut self) -> bool {
+        let now = Instant::now();
+        if now.duration_since(*self.since.get_or_insert(now)) >= Self::GIVE_UP {
+            self.reset();
+            return false;
+        }
+        self.wait = if self.wait.is_zero() {
+            Self::FIRST
+        } else {
+            (self.wait * 2).min(Self::LONGEST)
+        };
+        self.retry_at = Some(now + self.wait);
+        true
+    }
+
+    /// Resolves when the next try is due (never while not waiting).
+    async fn elapsed(&self) {
+        match self.retry_at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// How printing one job went, for the worker's loop.
+enum Printed {
+    /// Spooled, or ended (failed, expired).
+    Done,
+    /// The spooler refused it for now, in these words: submit it again later.
+    Busy(JobRecord, String),
+    /// Its queue holds [`MAX_IN_SPOOLER`] of our jobs: submit it when one left.
+    QueueFull(JobRecord),
+}
+
+/// Jobs stored and waiting to print, oldest first: records only.
+type Ready = VecDeque<JobRecord>;
+
+/// A cancel for the job being handed to the spooler: answered once the spooler has it.
+type DeferredCancel = (String, oneshot::Sender<Result<JobRecord, ControlError>>);
+
+impl Pipeline {
+    /// Resumes unfinished jobs, then takes new ones until the sender side closes. Jobs
+    /// are stored (and `received` sent) as they arrive, also while one prints, so the
+    /// senders never wait on a slow spooler; printing waits while `paused`.
+    pub async fn run(
+        self,
+        mut incoming: mpsc::Receiver<Incoming>,
+        mut paused: watch::Receiver<bool>,
+    ) {
+        let mut ready = self.resume().await;
+        let mut busy = BusyWait::default();
+        // The first ready job's queue holds as many of our jobs as it may.
+        let mut queue_full = false;
+        let mut printing: Option<Pin<Box<dyn Future<Output = Printed> + Send + '_>>> = None;
+        let mut in_flight: Option<String> = None;
+        let mut deferred: Vec<DeferredCancel> = Vec::new();
+        loop {
+            if printing.is_none() && !*paused.borrow_and_update() && busy.due() && !queue_full {
+                if let Some(record) = ready.pop_front() {
+                    in_flight = Some(record.job_id.clone());
+                    printing = Some(Box::pin(self.print(record)));
+                }
+            }
+            let print_done = async {
+                match printing.as_mut() {
+                    Some(print) => print.await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                printed = print_done => {
+                    printing = None;
+                    in_flight = None;
+                    match printed {
+                        Printed::Done => busy.reset(),
+                        Printed::QueueFull(record) => {
+                            ready.push_front(record);
+                            queue_full = true;
+                        }
+                        Printed::Busy(record, reason) if busy.refused() => {
+                            tracing::warn!(job = %record.job_id, wait_ms = busy.wait.as_millis() as u64, %reason, "the spooler is busy; trying again");
+                            ready.push_front(record);
+                        }
+                        Printed::Busy(record, reason) => {
+                            // A refusal that lasts is not "busy": fail this job, try the next.
+                            let error = JobError::new(
+                                ErrorCode::PrintFailed,
+                                format!(
+                                    "the job could not be handed to the spooler for {} minutes: {reason}",
+                                    BusyWait::GIVE_UP.as_secs() / 60
+                                ),
+                            );
+                            self.finish(record, JobState::Failed, Some(error)).await;
+                        }
+                    }
+                    for (job_id, reply) in deferred.drain(..) {
+                        let _ = reply.send(self.cancel(&job_id, &mut ready).await);
+                    }
+                }
+                item = incoming.recv() => match item {
+                    Some(item) => {
+                        let items = drain(&mut incoming, vec![item]);
+                        deferred.extend(self.take(items, &mut ready, in_flight.as_deref()).await);
+                    }
+                    None => return,
+                },
+                changed = paused.changed() => if changed.is_err() { return },
+                () = busy.elapsed() => busy.retry_at = None,
+                () = self.in_spooler.left.notified(), if queue_full => queue_full = false,
+            }
+        }
+    }
+
+    /// Handles what arrived, in order; jobs next to each other are stored in one commit.
+    /// Returns the cancels of the job in flight, to answer when its print call returns.
+    async fn take(
+        &self,
+        items: Vec<Incoming>,
+        ready: &mut Ready,
+        in_flight: Option<&str>,
+    ) -> Vec<DeferredCancel> {
+        let mut jobs = Vec::new();
+        let mut deferred = Vec::new();
+        for item in items {
+            match item {
+                Incoming::Job(job) => jobs.push((job, None)),
+                Incoming::Reprint { job, of } => jobs.push((job, Some(of))),
+                Incoming::Rejected(rejected) => {
+                    ready.extend(self.accept(std::mem::take(&mut jobs)).await);
+                    self.reject(rejected).await;
+                }
+                Incoming::Cancel { job_id, reply } if in_flight == Some(job_id.as_str()) => {
+                    deferred.push((job_id, reply));
+                }
+                Incoming::Cancel { job_id, reply } => {
+                    ready.extend(self.accept(std::mem::take(&mut jobs)).await);
+                    let _ = reply.send(self.cancel(&job_id, ready).await);
+                }
+            }
+        }
+        ready.extend(self.accept(jobs).await);
+        deferred
+    }
+
+    async fn cancel(&self, job_id: &str, ready: &mut Ready) -> Result<JobRecord, ControlError> {
+        if let Some(index) = ready.iter().position(|record| record.job_id == job_id) {
+            if let Some(record) = ready.remove(index) {
+                return Ok(self.finish(record, JobState::Cancelled, None).await);
+            }
+        }
+        let id = job_id.to_owned();
+        let record = self
+            .store
+            .call(move |s| s.get(&id))
+            .await
+            .map_err(|e| ControlError::Store(e.to_string()))?
+            .ok_or_else(|| ControlError::NotFound(job_id.to_owned()))?;
+        match (record.state, &record.printer, record.spooler_job_id) {
+            (JobState::Spooled, Some(printer), Some(spooler_id)) => {
+                let backend = Arc::clone(&self.backend);
+                let printer = printer.clone();
+                // The watcher sees the spooler's cancellation and publishes it.
+                tokio::task::spawn_blocking(move || backend.cancel(&printer, spooler_id))
+                    .await
+                    .map_err(|_| ControlError::WorkerGone)?
+                    .map_err(|e| ControlError::Spooler(e.to_string()))?;
+                Ok(record)
+            }
+            (state, _, _) => Err(ControlError::AlreadyFinished {
+                job_id: record.job_id,
+                state,
+            }),
+        }
+    }
+
+    /// Jobs to finish after a restart: spooled ones get a watcher, the rest are returned
+    /// to be printed (unless the spooler already has them).
+    async fn resume(&self) -> Ready {
+        let mut ready = VecDeque::new();
+        let unfinished = match self.store.call(|s| s.unfinished()).await {
+            Ok(unfinished) => unfinished,
+            Err(error) => {
+                tracing::error!(%error, "cannot read unfinished jobs");
+                return ready;
+            }
+        };
+        for item in unfinished {
+            tracing::info!(job = %item.record.job_id, state = ?item.record.state, "resuming job");
+            if item.record.state == JobState::Spooled {
+                self.watch(item.record);
+                continue;
+            }
+            if item.submit_started {
+                if let Some(record) = self.find_in_spooler(item.record.clone()).await {
+                    self.publish(&record).await;
+                    self.watch(record);
+                    continue;
+                }
+            }
+            ready.push_back(item.record);
+        }
+        ready
+    }
+
+    /// Looks for a job the agent may have submitted before it stopped.
+    async fn find_in_spooler(&self, mut record: JobRecord) -> Option<JobRecord> {
+        let printer = record.printer.clone()?;
+        let backend = Arc::clone(&self.backend);
+        let name = document_name(&record.job_id);
+        let queue = printer.clone();
+        let found = tokio::task::spawn_blocking(move || backend.find_job(&queue, &name))
+            .await
+            .ok()
+            .flatten()?;
+        tracing::info!(job = %record.job_id, spooler_id = found, "already in the spooler; not printing again");
+        record.state = JobState::Spooled;
+        record.spooler_job_id = Some(found);
+        record.updated_at = now_ms();
+        Some(record)
+    }
+
+    /// Stores new jobs (with the job a reprint repeats) and announces them; returns the
+    /// ones to print, in order. The documents are dropped here: they wait in the store.
+    async fn accept(&self, jobs: Vec<(PrintJob, Option<String>)>) -> Vec<JobRecord> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
+        let at = now_ms();
+        let stored = self
+            .store
+            .call(move |s| s.insert_all(&jobs, at))
+            .await
+            .unwrap_or_else(|error| {
+                // Not stored means not acknowledged: the server keeps them and delivers again.
+                tracing::error!(%error, "cannot store arrived jobs; not printing them");
+                Vec::new()
+            });
+        let mut to_print = Vec::new();
+        for inserted in stored {
+            match inserted {
+                Inserted::New(record) => {
+                    self.announce(&record);
+                    to_print.push(record);
+                }
+                Inserted::Duplicate(record) => {
+                    tracing::info!(job = %record.job_id, state = ?record.state, "duplicate delivery; not printing again");
+                    let status = status_payload(&record, true);
+                    if let Err(error) = self.store.call(move |s| s.queue_status(&status)).await {
+                        tracing::error!(%error, "cannot queue a duplicate status");
+                    }
+                    self.outbox.notify_one();
+                }
+            }
+        }
+        to_print
+    }
+
+    async fn reject(&self, rejected: Rejected) {
+        let at = now_ms();
+        let stored = self
+            .store
+            .call(move |s| s.insert_rejected(&rejected.job_id, &rejected.error, at))
+            .await;
+        match stored {
+            Ok(Inserted::New(record)) => self.announce(&record),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "cannot store a rejected job"),
+        }
+    }
+
+    /// Prints one job, read back from the store, or gives it back when it has to wait
+    /// (see [`Printed`]).
+    async fn print(&self, mut record: JobRecord) -> Printed {
+        let id = record.job_id.clone();
+        let mut job = match self.store.call(move |s| s.load_job(&id)).await {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                let error = JobError::new(
+                    ErrorCode::PrintFailed,
+                    "the stored document of the job could not be read back",
+                );
+                self.finish(record, JobState::Failed, Some(error)).await;
+                return Printed::Done;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read a job from the store; trying again later");
+                return Printed::Busy(record, format!("cannot read the job: {error}"));
+            }
+        };
+        if job
+            .expires_at
+            .is_some_and(|t| t <= time::OffsetDateTime::now_utc())
+        {
+            let error = JobError::new(
+                ErrorCode::Expired,
+                "the job expired before it could be printed",
+            );
+            self.finish(record, JobState::Expired, Some(error)).await;
+            return Printed::Done;
+        }
+        let (selected, allow_choice, max_bytes, fetch_policy) = {
+            let settings = self.settings.borrow();
+            (
+                settings.printer.clone(),
+                settings.allow_server_printer_choice,
+                settings.max_job_bytes,
+                crate::fetch::FetchPolicy::from_settings(&settings),
+            )
+        };
+        let allow_choice = allow_choice || job.origin == crate::protocol::Origin::Local;
+        let wanted = match choose_printer(job.printer.as_deref(), selected.as_deref(), allow_choice)
+        {
+            Ok(wanted) => wanted,
+            Err(error) => {
+                self.finish(record, JobState::Failed, Some(error)).await;
+                return Printed::Done;
+            }
+        };
+        let backend = Arc::clone(&self.backend);
+        let printer = tokio::task::spawn_blocking(move || {
+            resolve_printer(&backend.printers(), wanted.as_deref())
+        })
+        .await
+        .unwrap_or(Err(PrintError::Spooler("printer lookup failed".into())));
+        let printer = match printer {
+            Ok(printer) => printer.system_name,
+            Err(error) => {
+                self.finish(record, JobState::Failed, Some(print_error(&error)))
+                    .await;
+                return Printed::Done;
+            }
+        };
+        if let Document::Remote { url, kind } = &job.document {
+            match crate::fetch::fetch(url, *kind, max_bytes, &fetch_policy).await {
+                Ok(document) => job.document = document,
+                Err(error) => {
+                    self.finish(record, JobState::Failed, Some(error)).await;
+                    return Printed::Done;
+                }
+            }
+        }
+        if self.in_spooler.count(&printer) >= MAX_IN_SPOOLER {
+            return Printed::QueueFull(record);
+        }
+        let started = {
+            let (id, queue) = (job.job_id.clone(), printer.clone());
+            self.store
+                .call(move |s| s.mark_submit_started(&id, &queue, now_ms()))
+                .await
+        };
+        if let Err(error) = started {
+            // Without the mark a crash could print it twice: not now, but again later like
+            // a busy spooler's job (it fails visibly if the store stays unwritable).
+            tracing::error!(%error, "cannot store the submit mark; trying again later");
+            return Printed::Busy(record, format!("cannot store the job: {error}"));
+        }
+        let backend = Arc::clone(&self.backend);
+        let queue = printer.clone();
+        let submitted = tokio::task::spawn_blocking(move || {
+            backend.submit(Submission {
+                printer: &queue,
+                document_name: &document_name(&job.job_id),
+                document: &job.document,
+                copies: job.copies,
+                options: &job.options,
+            })
+        })
+        .await;
+        record.printer = Some(printer);
+        match submitted {
+            Ok(Ok(spooler_id)) => {
+                record.spooler_job_id = Some(spooler_id);
+                record.state = JobState::Spooled;
+                record.updated_at = now_ms();
+                self.publish(&record).await;
+                self.watch(record);
+            }
+            // Nothing reached the spooler: the same job goes again later.
+            Ok(Err(PrintError::SpoolerBusy(reason))) => return Printed::Busy(record, reason),
+            Ok(Err(error)) => {
+                self.finish(record, JobState::Failed, Some(print_error(&error)))
+                    .await;
+            }
+            Err(task) => {
+                let error = PrintError::Spooler(format!("print task failed: {task}"));
+                self.finish(record, JobState::Failed, Some(print_error(&error)))
+                    .await;
+            }
+        }
+        Printed::Done
+    }
+}
+
+/// `first` and what else is waiting in `incoming`, in order of arrival, up to one
+/// channel's worth (what one commit stores).
+fn drain(incoming: &mut mpsc::Receiver<Incoming>, mut first: Vec<Incoming>) -> Vec<Incoming> {
+    while first.len() < super::INCOMING_CAPACITY {
+        match incoming.try_recv() {
+            Ok(item) => first.push(item),
+            Err(_) => break,
+        }
+    }
+    first
+}
+
+/// The queue a job goes to (`None`: the system default), per the documented rule:
+/// a job naming a printer other than the user's choice fails with
+/// `printer_not_allowed` unless the user lets servers choose.
+fn choose_printer(
+    requested: Option<&str>,
+    selected: Option<&str>,
+    allow_choice: bool,
+) -> Result<Option<String>, JobError> {
+    match (requested, selected) {
+        (Some(requested), _) if allow_choice => Ok(Some(requested.to_owned())),
+        (Some(requested), Some(selected)) if requested == selected => Ok(Some(selected.to_owned())),
+        (Some(requested), _) => Err(JobError::new(
+            ErrorCode::PrinterNotAllowed,
+            format!("the job asks for printer {requested:?}, but this PC lets servers use only its selected printer"),
+        )),
+        (None, selected) => Ok(selected.map(str::to_owned)),
+    }
+}
+
+fn print_error(error: &PrintError) -> JobError {
+    let code = match error {
+        PrintError::PrinterNotFound(_) => ErrorCode::PrinterNotFound,
+        PrintError::NoPrinter => ErrorCode::NoPrinter,
+        PrintError::SpoolFile(_) | PrintError::Spooler(_) | PrintError::SpoolerBusy(_) => {
+            ErrorCode::PrintFailed
+        }
+    };
+    JobError::new(code, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printer_choice_follows_the_documented_rule() {
+        assert_eq!(choose_printer(None, None, false), Ok(None));
+        assert_eq!(choose_printer(None, Some("A"), false), Ok(Some("A".into())));
+        assert_eq!(
+            choose_printer(Some("B"), Some("A"), true),
+            Ok(Some("B".into()))
+        );
+        assert_eq!(
+            choose_printer(Some("A"), Some("A"), false),
+            Ok(Some("A".into()))
+        );
+        for (requested, selected) in [(Some("B"), Some("A")), (Some("B"), None)] {
+            let error = choose_printer(requested, selected, false).expect_err("not allowed");
+            assert_eq!(error.code, ErrorCode::PrinterNotAllowed);
+        }
+    }
+}
