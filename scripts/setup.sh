@@ -18,10 +18,11 @@ build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-d
 # fonts-wqy-microhei is a CJK TrueType font with glyph names, which Wine's PostScript
 # driver keeps, so text printed through GDI stays extractable in the PDFs tests read.
 # python3-venv: schemathesis, which fuzzes the hub's API (tests/tests/hub_api_fuzz.rs),
-# lives in a virtual environment of its own.
+# lives in a virtual environment of its own. iproute2 and openssl: a network namespace
+# whose link the network test pulls, and a certificate no public CA signed.
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
   gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei
-  python3-venv)
+  python3-venv iproute2 openssl)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -124,6 +124,13 @@ export function jobActions(job) {
   };
 }
 
+/** Why a job failed, in words; an unknown code (a newer agent) shows its raw message. */
+export function jobErrorText(error, t) {
+  const key = `jobError.${error.code}`;
+  const words = t(key);
+  return words === key ? error.message : words;
+}
+
 /** The cells of a job row: time, title, printer, size, state (with the error when failed). */
 export function describeJob(job, t) {
   const state = t(`job.${job.state}`);
@@ -132,7 +139,7 @@ export function describeJob(job, t) {
     title: job.title || job.jobId,
     printer: job.printer || '—',
     size: formatBytes(job.sizeBytes),
-    state: job.error ? `${state}: ${job.error.message}` : state,
+    state: job.error ? `${state}${t('colon')}${jobErrorText(job.error, t)}` : state,
   };
 }
 
@@ -150,7 +157,11 @@ export function jobDetails(job, t) {
   ];
   if (job.spoolerJobId != null) lines.push(['spoolerJob', String(job.spoolerJobId)]);
   if (job.reprintOf) lines.push(['reprintOf', job.reprintOf]);
-  if (job.error) lines.push(['error', `${job.error.code}: ${job.error.message}`]);
+  if (job.error) {
+    lines.push(['error', jobErrorText(job.error, t)]);
+    // The raw words stay one click away, for whoever supports the PC.
+    lines.push(['technical', `${job.error.code}: ${job.error.message}`]);
+  }
   return lines;
 }
 

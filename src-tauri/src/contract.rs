@@ -105,6 +105,59 @@ fn settings() -> Settings {
 }
 
 /// Every sample, keyed by what the UI does with it.
+/// Every job error code, each of which the UI must put into words.
+fn job_error_codes() -> Vec<JobErrorCode> {
+    use JobErrorCode::*;
+    let all = [
+        InvalidPayload,
+        InvalidJobId,
+        UnsupportedContentType,
+        MissingContent,
+        InvalidContent,
+        EmptyContent,
+        ContentTooLarge,
+        InvalidCopies,
+        InvalidOptions,
+        InvalidTimestamp,
+        Expired,
+        PrinterNotFound,
+        PrinterNotAllowed,
+        NoPrinter,
+        FetchFailed,
+        FetchRefused,
+        PrintFailed,
+        Cancelled,
+        SpoolerLost,
+        UnsupportedBinary,
+    ];
+    // A new code fails to compile here until it is listed above.
+    for code in all {
+        match code {
+            InvalidPayload
+            | InvalidJobId
+            | UnsupportedContentType
+            | MissingContent
+            | InvalidContent
+            | EmptyContent
+            | ContentTooLarge
+            | InvalidCopies
+            | InvalidOptions
+            | InvalidTimestamp
+            | Expired
+            | PrinterNotFound
+            | PrinterNotAllowed
+            | NoPrinter
+            | FetchFailed
+            | FetchRefused
+            | PrintFailed
+            | Cancelled
+            | SpoolerLost
+            | UnsupportedBinary => {}
+        }
+    }
+    all.to_vec()
+}
+
 pub fn samples() -> Value {
     let heartbeat = Heartbeat {
         last_ping_at: Some(AT),
@@ -174,6 +227,7 @@ pub fn samples() -> Value {
         "events": events,
         "snapshot": snapshot,
         "connectionProblems": connection_problems(),
+        "jobErrorCodes": job_error_codes(),
         "printers": [
             PrinterInfo {
                 name: "Label printer".into(),

@@ -2,6 +2,7 @@
 //! The window has its own table in ui/i18n.js.
 
 use printrelay_agent::connection::Problem;
+use printrelay_agent::protocol::ErrorCode;
 use printrelay_agent::settings::Language;
 
 /// A language the shell speaks.
@@ -98,6 +99,40 @@ impl Lang {
             (Lang::ZhCn, Timeout) => "服务器响应超时。",
             (Lang::ZhCn, InvalidUrl) => "服务器地址无法使用，请在设置中检查。",
             (Lang::ZhCn, ConnectionLost) => "与服务器的连接已中断。",
+        }
+    }
+}
+
+impl Lang {
+    /// Why a job failed, in words (the window's sentences; the code and the raw message
+    /// stay in the job's details and the log).
+    pub fn job_error(self, code: ErrorCode) -> &'static str {
+        use ErrorCode::*;
+        let (en, zh) = match code {
+            InvalidPayload => ("The server sent a job this computer cannot read.", "服务器发送的任务格式无法识别。"),
+            InvalidJobId => ("The server sent a job with an unusable job ID.", "服务器发送的任务 ID 无效。"),
+            UnsupportedContentType => ("This kind of document cannot be printed here.", "本机无法打印这种类型的文档。"),
+            MissingContent => ("The job has no document.", "任务中没有文档。"),
+            InvalidContent => ("The document is damaged or not of the kind the job says.", "文档已损坏，或与任务声明的类型不符。"),
+            EmptyContent => ("The document is empty.", "文档为空。"),
+            ContentTooLarge => ("The document is larger than this computer accepts.", "文档太大，本机不接收。"),
+            InvalidCopies => ("The number of copies must be from 1 to 999.", "份数必须在 1 到 999 之间。"),
+            InvalidOptions => ("The job's print options are not valid.", "任务的打印选项无效。"),
+            InvalidTimestamp => ("The job carries a time this computer cannot read.", "任务中的时间格式无效。"),
+            Expired => ("The job expired before it could be printed.", "任务在打印前已过期。"),
+            PrinterNotFound => ("The printer is not installed on this computer.", "本机没有安装该打印机。"),
+            PrinterNotAllowed => ("The job asks for another printer; this computer lets servers use only the selected one (see Settings).", "任务指定了其他打印机，而本机只允许服务器使用所选的打印机（见设置）。"),
+            NoPrinter => ("No printer is selected and this computer has no default printer.", "未选择打印机，本机也没有默认打印机。"),
+            FetchFailed => ("The document could not be downloaded.", "无法下载文档。"),
+            FetchRefused => ("The document is on a server this computer does not download from.", "文档所在的服务器不在本机允许下载的范围内。"),
+            PrintFailed => ("The printer or its driver could not print the job.", "打印机或其驱动程序未能打印此任务。"),
+            Cancelled => ("The job was cancelled.", "任务已取消。"),
+            SpoolerLost => ("The print queue lost track of the job: it may or may not have printed.", "打印队列已无法追踪此任务，可能已打印，也可能未打印。"),
+            UnsupportedBinary => ("The server sent the document in a form this version cannot take yet.", "服务器发送文档的方式本版本暂不支持。"),
+        };
+        match self {
+            Lang::En => en,
+            Lang::ZhCn => zh,
         }
     }
 }

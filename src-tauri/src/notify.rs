@@ -21,7 +21,8 @@ pub struct Notice {
 pub fn notice_for(event: &AgentEvent, before: &ConnectionState, lang: Lang) -> Option<Notice> {
     match event {
         AgentEvent::Job(job) if matches!(job.state, JobState::Failed | JobState::Rejected) => {
-            let reason = job.error.as_ref().map_or("", |e| e.message.as_str());
+            // In words; the code and the raw message are in the window and the log.
+            let reason = job.error.as_ref().map_or("", |e| lang.job_error(e.code));
             let what = if job.title.is_empty() {
                 &job.job_id
             } else {
@@ -92,7 +93,7 @@ mod tests {
             failed,
             Some(Notice {
                 title: "Print job failed".into(),
-                body: "Invoice 7: no printer \"X\"".into()
+                body: "Invoice 7: The printer is not installed on this computer.".into()
             })
         );
         assert_eq!(

@@ -405,7 +405,8 @@ impl AgentHome {
         Ok(Self(tempfile::tempdir()?))
     }
 
-    fn path(&self) -> &Path {
+    /// The install's folder (`config/` and `data/` go below it).
+    pub fn path(&self) -> &Path {
         self.0.path()
     }
 

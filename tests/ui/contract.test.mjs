@@ -47,6 +47,23 @@ test('every connection problem Rust can report is put into words in both languag
   }
 });
 
+test('every job error code Rust can send is put into words in both languages', () => {
+  assert.ok(contract.jobErrorCodes.length >= 20, 'the list of codes');
+  for (const t of languages) {
+    const seen = new Set();
+    for (const code of contract.jobErrorCodes) {
+      const job = { jobId: 'j', title: 'Invoice', state: 'failed', receivedAt: 0, updatedAt: 0, sizeBytes: 1,
+        copies: 1, error: { code, message: 'raw detail (os error 5)' } };
+      const { state } = describeJob(job, t);
+      assert.ok(!state.includes('raw detail'), `${code}: the raw text is not the sentence: ${state}`);
+      seen.add(state);
+      const details = new Map(jobDetails(job, t));
+      assert.equal(details.get('technical'), `${code}: raw detail (os error 5)`, 'the raw words one click away');
+    }
+    assert.equal(seen.size, contract.jobErrorCodes.length, 'each code its own sentence');
+  }
+});
+
 test('the heartbeat sample renders as exact text in both languages', () => {
   const hb = contract.events.find((e) => e.event.type === 'heartbeat').event.payload;
   // Exact text: the age (2 s), the interval and timeout from the sample, and the RTT.

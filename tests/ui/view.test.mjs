@@ -81,6 +81,16 @@ test('job filters, actions and the connection history read as a person would', a
   assert.deepEqual(localProblems(draft, en).map((p) => p.field), ['reconnect.delayMs']);
 });
 
+test('a job error reads in the language, and a code this window does not know shows its message', async () => {
+  const { describeJob } = await import('../../ui/view.js');
+  const job = { jobId: 'j', title: 't', state: 'failed', receivedAt: 0, sizeBytes: 1,
+    error: { code: 'printer_not_found', message: 'no printer "Labels"' } };
+  assert.equal(describeJob(job, zh).state, '失败：本机没有安装该打印机。');
+  assert.equal(describeJob(job, en).state, 'failed: The printer is not installed on this computer.');
+  const newer = { ...job, error: { code: 'some_new_code', message: 'what a newer agent says' } };
+  assert.equal(describeJob(newer, en).state, 'failed: what a newer agent says');
+});
+
 test('times follow the language', async () => {
   const { describeJob } = await import('../../ui/view.js');
   const job = { jobId: 'j', title: 't', state: 'completed', receivedAt: Date.UTC(2026, 10, 26, 15, 4), sizeBytes: 1 };
