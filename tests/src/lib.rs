@@ -830,6 +830,56 @@ impl Agent {
         .await
     }
 
+    /// Waits until the agent has gone quiet: every job it announced has ended, and a
+    /// server ping (a new `lastPingAt`) arrives with no job event since the ping before
+    /// it. Counting prints after this catches a duplicate that comes late (a re-delivery
+    /// after a reconnect, a resumed job): the agent announces every job it takes, and a
+    /// ping interval with none is a pause the agent itself measured, not a guess.
+    pub async fn settle(&mut self, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        let mut last_ping = None;
+        let mut job_since_ping = true;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self
+                .wait_for(left, "a quiet heartbeat", |e| {
+                    e["type"] == "job" || e["type"] == "heartbeat"
+                })
+                .await?;
+            if event["type"] == "job" {
+                job_since_ping = true;
+                continue;
+            }
+            let ping = event["payload"]["lastPingAt"].as_u64();
+            if ping.is_none() || ping == last_ping {
+                continue;
+            }
+            last_ping = ping;
+            if !job_since_ping && self.unfinished_jobs().is_empty() {
+                return Ok(());
+            }
+            job_since_ping = false;
+        }
+    }
+
+    /// Jobs whose latest event so far is not a final state.
+    pub fn unfinished_jobs(&self) -> Vec<String> {
+        let mut latest: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        for event in self.seen.iter().filter(|e| e["type"] == "job") {
+            if let (Some(id), Some(state)) = (
+                event["payload"]["jobId"].as_str(),
+                event["payload"]["state"].as_str(),
+            ) {
+                latest.insert(id, state);
+            }
+        }
+        latest
+            .into_iter()
+            .filter(|(_, state)| matches!(*state, "received" | "spooled"))
+            .map(|(id, _)| id.to_owned())
+            .collect()
+    }
+
     /// Resident memory and thread count of the agent process, from /proc.
     pub fn rss_kib_and_threads(&self) -> Result<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.pid()?))?;

@@ -91,6 +91,7 @@ async fn server_restarted_within_the_attempts_is_rejoined_and_prints_once() -> R
     assert_eq!(answer["message"], START_PRINT_ACCEPTED, "{answer}");
     agent.wait_for_job("completed", LIMIT).await?;
     wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    agent.settle(LIMIT).await?;
     assert_eq!(count_printed(RAW_QUEUE, text.as_bytes()), 1);
     Ok(())
 }
@@ -289,6 +290,7 @@ async fn two_hundred_reconnect_cycles_leave_one_connection_and_print_once() -> R
     server.start_print(&client_id, &text).await?;
     agent.wait_for_job("completed", LIMIT).await?;
     wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    agent.settle(LIMIT).await?;
     assert_eq!(count_printed(RAW_QUEUE, text.as_bytes()), 1);
     let received: Vec<&Value> = agent
         .seen

@@ -46,6 +46,7 @@ async fn a_submitted_job_is_printed_and_completed_is_visible_to_the_sender() -> 
         .collect();
     assert_eq!(states, ["received", "spooled", "completed"], "{job}");
     wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    agent.settle(LIMIT).await?;
     assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
 
     // The agent's heartbeat is acked by the hub: RTT shows up.

@@ -92,7 +92,7 @@ async fn raw_bytes_come_out_byte_exact_and_copies_are_honoured() -> Result<()> {
 
 #[tokio::test]
 async fn the_same_job_delivered_ten_times_prints_once() -> Result<()> {
-    let (server, _agent, client_id) = connected_agent(RAW_QUEUE, "dup").await?;
+    let (server, mut agent, client_id) = connected_agent(RAW_QUEUE, "dup").await?;
     let marker = unique_marker("duplicate");
     let job = raw_job(&marker, marker.as_bytes());
     server.emit_jobs(&client_id, &[job], 10).await?;
@@ -111,6 +111,7 @@ async fn the_same_job_delivered_ten_times_prints_once() -> Result<()> {
         .count();
     assert_eq!(received, 1);
     wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    agent.settle(LIMIT).await?;
     assert_eq!(count_printed(RAW_QUEUE, marker.as_bytes()), 1);
     Ok(())
 }

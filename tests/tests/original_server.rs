@@ -45,10 +45,11 @@ async fn print_through_original_server(text: &str) -> Result<()> {
         text.as_bytes(),
         "a raw queue must receive the text byte for byte"
     );
+    agent.settle(LIMIT).await?;
     assert_eq!(
         count_printed(RAW_QUEUE, text.as_bytes()),
         1,
-        "printed exactly once"
+        "printed exactly once, also after the agent went quiet"
     );
     Ok(())
 }
