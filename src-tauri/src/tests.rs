@@ -95,24 +95,50 @@ impl Harness {
         self.invoke("snapshot", json!({})).expect("snapshot")["settings"].clone()
     }
 
-    /// Polls the job history until `job_id` reaches `state`.
+    /// The job as the history shows it, when it is in `state`.
+    fn job_in(&self, job_id: &str, state: &str) -> Option<Value> {
+        let page = self
+            .invoke("query_jobs", json!({"query": {"text": job_id}}))
+            .expect("query");
+        let job = page["jobs"].as_array()?.first()?;
+        (job["state"] == state).then(|| job.clone())
+    }
+
+    /// Waits until `job_id` reaches `state`: looks once, then waits for the agent's job
+    /// events (subscribed before the look, so no change falls between the two).
     fn wait_for_job(&self, job_id: &str, state: &str) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let page = self
-                .invoke("query_jobs", json!({"query": {"text": job_id}}))
-                .expect("query");
-            if let Some(job) = page["jobs"].as_array().and_then(|j| j.first()) {
-                if job["state"] == state {
-                    return job.clone();
-                }
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{job_id} never {state}: {page}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let agent = self.desktop.agent.as_ref().expect("agent");
+        let mut events = agent.subscribe();
+        if let Some(job) = self.job_in(job_id, state) {
+            return job;
         }
+        // The timer is made inside the runtime's context.
+        let reached = tauri::async_runtime::block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    match events.recv().await {
+                        Ok(printrelay_agent::AgentEvent::Job(job))
+                            if job.job_id == job_id
+                                && serde_json::to_value(job.state).ok() == Some(json!(state)) =>
+                        {
+                            return true
+                        }
+                        Ok(_) => {}
+                        // Missed events: the history has the truth.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            if self.job_in(job_id, state).is_some() {
+                                return true;
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                    }
+                }
+            })
+            .await
+        });
+        assert_eq!(reached, Ok(true), "{job_id} never {state}");
+        self.job_in(job_id, state)
+            .expect("the history agrees with the event")
     }
 }
 
