@@ -2,9 +2,8 @@
 //! original-style Node server: started by autostart (`--hidden`) it carries no web engine
 //! and renews its autostart entry; it prints a `/startPrint` job on a real CUPS queue; a
 //! second launch opens the first one's window; closing the window leaves no web engine
-//! behind; when reconnecting gives up it asks the desktop for a notification. The
-//! memory of each situation, all processes included, is printed and kept in
-//! artifacts/desktop-memory.txt.
+//! behind; when reconnecting gives up it asks the desktop for a notification. (What each
+//! situation costs in memory is a figure of the benchmark, `scripts/bench.sh`.)
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -88,7 +87,7 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
     std::process::Command::new("kill")
         .arg(window.to_string())
         .status()?;
-    let closed = wait_for_tree(root, "web engine gone", |tree| {
+    wait_for_tree(root, "web engine gone", |tree| {
         !tree.iter().any(is_web_engine) && window_process(tree).is_none()
     })
     .await?;
@@ -126,14 +125,5 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
             .ok_or_else(|| anyhow!("dbus-monitor ended: {seen:?}"))?;
         seen.push(line);
     }
-
-    let report = format!(
-        "Desktop app memory (debug build, Xvfb)\n\ntray only, started --hidden:\n{}\n\nwindow open:\n{}\n\nafter the window closed:\n{}\n",
-        procs::describe(&hidden),
-        procs::describe(&open),
-        procs::describe(&closed)
-    );
-    eprintln!("{report}");
-    std::fs::write(artifacts_dir().join("desktop-memory.txt"), report)?;
     Ok(())
 }
