@@ -77,8 +77,10 @@ add_raw_queue() {
 add_raw_queue PrintRelayRaw
 if [ "$mode" = test ]; then
   add_raw_queue PrintRelayRaw2
-  # A queue the memory test stops (a printer that is off): jobs pile up behind it.
+  # Queues tests stop (a printer that is off): jobs pile up behind them. One each for
+  # the memory test and the cancel test, which run at the same time.
   add_raw_queue PrintRelayHeld
+  add_raw_queue PrintRelayCancel
   # A queue whose device always fails (its output folder cannot be made), with CUPS
   # told to abort the job instead of stopping the queue: the agent must say `failed`.
   if ! lpstat -p PrintRelayFail >/dev/null 2>&1; then

@@ -43,6 +43,8 @@ const clients = new Map();
 // Test hooks: every `job_status` an agent sent, and what /emit delivered, per client.
 const statuses = new Map();
 const delivered = new Map();
+// ...and every `client_info` (printers, versions) it sent.
+const clientInfos = new Map();
 
 if (requiredToken !== null) {
   io.use((socket, next) => {
@@ -63,6 +65,11 @@ io.on('connection', (socket) => {
       if (typeof ack === 'function') ack({ at: data && data.at, serverTime: Date.now() });
     });
   }
+  socket.on('client_info', (info) => {
+    const id = socket.data.clientId;
+    if (!clientInfos.has(id)) clientInfos.set(id, []);
+    clientInfos.get(id).push(info);
+  });
   // The original ignores job_status; the test peer records it for assertions.
   socket.on('job_status', (status) => {
     const id = socket.data.clientId;
@@ -166,6 +173,9 @@ app.post('/replay', (req, res) => {
   const payloads = delivered.get(clientId) || [];
   for (const payload of payloads) io.to(entry.socketId).emit('print', payload);
   res.json({ emitted: payloads.length });
+});
+app.get('/client-infos', (req, res) => {
+  res.json({ clientInfos: clientInfos.get(req.query.clientId) || [] });
 });
 app.get('/statuses', (req, res) => {
   res.json({ statuses: statuses.get(req.query.clientId) || [] });

@@ -17,7 +17,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::{timeout, Instant};
@@ -334,6 +334,34 @@ impl OriginalServer {
             .as_array()
             .cloned()
             .ok_or_else(|| anyhow!("/statuses for {client_id}: no statuses array in {body}"))
+    }
+
+    /// Every `client_info` the client sent (`GET /client-infos`), oldest first.
+    pub async fn client_infos(&self, client_id: &str) -> Result<Vec<Value>> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/client-infos", self.url()),
+            [("clientId", client_id)],
+        )?;
+        let body: Value = http_get(url).await?.json().await?;
+        body["clientInfos"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| anyhow!("/client-infos for {client_id}: no array in {body}"))
+    }
+
+    /// `POST /emit` of one `event` with `data` (e.g. `cancel_job`, `refresh_printers`).
+    pub async fn emit_event(&self, client_id: &str, event: &str, data: Value) -> Result<()> {
+        let response = http_client()
+            .post(format!("{}/emit", self.url()))
+            .json(&json!({"clientId": client_id, "event": event, "payloads": [data]}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "emit {event}: {}",
+            response.status()
+        );
+        Ok(())
     }
 
     /// Polls `/statuses` until `done` holds for them.

@@ -284,6 +284,93 @@ async fn a_paused_queue_keeps_the_job_spooled_until_resumed() -> Result<()> {
 
 /// A disabled CUPS queue, enabled again when dropped, so that a test failing midway
 /// does not leave the queue paused for every later test.
+/// A server's `cancel_job` reaches a job the spooler holds (its printer is off): CUPS
+/// cancels it, the agent reports `cancelled`, and nothing of it comes out once the printer
+/// is back. A `cancel_job` for a job that already printed changes nothing.
+#[tokio::test]
+async fn a_server_cancels_a_job_the_spooler_holds_and_not_one_that_printed() -> Result<()> {
+    const QUEUE: &str = "PrintRelayCancel";
+    cups(&["cancel", "-a", QUEUE])?;
+    let (server, _agent, client_id) = connected_agent(QUEUE, "cancel").await?;
+    let printed = unique_marker("printed before");
+    server
+        .emit_jobs(&client_id, &[raw_job(&printed, printed.as_bytes())], 1)
+        .await?;
+    until_job_state(&server, &client_id, &printed, "completed").await?;
+
+    let held = PausedQueue::pause(QUEUE)?;
+    let doomed = unique_marker("cancel me");
+    server
+        .emit_jobs(&client_id, &[raw_job(&doomed, doomed.as_bytes())], 1)
+        .await?;
+    until_job_state(&server, &client_id, &doomed, "spooled").await?;
+    server
+        .emit_event(&client_id, "cancel_job", json!({"jobId": doomed}))
+        .await?;
+    server
+        .emit_event(&client_id, "cancel_job", json!({"jobId": printed}))
+        .await?;
+    until_job_state(&server, &client_id, &doomed, "cancelled").await?;
+    held.resume()?;
+
+    // CUPS prints in order: once a later job is out, the cancelled one would be too.
+    let after = unique_marker("after the cancel");
+    server
+        .emit_jobs(&client_id, &[raw_job(&after, after.as_bytes())], 1)
+        .await?;
+    let statuses = until_job_state(&server, &client_id, &after, "completed").await?;
+    wait_for_printed(QUEUE, after.as_bytes(), LIMIT).await?;
+    assert_eq!(
+        count_printed(QUEUE, doomed.as_bytes()),
+        0,
+        "the cancelled job printed"
+    );
+    assert_eq!(
+        final_states(&statuses).get(&printed).map(String::as_str),
+        Some("completed"),
+        "a finished job stays as it is"
+    );
+    Ok(())
+}
+
+/// `refresh_printers` from the server: the agent sends its printers again.
+#[tokio::test]
+async fn refresh_printers_sends_the_printer_list_again() -> Result<()> {
+    let (server, _agent, client_id) = connected_agent(RAW_QUEUE, "refresh").await?;
+    let infos = |count: usize| {
+        let (server, client_id) = (&server, &client_id);
+        async move {
+            let deadline = tokio::time::Instant::now() + LIMIT;
+            loop {
+                let infos = server.client_infos(client_id).await?;
+                if infos.len() >= count {
+                    return Ok::<_, anyhow::Error>(infos);
+                }
+                ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "{} client_info, not {count}",
+                    infos.len()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let before = infos(1).await?.len();
+    server
+        .emit_event(&client_id, "refresh_printers", Value::Null)
+        .await?;
+    let after = infos(before + 1).await?;
+    let latest = &after[before];
+    assert_eq!(latest["selectedPrinter"], RAW_QUEUE, "{latest}");
+    assert!(
+        latest["printers"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["systemName"] == RAW_QUEUE)),
+        "{latest}"
+    );
+    Ok(())
+}
+
 const MIB: u64 = 1024 * 1024;
 
 /// Memory stays bounded whatever the server sends: a job whose frame is at the cap the
