@@ -1102,6 +1102,49 @@ pub fn count_printed(queue: &str, needle: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
+/// A CUPS queue stopped (a printer that is off) until resumed or dropped.
+#[derive(Debug)]
+pub struct PausedQueue {
+    queue: &'static str,
+    paused: bool,
+}
+
+impl PausedQueue {
+    /// Stops `queue`: it takes jobs and holds them.
+    pub fn pause(queue: &'static str) -> Result<Self> {
+        cups(&["cupsdisable", queue])?;
+        Ok(Self {
+            queue,
+            paused: true,
+        })
+    }
+
+    /// Enables the queue again, reporting a failure (the drop can only log it).
+    pub fn resume(mut self) -> Result<()> {
+        self.paused = false;
+        cups(&["cupsenable", self.queue])
+    }
+}
+
+impl Drop for PausedQueue {
+    fn drop(&mut self) {
+        if self.paused {
+            if let Err(error) = cups(&["cupsenable", self.queue]) {
+                eprintln!("cannot enable {} again: {error:#}", self.queue);
+            }
+        }
+    }
+}
+
+/// Runs a CUPS command (`cupsdisable`, `cancel -a`...), failing when it fails.
+pub fn cups(command: &[&str]) -> Result<()> {
+    let status = std::process::Command::new(command[0])
+        .args(&command[1..])
+        .status()?;
+    anyhow::ensure!(status.success(), "{command:?} failed");
+    Ok(())
+}
+
 /// The most resident memory a process ever had (`VmHWM`), in KiB.
 pub fn peak_rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

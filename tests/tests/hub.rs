@@ -7,7 +7,7 @@ use anyhow::Result;
 use base64::Engine as _;
 use printrelay_e2e::{
     count_printed, http_client, http_get, unique_marker, wait_for_printed, wait_until_listed,
-    Agent, EventStream, Hub, RAW_QUEUE, START_PRINT_ACCEPTED, START_PRINT_UNKNOWN,
+    Agent, EventStream, Hub, PausedQueue, RAW_QUEUE, START_PRINT_ACCEPTED, START_PRINT_UNKNOWN,
 };
 use serde_json::{json, Value};
 
@@ -361,6 +361,60 @@ async fn sigterm_finishes_requests_and_loses_no_queued_job() -> Result<()> {
     let mut agent = Agent::start(&hub.url(), &offline_id, RAW_QUEUE).await?;
     agent.wait_for_state("connected", LIMIT).await?;
     each_completed_and_printed_once(&hub, &offline_id, &markers).await
+}
+
+/// Ctrl-C stops the hub as SIGTERM does: a clean exit, its log says so.
+#[tokio::test]
+async fn sigint_stops_the_hub_cleanly() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let mut hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    hub.process.signal("INT")?;
+    let exit = tokio::time::timeout(LIMIT, hub.process.child.wait()).await??;
+    assert_eq!(exit.code(), Some(0), "clean exit");
+    assert!(std::fs::read_to_string(&hub.log)?.contains("hub stopped"));
+    Ok(())
+}
+
+/// A job that ends while the hub is down (its printer came back meanwhile): the status
+/// waits in the agent's outbox and reaches the restarted hub, which shows it completed.
+#[tokio::test]
+async fn a_status_from_while_the_hub_was_down_arrives_once_it_is_back() -> Result<()> {
+    const QUEUE: &str = "PrintRelayHeld";
+    let db = tempfile::tempdir()?;
+    let db_path = db.path().join("hub.db");
+    let mut hub = Hub::start(&db_path, 1_000, 1_000).await?;
+    let port = hub.port;
+    let client_id = unique_marker("offline-status");
+    let flags = [
+        "--reconnect-delay-ms",
+        "100",
+        "--reconnect-delay-max-ms",
+        "300",
+        "--reconnect-attempts",
+        "100",
+    ];
+    let mut agent = Agent::start_with(&hub.url(), &client_id, QUEUE, &flags).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let held = PausedQueue::pause(QUEUE)?;
+    let job_id = unique_marker("while-down");
+    let marker = unique_marker("printed while the hub was down");
+    hub.submit(&raw_job(&client_id, &job_id, &marker)).await?;
+    hub.wait_for_job_state(&job_id, "spooled", LIMIT).await?;
+
+    hub.process.signal("KILL")?;
+    hub.process.child.wait().await?;
+    agent.wait_for_state("reconnecting", LIMIT).await?;
+    held.resume()?;
+    agent.wait_for_job("completed", LIMIT).await?;
+    wait_for_printed(QUEUE, marker.as_bytes(), LIMIT).await?;
+
+    let hub = Hub::start_at(port, &db_path, 1_000, 1_000, &[]).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let job = hub.wait_for_job_state(&job_id, "completed", LIMIT).await?;
+    assert_eq!(job["state"], "completed", "{job}");
+    agent.settle(LIMIT).await?;
+    assert_eq!(count_printed(QUEUE, marker.as_bytes()), 1, "printed once");
+    Ok(())
 }
 
 /// The status code of `GET url`.

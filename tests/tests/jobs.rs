@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use base64::Engine as _;
 use printrelay_e2e::{
-    count_printed, peak_rss_kib, unique_marker, wait_for_printed, wait_until_listed, Agent,
-    AgentHome, OriginalServer, RAW_QUEUE,
+    count_printed, cups, peak_rss_kib, unique_marker, wait_for_printed, wait_until_listed, Agent,
+    AgentHome, OriginalServer, PausedQueue, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -437,45 +437,6 @@ async fn big_jobs_and_backlogs_stay_in_bounded_memory() -> Result<()> {
     drop(agent);
     cups(&["cancel", "-a", HELD_QUEUE])?;
     held.resume()
-}
-
-struct PausedQueue {
-    queue: &'static str,
-    paused: bool,
-}
-
-impl PausedQueue {
-    fn pause(queue: &'static str) -> Result<Self> {
-        cups(&["cupsdisable", queue])?;
-        Ok(Self {
-            queue,
-            paused: true,
-        })
-    }
-
-    /// Enables the queue again, reporting a failure (the drop can only log it).
-    fn resume(mut self) -> Result<()> {
-        self.paused = false;
-        cups(&["cupsenable", self.queue])
-    }
-}
-
-impl Drop for PausedQueue {
-    fn drop(&mut self) {
-        if self.paused {
-            if let Err(error) = cups(&["cupsenable", self.queue]) {
-                eprintln!("cannot enable {} again: {error:#}", self.queue);
-            }
-        }
-    }
-}
-
-fn cups(command: &[&str]) -> Result<()> {
-    let status = std::process::Command::new(command[0])
-        .args(&command[1..])
-        .status()?;
-    ensure!(status.success(), "{command:?} failed");
-    Ok(())
 }
 
 #[tokio::test]

@@ -164,12 +164,15 @@ async fn run(config: Config) -> Result<(), HubError> {
         std::sync::Arc::new(hosts),
         http::host::check_host,
     ));
+    // Listening for the stop signals before saying we listen: a signal that arrived in
+    // between would end the process without its clean shutdown.
+    let stop = StopSignals::listen();
     // One machine-readable line for scripts and tests.
     println!("{}", serde_json::json!({"listening": local.port()}));
     tracing::info!(%local, db = %db.display(), "hub listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            let signal = stop_signal().await;
+            let signal = stop.recv().await;
             tracing::info!(
                 signal,
                 "shutting down: no new connections, finishing requests"
@@ -205,18 +208,48 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 /// Finished jobs past retention are purged every this many rounds (5 minutes).
 const PURGE_EVERY_ROUNDS: u64 = 60;
 
-/// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.
-async fn stop_signal() -> &'static str {
+/// SIGTERM and SIGINT (Ctrl-C), caught from the moment [`StopSignals::listen`] returns.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = terminate.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-            };
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Self {
+                terminate: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
+            }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    let _ = tokio::signal::ctrl_c().await;
-    "SIGINT"
+
+    /// Waits for either; returns its name.
+    async fn recv(mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            if self.terminate.is_some() || self.interrupt.is_some() {
+                return tokio::select! {
+                    () = next(&mut self.terminate) => "SIGTERM",
+                    () = next(&mut self.interrupt) => "SIGINT",
+                };
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }
