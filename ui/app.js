@@ -2,7 +2,7 @@
 
 import * as api from './api.js';
 import { pickLanguage, translator } from './i18n.js';
-import { mergeJob } from './view.js';
+import { commandErrorText, mergeJob, warningText } from './view.js';
 import * as status from './status.js';
 import * as jobs from './jobs.js';
 import * as settings from './settings.js';
@@ -57,18 +57,23 @@ function applyLanguage() {
   for (const element of document.querySelectorAll('[data-i18n-placeholder]')) {
     element.placeholder = ctx.t(element.dataset.i18nPlaceholder);
   }
+  for (const element of document.querySelectorAll('[data-i18n-aria-label]')) {
+    element.setAttribute('aria-label', ctx.t(element.dataset.i18nAriaLabel));
+  }
   ctx.render();
 }
 
 function renderWarnings() {
   const { warnings } = ctx.model;
-  $('warnings').textContent = warnings.join(' · ');
+  $('warnings').textContent = warnings.map((w) => warningText(w, ctx.t)).join(' · ');
+  // The technical detail (paths, OS errors) one hover away.
+  $('warnings').title = warnings.map((w) => (w && w.detail) || '').filter(Boolean).join('\n');
   $('warnings').hidden = warnings.length === 0;
 }
 
-/** Shows a failed command's message where the user looks. */
+/** Shows a failed command's error, in words, where the user looks. */
 export function showError(error) {
-  const text = error && error.message ? error.message : String(error);
+  const text = commandErrorText(error, ctx.t);
   ctx.model.warnings = [...ctx.model.warnings.filter((w) => w !== text), text];
   renderWarnings();
 }
@@ -99,7 +104,7 @@ async function main() {
     ctx.model.settings = next;
     if (languageChanged) applyLanguage(); else ctx.render();
   });
-  await api.on(api.channels.warning, (text) => { ctx.model.warnings = [...ctx.model.warnings, text]; renderWarnings(); });
+  await api.on(api.channels.warning, (warning) => { ctx.model.warnings = [...ctx.model.warnings, warning]; renderWarnings(); });
   showView('status');
   // Countdown and "seconds since heartbeat" tick without events.
   setInterval(() => status.render(ctx), 1000);

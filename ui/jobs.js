@@ -2,7 +2,9 @@
 // and cancel; rows update live from job events.
 
 import * as api from './api.js';
-import { describeJob, jobActions, jobDetails, jobGroups, jobMatches, mergeJob } from './view.js';
+import {
+  commandErrorText, describeJob, jobActions, jobDetails, jobGroups, jobMatches, mergeJob,
+} from './view.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 50;
@@ -54,7 +56,7 @@ async function act(ctx, action) {
     const result = await action();
     list.message = typeof result === 'string' ? result : '';
   } catch (error) {
-    list.message = error && error.message ? error.message : String(error);
+    list.message = commandErrorText(error, ctx.t);
   }
   render(ctx);
 }

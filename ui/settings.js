@@ -2,7 +2,7 @@
 // user types (inline errors by field), saved and applied without restart.
 
 import * as api from './api.js';
-import { describePrinter, localProblems, normalizeDraft } from './view.js';
+import { commandErrorText, describePrinter, localProblems, normalizeDraft } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = () => $('settings');
@@ -21,20 +21,20 @@ export function mount(ctx) {
       const id = await api.testPrint($('printer-select').value || null);
       message(ctx.t('testQueued', id));
     } catch (error) {
-      message(error.message || String(error), true);
+      message(commandErrorText(error, ctx.t), true);
     }
   });
 }
 
 export async function shown(ctx) {
   dirty = false;
-  fill(ctx.model.settings, ctx.model.autostart);
-  showErrors([]);
+  fill(ctx.model.settings, ctx.model.autostart, ctx.t);
+  showErrors([], ctx.t);
   message('');
   await loadPrinters(ctx);
 }
 
-function fill(settings, autostart) {
+function fill(settings, autostart, t) {
   const f = form().elements;
   f.serverUrl.value = settings.serverUrl ?? '';
   f.clientId.value = settings.clientId ?? '';
@@ -43,7 +43,9 @@ function fill(settings, autostart) {
   for (const name of numberFields) f[name].value = settings.reconnect?.[name.split('.')[1]] ?? '';
   // The OS's real autostart state, not what the file says.
   f.autostart.checked = !!autostart.enabled;
-  $('err-autostart').textContent = autostart.error || '';
+  // In words; the OS's own message one hover away.
+  $('err-autostart').textContent = autostart.error ? t('commandError.autostart') : '';
+  $('err-autostart').title = autostart.error || '';
   f.notifications.checked = settings.notifications !== false;
   f.language.value = settings.language || 'system';
   $('printer-select').dataset.value = settings.printer || '';
@@ -102,27 +104,27 @@ async function check(ctx) {
   const settings = draft(ctx);
   const local = localProblems(settings, ctx.t);
   if (local.length) {
-    showErrors(local);
+    showErrors(local, ctx.t);
     return false;
   }
   try {
     const problems = await api.checkSettings(settings);
-    showErrors(problems);
+    showErrors(problems, ctx.t);
     return problems.length === 0;
   } catch (error) {
-    message(error.message || String(error), true);
+    message(commandErrorText(error, ctx.t), true);
     return false;
   }
 }
 
-function showErrors(problems) {
+function showErrors(problems, t) {
   for (const element of form().querySelectorAll('.field-error')) {
     if (element.id !== 'err-autostart') element.textContent = '';
   }
   for (const input of form().querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
   for (const problem of problems) {
     const target = $(`err-${problem.field}`);
-    if (target) target.textContent = problem.message;
+    if (target) target.textContent = commandErrorText(problem, t);
     const input = problem.field === 'printer' ? $('printer-select') : form().elements[problem.field];
     if (input) input.setAttribute('aria-invalid', 'true');
   }
@@ -136,12 +138,12 @@ async function save(ctx) {
     ctx.model.settings = saved.settings;
     ctx.model.autostart = saved.autostart;
     dirty = false;
-    fill(saved.settings, saved.autostart);
+    fill(saved.settings, saved.autostart, ctx.t);
     ctx.applyLanguage();
     message(ctx.t('saved'));
   } catch (error) {
-    if (error && error.field) showErrors([error]);
-    message(error.message || String(error), true);
+    if (error && error.field) showErrors([error], ctx.t);
+    message(commandErrorText(error, ctx.t), true);
   }
 }
 

@@ -29,7 +29,7 @@ export function describeConnection(state, t, now, server = '') {
     case 'connecting':
       return { label, detail: t('attempt', state.attempt, state.maxAttempts), canReconnect: false, urgent: false };
     case 'connected':
-      return { label, detail: t('since', formatTime(state.since, t.locale)), canReconnect: false, urgent: false };
+      return { label, detail: t('since', formatWhen(state.since, t.locale, now)), canReconnect: false, urgent: false };
     case 'reconnecting': {
       const seconds = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
       const parts = [t('attempt', state.attempt, state.maxAttempts), t('retryIn', seconds)];
@@ -39,7 +39,7 @@ export function describeConnection(state, t, now, server = '') {
     case 'gaveUp': {
       const parts = [t('gaveUp', state.attempts, describeProblem(state.problem, server, t))];
       // An unattended PC keeps trying in the background; say when, beside Reconnect.
-      if (state.retryAt != null) parts.push(t('backgroundRetry', formatTime(state.retryAt, t.locale)));
+      if (state.retryAt != null) parts.push(t('backgroundRetry', formatWhen(state.retryAt, t.locale, now)));
       return { label, detail: parts.join(' · '), technical: state.lastError || '', canReconnect: true, urgent: true };
     }
     case 'kicked':
@@ -122,6 +122,30 @@ export function jobActions(job) {
     cancel: job.state === 'received' || job.state === 'spooled',
     reprint: job.state !== 'rejected',
   };
+}
+
+/** A failed command's error in words: a settings field's rule, or the code's sentence;
+ * an unknown code (a newer agent) or a non-command error shows its raw message. */
+export function commandErrorText(error, t) {
+  if (!error || typeof error !== 'object') return String(error);
+  // Problems the form found itself carry no code: their message is already in words.
+  if (!error.code) return error.message || String(error);
+  const keys = [];
+  if (error.field) keys.push(`settingsProblem.${error.field}`);
+  keys.push(`commandError.${error.code}`);
+  for (const key of keys) {
+    const words = t(key);
+    if (words !== key) return words;
+  }
+  return error.message || String(error);
+}
+
+/** A warning from the agent in words ({code, detail}); a plain text stays as it is. */
+export function warningText(warning, t) {
+  if (!warning || typeof warning !== 'object') return String(warning);
+  const key = `warning.${warning.code}`;
+  const words = t(key);
+  return words === key ? warning.detail : words;
 }
 
 /** Why a job failed, in words; an unknown code (a newer agent) shows its raw message. */
@@ -211,12 +235,29 @@ export function localProblems(draft, t) {
 
 /** A time of day in `locale` ('en', 'zh-CN'). */
 export function formatTime(ms, locale) {
-  return ms == null ? '—' : new Date(ms).toLocaleTimeString(locale);
+  return ms == null ? '—' : new Date(ms).toLocaleTimeString(locale, clock(locale));
+}
+
+/** Chinese offices read a 24-hour clock; English follows its locale. */
+function clock(locale) {
+  return locale === 'zh-CN' ? { hour12: false } : {};
+}
+
+/** A time of day when `ms` is today (by `now`), else the date and time. */
+export function formatWhen(ms, locale, now) {
+  if (ms == null) return '—';
+  return startOfDay(ms) === startOfDay(now) ? formatTime(ms, locale) : formatDateTime(ms, locale);
 }
 
 /** A date and time in `locale`. */
 export function formatDateTime(ms, locale) {
-  return ms == null ? '—' : new Date(ms).toLocaleString(locale);
+  if (ms == null) return '—';
+  if (locale !== 'zh-CN') return new Date(ms).toLocaleString(locale);
+  // 2026/12/01 21:06:56: two-digit month and day, 24-hour clock.
+  return new Date(ms).toLocaleString(locale, {
+    year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  });
 }
 
 export function formatBytes(bytes) {

@@ -8,12 +8,13 @@ use printrelay_agent::printing::{PrinterInfo, PrinterState};
 use printrelay_agent::protocol::{ErrorCode as JobErrorCode, JobError};
 use printrelay_agent::settings::{Settings, SettingsError};
 use printrelay_agent::store::{ConnectionEvent, JobPage};
+use printrelay_agent::warning::{Warning, WarningCode};
 use printrelay_agent::{AgentEvent, Snapshot};
 use serde_json::{json, Value};
 
 use crate::autostart::AutostartState;
 use crate::control::{DesktopSnapshot, SavedSettings};
-use crate::error::CommandError;
+use crate::error::{CommandError, ErrorCode};
 
 const AT: u64 = 1_764_000_000_000;
 
@@ -105,6 +106,21 @@ fn settings() -> Settings {
 }
 
 /// Every sample, keyed by what the UI does with it.
+/// One warning of every code, each of which the UI must put into words.
+fn warnings() -> Vec<Warning> {
+    use WarningCode::*;
+    let all = [SettingsFromCopy, SettingsReset, AutostartNotRenewed];
+    // A new code fails to compile here until it is listed above.
+    for code in all {
+        match code {
+            SettingsFromCopy | SettingsReset | AutostartNotRenewed => {}
+        }
+    }
+    all.into_iter()
+        .map(|code| Warning::new(code, "the settings file /home/u/.config/printrelay/settings.json was unusable (os error 13)"))
+        .collect()
+}
+
 /// Every job error code, each of which the UI must put into words.
 fn job_error_codes() -> Vec<JobErrorCode> {
     use JobErrorCode::*;
@@ -158,6 +174,100 @@ fn job_error_codes() -> Vec<JobErrorCode> {
     all.to_vec()
 }
 
+/// Every command error code, each of which the UI must put into words.
+fn command_error_codes() -> Vec<ErrorCode> {
+    use ErrorCode::*;
+    let all = [
+        AgentNotRunning,
+        InvalidSettings,
+        SettingsNotSaved,
+        JobNotFound,
+        JobFinished,
+        Store,
+        Spooler,
+        Autostart,
+        Disconnected,
+    ];
+    // A new code fails to compile here until it is listed above.
+    for code in all {
+        match code {
+            AgentNotRunning | InvalidSettings | SettingsNotSaved | JobNotFound | JobFinished
+            | Store | Spooler | Autostart | Disconnected => {}
+        }
+    }
+    all.to_vec()
+}
+
+/// What the tray process says itself, per language: the tooltip of every connection
+/// state (also paused), the menu, and every notification (a failed job per error code,
+/// giving up per problem), for the UI tests' language checks.
+fn shell_texts() -> Value {
+    use crate::i18n::{Lang, Text};
+    use crate::tray::TrayModel;
+    let mut out = serde_json::Map::new();
+    for (name, lang) in [("en", Lang::En), ("zh-CN", Lang::ZhCn)] {
+        let tooltips: Vec<String> = connection_states()
+            .into_iter()
+            .flat_map(|state| {
+                [false, true].map(|paused| {
+                    TrayModel {
+                        state: state.clone(),
+                        paused,
+                        client_id: "pc-1".into(),
+                        printer: None,
+                        lang,
+                    }
+                    .tooltip()
+                })
+            })
+            .collect();
+        let menu: Vec<&str> = [
+            Text::ShowWindow,
+            Text::Reconnect,
+            Text::Pause,
+            Text::Resume,
+            Text::Quit,
+        ]
+        .map(|key| lang.text(key))
+        .to_vec();
+        let mut notifications = Vec::new();
+        for code in job_error_codes() {
+            let mut failed = job(JobState::Failed);
+            failed.title = String::new();
+            failed.job_id = "42".into();
+            failed.error = Some(JobError::new(code, "raw detail"));
+            let event = AgentEvent::Job(failed);
+            notifications.extend(crate::notify::notice_for(
+                &event,
+                &ConnectionState::Idle,
+                lang,
+            ));
+        }
+        for problem in connection_problems() {
+            let event = AgentEvent::Connection(ConnectionState::GaveUp {
+                attempts: 5,
+                last_error: "raw detail".into(),
+                problem,
+                retry_at: None,
+            });
+            notifications.extend(crate::notify::notice_for(
+                &event,
+                &ConnectionState::Idle,
+                lang,
+            ));
+        }
+        let notifications: Vec<Value> = notifications
+            .into_iter()
+            .map(|n| json!({"title": n.title, "body": n.body}))
+            .collect();
+        out.insert(
+            name.into(),
+            json!({"tooltips": tooltips, "menu": menu, "notifications": notifications}),
+        );
+    }
+    Value::Object(out)
+}
+
 pub fn samples() -> Value {
     let heartbeat = Heartbeat {
         last_ping_at: Some(AT),
@@ -183,7 +293,7 @@ pub fn samples() -> Value {
     events.extend(states.iter().map(|s| AgentEvent::Job(job(*s))));
     events.push(AgentEvent::Paused(true));
     events.push(AgentEvent::Settings(settings()));
-    events.push(AgentEvent::Warning("the settings file was unusable".into()));
+    events.extend(warnings().into_iter().map(AgentEvent::Warning));
     let events: Vec<Value> = events
         .iter()
         .map(|e| json!({"channel": e.channel(), "event": e}))
@@ -208,7 +318,7 @@ pub fn samples() -> Value {
             enabled: true,
             error: None,
         },
-        warnings: vec!["the settings file was unusable".into()],
+        warnings: warnings(),
     };
     let mut bad = settings();
     bad.server_url = "ftp://x".into();
@@ -228,6 +338,8 @@ pub fn samples() -> Value {
         "snapshot": snapshot,
         "connectionProblems": connection_problems(),
         "jobErrorCodes": job_error_codes(),
+        "commandErrorCodes": command_error_codes(),
+        "shell": shell_texts(),
         "printers": [
             PrinterInfo {
                 name: "Label printer".into(),

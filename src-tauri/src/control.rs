@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use printrelay_agent::settings::{Settings, SettingsStore};
 use printrelay_agent::store::JobQuery;
+use printrelay_agent::warning::Warning;
 use printrelay_agent::{Agent, Snapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,7 +52,7 @@ pub struct DesktopSnapshot {
     pub agent: Snapshot,
     pub autostart: AutostartState,
     /// Things the user should know from start-up (e.g. a settings file kept aside).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// The answer to [`Request::SaveSettings`].
@@ -69,7 +70,7 @@ pub struct Desktop {
     pub agent: Result<Agent, String>,
     pub settings_store: SettingsStore,
     pub autostart: Arc<dyn Autostart>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl Desktop {

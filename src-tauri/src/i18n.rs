@@ -39,17 +39,17 @@ impl Lang {
             (Lang::En, Pause) => "Pause printing",
             (Lang::En, Resume) => "Resume printing",
             (Lang::En, Quit) => "Quit PrintRelay",
-            (Lang::En, Client) => "Client",
+            (Lang::En, Client) => "Client ID",
             (Lang::En, Printer) => "Printer",
             (Lang::En, SystemDefault) => "system default",
             (Lang::En, Paused) => "printing paused",
-            (Lang::En, Idle) => "no server configured",
-            (Lang::En, Connecting) => "connecting",
-            (Lang::En, Connected) => "connected",
-            (Lang::En, Reconnecting) => "reconnecting",
-            (Lang::En, Offline) => "offline, gave up reconnecting",
-            (Lang::En, Kicked) => "disconnected by the server",
-            (Lang::En, Stopped) => "stopped",
+            (Lang::En, Idle) => "No server",
+            (Lang::En, Connecting) => "Connecting",
+            (Lang::En, Connected) => "Connected",
+            (Lang::En, Reconnecting) => "Reconnecting",
+            (Lang::En, Offline) => "Offline",
+            (Lang::En, Kicked) => "Disconnected by the server",
+            (Lang::En, Stopped) => "Stopped",
             (Lang::En, JobFailed) => "Print job failed",
             (Lang::En, GaveUp) => "PrintRelay is offline",
             (Lang::ZhCn, ShowWindow) => "显示窗口",
@@ -57,7 +57,7 @@ impl Lang {
             (Lang::ZhCn, Pause) => "暂停打印",
             (Lang::ZhCn, Resume) => "恢复打印",
             (Lang::ZhCn, Quit) => "退出 PrintRelay",
-            (Lang::ZhCn, Client) => "客户端",
+            (Lang::ZhCn, Client) => "客户端 ID",
             (Lang::ZhCn, Printer) => "打印机",
             (Lang::ZhCn, SystemDefault) => "系统默认",
             (Lang::ZhCn, Paused) => "打印已暂停",
@@ -65,8 +65,8 @@ impl Lang {
             (Lang::ZhCn, Connecting) => "正在连接",
             (Lang::ZhCn, Connected) => "已连接",
             (Lang::ZhCn, Reconnecting) => "正在重连",
-            (Lang::ZhCn, Offline) => "离线，已停止重连",
-            (Lang::ZhCn, Kicked) => "被服务器断开",
+            (Lang::ZhCn, Offline) => "离线",
+            (Lang::ZhCn, Kicked) => "服务器已断开连接",
             (Lang::ZhCn, Stopped) => "已停止",
             (Lang::ZhCn, JobFailed) => "打印任务失败",
             (Lang::ZhCn, GaveUp) => "PrintRelay 已离线",
@@ -75,6 +75,30 @@ impl Lang {
 }
 
 impl Lang {
+    /// Between a label and its value: `: `, or Chinese's full-width `：`.
+    pub fn colon(self) -> &'static str {
+        match self {
+            Lang::En => ": ",
+            Lang::ZhCn => "：",
+        }
+    }
+
+    /// Between two items of a list: `, ` or `，`.
+    pub fn comma(self) -> &'static str {
+        match self {
+            Lang::En => ", ",
+            Lang::ZhCn => "，",
+        }
+    }
+
+    /// `text` in parentheses: ` (text)` or `（text）`.
+    pub fn parenthesized(self, text: &str) -> String {
+        match self {
+            Lang::En => format!(" ({text})"),
+            Lang::ZhCn => format!("（{text}）"),
+        }
+    }
+
     /// A connection problem in words (the window's sentences, without the address).
     pub fn problem(self, problem: Problem) -> &'static str {
         use Problem::*;

@@ -30,7 +30,7 @@ pub fn notice_for(event: &AgentEvent, before: &ConnectionState, lang: Lang) -> O
             };
             Some(Notice {
                 title: lang.text(Text::JobFailed).to_owned(),
-                body: format!("{what}: {reason}"),
+                body: format!("{what}{}{reason}", lang.colon()),
             })
         }
         // In words; the technical text is in the window and the log.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use printrelay_agent::printing::FakeBackend;
 use printrelay_agent::settings::{Settings, SettingsStore};
 use printrelay_agent::store::Store;
+use printrelay_agent::warning::{Warning, WarningCode};
 use printrelay_agent::Agent;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -45,7 +46,10 @@ fn harness() -> Harness {
         agent: Ok(agent),
         settings_store: SettingsStore::new(dir.path().join("settings.json")),
         autostart: autostart.clone(),
-        warnings: vec!["kept a broken file aside".into()],
+        warnings: vec![Warning::new(
+            WarningCode::SettingsFromCopy,
+            "kept a broken file aside",
+        )],
     });
     let (window_end, tray_end) = tokio::io::duplex(1 << 20);
     let (tray_read, tray_write) = tokio::io::split(tray_end);
@@ -153,7 +157,10 @@ fn snapshot_carries_agent_state_autostart_and_startup_warnings() {
         snapshot["autostart"],
         json!({"enabled": false, "error": null})
     );
-    assert_eq!(snapshot["warnings"], json!(["kept a broken file aside"]));
+    assert_eq!(
+        snapshot["warnings"],
+        json!([{"code": "settings_from_copy", "detail": "kept a broken file aside"}])
+    );
 }
 
 #[test]

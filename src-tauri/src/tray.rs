@@ -76,17 +76,23 @@ impl TrayModel {
                 attempt,
                 max_attempts,
                 ..
-            } => format!("{} ({attempt}/{max_attempts})", t(Text::Reconnecting)),
+            } => format!(
+                "{}{}",
+                t(Text::Reconnecting),
+                self.lang
+                    .parenthesized(&format!("{attempt}/{max_attempts}"))
+            ),
             ConnectionState::GaveUp { .. } => t(Text::Offline).to_owned(),
             ConnectionState::Kicked { .. } => t(Text::Kicked).to_owned(),
             ConnectionState::Stopped => t(Text::Stopped).to_owned(),
         };
         if self.paused {
-            state = format!("{state}, {}", t(Text::Paused));
+            state = format!("{state}{}{}", self.lang.comma(), t(Text::Paused));
         }
         let printer = self.printer.as_deref().unwrap_or(t(Text::SystemDefault));
+        let colon = self.lang.colon();
         format!(
-            "PrintRelay: {state}\n{}: {}\n{}: {printer}",
+            "PrintRelay{colon}{state}\n{}{colon}{}\n{}{colon}{printer}",
             t(Text::Client),
             self.client_id,
             t(Text::Printer)
@@ -207,14 +213,14 @@ mod tests {
         });
         assert_eq!(
             m.tooltip(),
-            "PrintRelay: reconnecting (2/5)\nClient: pc-7\nPrinter: Labels"
+            "PrintRelay: Reconnecting (2/5)\nClient ID: pc-7\nPrinter: Labels"
         );
         m.lang = Lang::ZhCn;
         m.paused = true;
         m.printer = None;
         assert_eq!(
             m.tooltip(),
-            "PrintRelay: 正在重连 (2/5), 打印已暂停\n客户端: pc-7\n打印机: 系统默认"
+            "PrintRelay：正在重连（2/5），打印已暂停\n客户端 ID：pc-7\n打印机：系统默认"
         );
     }
 }

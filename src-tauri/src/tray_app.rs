@@ -10,6 +10,7 @@ use printrelay_agent::paths::Paths;
 use printrelay_agent::printing::SystemBackend;
 use printrelay_agent::settings::{Overrides, Settings, SettingsStore};
 use printrelay_agent::store::Store;
+use printrelay_agent::warning::{Warning, WarningCode};
 use printrelay_agent::{Agent, AgentEvent};
 use tauri::{AppHandle, Context, Manager, Runtime, Wry};
 use tokio::sync::broadcast::error::RecvError;
@@ -87,7 +88,10 @@ fn setup<R: Runtime>(
         // Rewrites the entry so it points at this executable even after an update moved it.
         if let Err(error) = autostart.set(true) {
             tracing::warn!(%error, "cannot renew the autostart entry");
-            warnings.push(error.to_string());
+            warnings.push(Warning::new(
+                WarningCode::AutostartNotRenewed,
+                error.to_string(),
+            ));
         }
     }
     let model = match &agent {
@@ -121,7 +125,7 @@ fn setup<R: Runtime>(
 fn start_agent(
     settings_store: &SettingsStore,
     paths: &Paths,
-) -> Result<(Agent, Settings, Vec<String>), Box<dyn std::error::Error>> {
+) -> Result<(Agent, Settings, Vec<Warning>), Box<dyn std::error::Error>> {
     let loaded = settings_store.load()?;
     let settings = Overrides::from_env().apply(loaded.settings);
     let store = Store::open(&paths.database_file())?;

@@ -69,7 +69,7 @@ test('the heartbeat sample renders as exact text in both languages', () => {
   // Exact text: the age (2 s), the interval and timeout from the sample, and the RTT.
   const expected = [
     ['2 s ago (every 25 s, timeout 20 s), round trip 3 ms', '0 s ago (every 25 s, timeout 20 s), round trip 3 ms'],
-    ['2 秒前（间隔 25 秒，超时 20 秒），往返 3 毫秒', '0 秒前（间隔 25 秒，超时 20 秒），往返 3 毫秒'],
+    ['2 秒前（间隔 25 秒，超时 20 秒），延迟 3 毫秒', '0 秒前（间隔 25 秒，超时 20 秒），延迟 3 毫秒'],
   ];
   languages.forEach((t, index) => {
     assert.equal(describeHeartbeat(hb, t, hb.lastPingAt + 2_000), expected[index][0]);

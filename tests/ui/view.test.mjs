@@ -25,12 +25,12 @@ test('gave up offers Reconnect; connected does not', () => {
 
 test('gave up says when the background retry comes, or nothing when it is off', () => {
   const at = Date.UTC(2026, 11, 1, 14, 5, 0);
-  const on = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', problem: 'token_refused', retryAt: at }, en, 0);
-  assert.equal(on.detail, `Gave up after 5 attempts: The server refused the token. Check the token in Settings. · trying again in the background at ${new Date(at).toLocaleTimeString('en')}`);
+  const on = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', problem: 'token_refused', retryAt: at }, en, at);
+  assert.equal(on.detail, `Couldn't connect after 5 tries: The server refused the token. Check the token in Settings. · trying again in the background at ${new Date(at).toLocaleTimeString('en')}`);
   assert.equal(on.canReconnect, true);
   const off = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', problem: 'timeout', retryAt: null }, en, 0, 'https://hub.example:8443/print');
-  assert.equal(off.detail, 'Gave up after 5 attempts: The server hub.example:8443 did not answer in time.');
-  const zhOn = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', retryAt: at }, zh, 0);
+  assert.equal(off.detail, "Couldn't connect after 5 tries: The server hub.example:8443 did not answer in time.");
+  const zhOn = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', retryAt: at }, zh, at);
   assert.match(zhOn.detail, /在后台再次尝试$/);
 });
 
@@ -96,4 +96,12 @@ test('times follow the language', async () => {
   const job = { jobId: 'j', title: 't', state: 'completed', receivedAt: Date.UTC(2026, 10, 26, 15, 4), sizeBytes: 1 };
   assert.match(describeJob(job, zh).time, /^2026\/11\/2[67]/);
   assert.match(describeJob(job, en).time, /^11\/2[67]\/2026/);
+});
+
+test('zh-CN times: two-digit month and day, 24-hour clock; a time not today shows its date', async () => {
+  const { formatDateTime, formatWhen } = await import('../../ui/view.js');
+  const at = new Date(2026, 11, 1, 21, 6, 56).getTime();
+  assert.equal(formatDateTime(at, 'zh-CN'), '2026/12/01 21:06:56');
+  assert.equal(formatWhen(at, 'zh-CN', at + 60_000), '21:06:56');
+  assert.equal(formatWhen(at, 'zh-CN', at + 86_400_000), '2026/12/01 21:06:56');
 });

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::connection::{ConnectionState, Heartbeat};
 use crate::jobs::JobRecord;
 use crate::settings::Settings;
+pub use crate::warning::{Warning, WarningCode};
 
 /// Something the user may want to see, serialized as `{"type": ..., "payload": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,7 +22,7 @@ pub enum AgentEvent {
     /// The settings in force changed.
     Settings(Settings),
     /// Something the user should know that is not an error of one job (e.g. corrupt settings).
-    Warning(String),
+    Warning(Warning),
 }
 
 impl AgentEvent {

@@ -19,6 +19,7 @@ pub mod signals;
 #[cfg(test)]
 mod skip;
 pub mod store;
+pub mod warning;
 
 pub use agent::{Agent, Snapshot};
 pub use events::AgentEvent;

@@ -250,7 +250,7 @@ async fn serve(
     settings: printrelay_agent::settings::Settings,
     system: SystemBackend,
     store: printrelay_agent::store::Store,
-    warning: Option<String>,
+    warning: Option<printrelay_agent::warning::Warning>,
     format: EventFormat,
 ) -> Result<(), CliError> {
     tracing::info!(server = %settings.server_url, client_id = %settings.client_id, printer = ?settings.printer, "starting");

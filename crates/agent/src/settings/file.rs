@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{generate_client_id, Settings, SettingsError};
 use crate::private;
+use crate::warning::{Warning, WarningCode};
 
 /// `settings` if every value can be used once a missing client id is generated.
 fn usable(settings: Settings) -> Result<Settings, SettingsError> {
@@ -43,7 +44,7 @@ pub struct Loaded {
     pub settings: Settings,
     /// Set when the file was unusable (it was moved aside) or missing while a last
     /// good copy existed: says which settings are in use.
-    pub warning: Option<String>,
+    pub warning: Option<Warning>,
 }
 
 /// Reads and writes `settings.json` and its last good copy.
@@ -94,14 +95,20 @@ impl SettingsStore {
                         self.path.display(),
                         self.backup_path().display()
                     );
-                    (Some(settings), Some(message))
+                    (
+                        Some(settings),
+                        Some(Warning::new(WarningCode::SettingsFromCopy, message)),
+                    )
                 }
                 Ok(None) => (None, None),
                 Err(problem) => {
                     let message = format!(
                         "the settings file was missing and its last good copy was unusable ({problem}); defaults are in use"
                     );
-                    (None, Some(message))
+                    (
+                        None,
+                        Some(Warning::new(WarningCode::SettingsReset, message)),
+                    )
                 }
             },
             Err(problem) => {
@@ -116,20 +123,29 @@ impl SettingsStore {
                             "{what} and the last good copy {} is in use",
                             self.backup_path().display()
                         );
-                        (Some(settings), Some(message))
+                        (Some(settings), Some(Warning::new(WarningCode::SettingsFromCopy, message)))
                     }
-                    Ok(None) => (None, Some(format!("{what} and defaults are in use"))),
+                    Ok(None) => (
+                        None,
+                        Some(Warning::new(
+                            WarningCode::SettingsReset,
+                            format!("{what} and defaults are in use"),
+                        )),
+                    ),
                     Err(also) => (
                         None,
-                        Some(format!(
-                            "{what}; its last good copy was unusable too ({also}); defaults are in use"
+                        Some(Warning::new(
+                            WarningCode::SettingsReset,
+                            format!(
+                                "{what}; its last good copy was unusable too ({also}); defaults are in use"
+                            ),
                         )),
                     ),
                 }
             }
         };
-        if let Some(message) = &warning {
-            tracing::warn!("{message}");
+        if let Some(warning) = &warning {
+            tracing::warn!("{}", warning.detail);
         }
         // A recovered or fresh file is written back at once.
         let mut changed = parsed.is_none() || warning.is_some();

@@ -41,6 +41,8 @@ fn assert_recovered(store: &SettingsStore, want: &Settings) -> String {
     assert_eq!(loaded.settings.server_url, want.server_url);
     assert_eq!(loaded.settings.token, want.token);
     let warning = loaded.warning.expect("a warning for the user");
+    assert_eq!(warning.code, crate::warning::WarningCode::SettingsFromCopy);
+    let warning = warning.detail;
     assert!(warning.contains("settings.json.bak"), "{warning}");
     assert!(
         !warning.contains("s3cret"),
@@ -154,6 +156,8 @@ fn when_both_are_unusable_defaults_are_used_and_both_are_said() {
     std::fs::write(store.backup_path(), "").expect("write");
     let loaded = store.load().expect("load");
     let warning = loaded.warning.expect("a warning");
+    assert_eq!(warning.code, crate::warning::WarningCode::SettingsReset);
+    let warning = warning.detail;
     assert!(warning.contains("defaults"), "{warning}");
     assert!(warning.contains("last good copy was unusable"), "{warning}");
     assert_eq!(loaded.settings.server_url, DEFAULT_SERVER_URL);
@@ -171,6 +175,8 @@ fn a_corrupt_file_without_a_copy_is_kept_aside_and_defaults_are_used() {
     std::fs::write(store.path(), "{ not json").expect("write");
     let loaded = store.load().expect("load");
     let warning = loaded.warning.expect("a warning");
+    assert_eq!(warning.code, crate::warning::WarningCode::SettingsReset);
+    let warning = warning.detail;
     assert!(warning.contains("corrupt"), "{warning}");
     assert!(warning.contains("defaults are in use"), "{warning}");
     assert_eq!(loaded.settings.server_url, DEFAULT_SERVER_URL);
@@ -184,7 +190,7 @@ fn a_file_with_an_unusable_value_is_kept_aside_too() {
     let text = r#"{"clientId":"pc-7","serverUrl":"ftp://nowhere"}"#;
     std::fs::write(store.path(), text).expect("write");
     let loaded = store.load().expect("load");
-    let warning = loaded.warning.expect("a warning");
+    let warning = loaded.warning.expect("a warning").detail;
     assert!(warning.contains("serverUrl"), "{warning}");
     assert_eq!(loaded.settings.server_url, DEFAULT_SERVER_URL);
     let kept = kept_aside(&store);
