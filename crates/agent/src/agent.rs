@@ -11,7 +11,7 @@ use crate::connection::{self, ConnectionConfig, ConnectionHandle, ConnectionStat
 use crate::events::AgentEvent;
 use crate::jobs::{ControlError, Incoming, JobRecord, Pipeline, SharedStore};
 use crate::printing::{PrinterBackend, PrinterInfo};
-use crate::protocol::{self, Document, PrintJob};
+use crate::protocol::{self, PrintJob};
 use crate::settings::{Settings, SettingsError};
 use crate::store::Store;
 use crate::store::{ConnectionEvent, JobPage, JobQuery};
@@ -262,7 +262,8 @@ impl Agent {
 
     /// Queues a local test page on `printer` (or the selected one).
     pub async fn test_print(&self, printer: Option<String>) -> String {
-        let job = test_page(printer);
+        let language = self.settings.borrow().language;
+        let job = crate::test_page::test_page(printer, language);
         let id = job.job_id.clone();
         let _ = self.jobs.send(Incoming::Job(job)).await;
         id
@@ -275,27 +276,6 @@ impl Agent {
         let mut state = self.connection.watch_state();
         let stopped = state.wait_for(|s| *s == ConnectionState::Stopped);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), stopped).await;
-    }
-}
-
-/// A one-page test job.
-pub fn test_page(printer: Option<String>) -> PrintJob {
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
-    let text = format!(
-        "PrintRelay test page\n打印测试页\n\nHost: {host}\nAgent: {} {}\nTime: {}\n",
-        env!("CARGO_PKG_NAME"),
-        env!("CARGO_PKG_VERSION"),
-        time::OffsetDateTime::now_utc()
-    );
-    PrintJob {
-        job_id: format!("local-{}", uuid::Uuid::new_v4()),
-        title: "PrintRelay test page".into(),
-        document: Document::Text(text),
-        printer,
-        copies: 1,
-        options: protocol::PrintOptions::default(),
-        expires_at: None,
-        origin: protocol::Origin::Local,
     }
 }
 

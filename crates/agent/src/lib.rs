@@ -19,6 +19,7 @@ pub mod signals;
 #[cfg(test)]
 mod skip;
 pub mod store;
+pub mod test_page;
 pub mod warning;
 
 pub use agent::{Agent, Snapshot};

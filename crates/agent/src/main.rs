@@ -205,7 +205,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(CliError::NoPrinters);
             }
             let target = resolve_printer(&printers, wanted.as_deref())?;
-            let job = printrelay_agent::agent::test_page(Some(target.system_name.clone()));
+            let job = printrelay_agent::test_page::test_page(
+                Some(target.system_name.clone()),
+                settings.language,
+            );
             let id = system.submit(printrelay_agent::printing::Submission {
                 printer: &target.system_name,
                 document_name: &format!("printrelay:{}", job.job_id),
