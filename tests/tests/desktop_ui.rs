@@ -187,7 +187,9 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     session
         .wait_until(
             "inline error",
-            "return document.getElementById('err-serverUrl').textContent.includes('serverUrl')",
+            // In words, not the agent's raw rule ("serverUrl: invalid server URL...").
+            "const t = document.getElementById('err-serverUrl').textContent;
+             return t.includes('starting with http://') && !t.includes('serverUrl')",
             LIMIT,
         )
         .await?;
