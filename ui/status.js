@@ -74,7 +74,7 @@ export function render(ctx) {
   $('client-id').textContent = model.settings.clientId || '—';
   const printer = describePrinter(model.settings.printer, model.printers, t);
   $('printer').textContent = printer.name;
-  $('printer-state').textContent = printer.state;
+  $('printer-state').textContent = printer.state ? t('printerState', printer.state) : '';
   $('printer-state').dataset.ok = String(printer.ok);
   $('heartbeat').textContent = describeHeartbeat(model.heartbeat, t, now);
   for (const [name, value] of Object.entries(counts)) $(`count-${name}`).textContent = String(value);
