@@ -50,12 +50,12 @@ pub async fn start_print(
             .map(|(_, value)| value.as_str())
     };
     let client_id = first("clientId").unwrap_or_default();
-    let known = hub.store().client(client_id)?;
-    if known.is_none() {
-        return Ok(Json(json!({ "message": UNKNOWN })));
-    }
+    // Online first: a client that registered a moment ago is live in the registry before
+    // the writer has stored it, and `/getStatus` already lists it.
     if !hub.is_online(client_id) {
-        return Ok(Json(json!({ "message": OFFLINE })));
+        let known = hub.store().client(client_id)?;
+        let message = if known.is_some() { OFFLINE } else { UNKNOWN };
+        return Ok(Json(json!({ "message": message })));
     }
     let job_id = format!("sp-{}", uuid::Uuid::new_v4());
     // `printData` for original clients, `jobId` so PrintRelay agents report and dedupe.
