@@ -2,7 +2,9 @@
 // user types (inline errors by field), saved and applied without restart.
 
 import * as api from './api.js';
-import { commandErrorText, describePrinter, localProblems, normalizeDraft } from './view.js';
+import {
+  commandErrorText, describePrinter, localProblems, msToSeconds, normalizeDraft, secondsFields, secondsToMs,
+} from './view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = () => $('settings');
@@ -40,7 +42,12 @@ function fill(settings, autostart, t) {
   f.clientId.value = settings.clientId ?? '';
   f.token.value = settings.token ?? '';
   f.allowServerPrinterChoice.checked = !!settings.allowServerPrinterChoice;
-  for (const name of numberFields) f[name].value = settings.reconnect?.[name.split('.')[1]] ?? '';
+  for (const name of numberFields) {
+    const key = name.split('.')[1];
+    const value = settings.reconnect?.[key];
+    // Delays in the seconds people think in; the settings keep milliseconds.
+    f[name].value = secondsFields.includes(key) ? msToSeconds(value) : (value ?? '');
+  }
   // The OS's real autostart state, not what the file says.
   f.autostart.checked = !!autostart.enabled;
   // In words; the OS's own message one hover away.
@@ -55,7 +62,10 @@ function fill(settings, autostart, t) {
 function draft(ctx) {
   const f = form().elements;
   const reconnect = {};
-  for (const name of numberFields) reconnect[name.split('.')[1]] = f[name].value;
+  for (const name of numberFields) {
+    const key = name.split('.')[1];
+    reconnect[key] = secondsFields.includes(key) ? secondsToMs(f[name].value) : f[name].value;
+  }
   return normalizeDraft({
     ...ctx.model.settings,
     serverUrl: f.serverUrl.value,

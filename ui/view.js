@@ -205,6 +205,22 @@ export function startOfDay(now) {
   return day.getTime();
 }
 
+/** The reconnect fields the form shows in seconds (the settings keep milliseconds). */
+export const secondsFields = ['delayMs', 'delayMaxMs', 'connectTimeoutMs', 'backgroundRetryMs'];
+
+/** Seconds typed in the form as whole milliseconds; anything else stays as typed (and
+ * is then not a number). */
+export function secondsToMs(value) {
+  const text = String(value ?? '').trim();
+  if (text === '' || !/^\d+(\.\d*)?$|^\.\d+$/.test(text)) return text;
+  return Math.round(Number(text) * 1000);
+}
+
+/** Milliseconds as the seconds the form shows (1500 -> 1.5). */
+export function msToSeconds(ms) {
+  return ms == null ? '' : String(ms / 1000);
+}
+
 /** Settings as the form edits them: numbers as numbers, empty token/printer as null. */
 export function normalizeDraft(draft) {
   const number = (v) => (v === '' || v == null ? NaN : Number(v));

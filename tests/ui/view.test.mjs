@@ -105,3 +105,16 @@ test('zh-CN times: two-digit month and day, 24-hour clock; a time not today show
   assert.equal(formatWhen(at, 'zh-CN', at + 60_000), '21:06:56');
   assert.equal(formatWhen(at, 'zh-CN', at + 86_400_000), '2026/12/01 21:06:56');
 });
+
+test('reconnect delays are typed in seconds and kept in milliseconds', async () => {
+  const { secondsToMs, msToSeconds, normalizeDraft, localProblems } = await import('../../ui/view.js');
+  assert.equal(secondsToMs('1.5'), 1500);
+  assert.equal(secondsToMs(' 60 '), 60000);
+  assert.equal(secondsToMs('0.1'), 100);
+  assert.equal(msToSeconds(5000), '5');
+  assert.equal(msToSeconds(100), '0.1');
+  const draft = normalizeDraft({ reconnect: { attempts: '5', delayMs: secondsToMs('1,5'),
+    delayMaxMs: secondsToMs('5'), connectTimeoutMs: secondsToMs('10'), backgroundRetryMs: secondsToMs('0') } });
+  assert.deepEqual(localProblems(draft, en).map((p) => p.field), ['reconnect.delayMs'], 'a comma is not a number');
+  assert.equal(draft.reconnect.backgroundRetryMs, 0);
+});
