@@ -12,7 +12,7 @@ use base64::Engine;
 use printrelay_e2e::webdriver::{free_port, Session, TauriDriver};
 use printrelay_e2e::{
     artifacts_dir, http_client, spawn_listening, unique_marker, wait_for_printed,
-    wait_until_listed, workspace_binary, Process, VirtualDisplay, RAW_QUEUE,
+    wait_until_listed, workspace_binary, Agent, Process, VirtualDisplay, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -31,12 +31,23 @@ async fn start_hub(port: u16, db: &Path) -> Result<Process> {
 }
 
 async fn submit(port: u16, client_id: &str, text: &str) -> Result<String> {
+    submit_to(port, client_id, text, None).await
+}
+
+/// As [`submit`], naming the printer the job asks for.
+async fn submit_to(
+    port: u16,
+    client_id: &str,
+    text: &str,
+    printer: Option<&str>,
+) -> Result<String> {
     let job_id = unique_marker("ui-job");
     let response = http_client()
         .post(format!("http://127.0.0.1:{port}/api/v1/jobs"))
         .json(&json!({
             "clientId": client_id, "jobId": job_id, "title": text, "contentType": "raw_base64",
             "content": base64::engine::general_purpose::STANDARD.encode(text),
+            "printer": printer,
         }))
         .send()
         .await?;
@@ -246,6 +257,37 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     }
     let saved: Value = serde_json::from_slice(&std::fs::read(config.join("settings.json"))?)?;
     assert_eq!(saved["language"], "zh-CN");
+
+    // A failed job reads in Chinese, its raw detail in the details.
+    let failed = submit_to(port, &client_id, "ui failed job", Some("NoSuchPrinter")).await?;
+    session.click("#tab-jobs").await?;
+    let row = format!("#jobs tr[data-job-id='{failed}']");
+    session
+        .wait_until(
+            "failed job in the list",
+            &format!("const r = document.querySelector(\"{row}\"); return !!r && r.dataset.state === 'failed'"),
+            LIMIT,
+        )
+        .await?;
+    session.click(&format!("{row} td")).await?;
+    let state = session.text(&format!("{row} td:last-child")).await?;
+    assert!(state.starts_with("失败：任务指定了其他打印机"), "{state}");
+    assert!(
+        session.text("#job-facts").await?.contains("printer_not_allowed"),
+        "the code in the details"
+    );
+    shoot(&session, "desktop-jobs-failed-zh").await?;
+
+    // Another PC takes this client ID: kicked, in words, with Reconnect.
+    session.click("#tab-status").await?;
+    let mut other = Agent::start(&server, &client_id, RAW_QUEUE).await?;
+    session
+        .wait_until("kicked", &js_state_is("kicked"), LIMIT)
+        .await?;
+    let detail = session.text("#state-detail").await?;
+    assert!(detail.contains("另一台电脑使用相同的客户端 ID"), "{detail}");
+    shoot(&session, "desktop-status-kicked-zh").await?;
+    other.process.child.kill().await?;
 
     // At 125 % (what a Windows PC with display scaling shows) nothing runs off the side.
     session
