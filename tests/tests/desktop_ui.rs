@@ -273,7 +273,10 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     let state = session.text(&format!("{row} td:last-child")).await?;
     assert!(state.starts_with("失败：任务指定了其他打印机"), "{state}");
     assert!(
-        session.text("#job-facts").await?.contains("printer_not_allowed"),
+        session
+            .text("#job-facts")
+            .await?
+            .contains("printer_not_allowed"),
         "the code in the details"
     );
     shoot(&session, "desktop-jobs-failed-zh").await?;
