@@ -3,7 +3,7 @@
 
 import * as api from './api.js';
 import {
-  commandErrorText, describeJob, jobActions, jobDetails, jobGroups, jobMatches, mergeJob,
+  commandErrorText, describeJob, freshest, jobActions, jobDetails, jobGroups, jobMatches, mergeJob,
 } from './view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -43,8 +43,20 @@ async function load(ctx, offset = 0) {
     const page = await api.queryJobs({
       states: jobGroups[list.group], text: list.text || null, offset, limit: PAGE,
     });
-    list.jobs = offset ? [...list.jobs, ...page.jobs] : page.jobs;
+    // Job events that arrived while the page was read are newer than the page.
+    const fresh = freshest(page.jobs, ctx.model.jobs);
+    list.jobs = offset ? [...list.jobs, ...fresh] : fresh;
     list.total = page.total;
+    if (!offset) {
+      const oldest = page.jobs.length ? page.jobs[page.jobs.length - 1].receivedAt : 0;
+      for (const job of ctx.model.jobs) {
+        const listed = list.jobs.some((j) => j.jobId === job.jobId);
+        if (!listed && job.receivedAt >= oldest && jobMatches(job, list.group, list.text)) {
+          list.jobs = mergeJob(list.jobs, job, Math.max(list.jobs.length + 1, PAGE));
+          list.total += 1;
+        }
+      }
+    }
     render(ctx);
   } catch (error) {
     ctx.showError(error);

@@ -92,6 +92,20 @@ export function describeConnectionEvent(entry, previous, t, server = '') {
   return { time: formatDateTime(entry.at, t.locale), text, state: state.state };
 }
 
+/** A page of the history as the freshest knowledge has it: a job event that arrived while
+ * the page was being read replaces the page's older record of that job. */
+export function freshest(pageJobs, knownJobs) {
+  const known = new Map((knownJobs || []).map((job) => [job.jobId, job]));
+  const final = (state) => !['received', 'spooled'].includes(state);
+  return pageJobs.map((job) => {
+    const other = known.get(job.jobId);
+    if (!other) return job;
+    const newer = other.updatedAt > job.updatedAt
+      || (other.updatedAt === job.updatedAt && final(other.state) && !final(job.state));
+    return newer ? other : job;
+  });
+}
+
 /** Inserts or replaces a job record (by jobId), newest first, at most `limit`. */
 export function mergeJob(jobs, record, limit = 200) {
   const rest = jobs.filter((j) => j.jobId !== record.jobId);

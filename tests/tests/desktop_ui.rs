@@ -65,15 +65,84 @@ fn js_state_is(state: &str) -> String {
 
 async fn shoot(session: &Session, name: &str) -> Result<()> {
     // A frame for the last change to paint; the picture is for people, not for assertions.
+    let paint =
+        "window.scrollTo(0, 0); return new Promise(r => requestAnimationFrame(() => r(true)))";
+    session.execute(paint, json!([])).await?;
+    let dir = artifacts_dir().join("screenshots");
+    session.screenshot(&dir.join(format!("{name}.png"))).await?;
+    // And at 125 %, what a Windows PC with display scaling shows.
     session
-        .execute(
-            "window.scrollTo(0, 0); return new Promise(r => requestAnimationFrame(() => r(true)))",
-            json!([]),
-        )
+        .execute("document.body.style.zoom = '1.25'; return true", json!([]))
+        .await?;
+    session.execute(paint, json!([])).await?;
+    session
+        .screenshot(&dir.join(format!("{name}-125.png")))
         .await?;
     session
-        .screenshot(&artifacts_dir().join(format!("screenshots/{name}.png")))
+        .execute("document.body.style.zoom = ''; return true", json!([]))
+        .await?;
+    Ok(())
+}
+
+/// A job asking for a printer the user did not allow: it fails, in the window's words
+/// (`expected` starts the state cell), with the code in the details; shot as `name`.
+async fn failed_job(
+    session: &Session,
+    port: u16,
+    client_id: &str,
+    job_id: Option<&str>,
+    expected: &str,
+    name: &str,
+) -> Result<String> {
+    let failed = match job_id {
+        Some(id) => id.to_owned(),
+        None => submit_to(port, client_id, "ui failed job", Some("NoSuchPrinter")).await?,
+    };
+    session.click("#tab-jobs").await?;
+    let row = format!("#jobs tr[data-job-id='{failed}']");
+    session
+        .wait_until(
+            "failed job in the list",
+            &format!("const r = document.querySelector(\"{row}\"); return !!r && r.dataset.state === 'failed'"),
+            LIMIT,
+        )
+        .await?;
+    session.click(&format!("{row} td")).await?;
+    let state = session.text(&format!("{row} td:last-child")).await?;
+    assert!(state.starts_with(expected), "{state}");
+    let facts = session.text("#job-facts").await?;
+    assert!(
+        facts.contains("printer_not_allowed"),
+        "the code in the details: {facts}"
+    );
+    shoot(session, name).await?;
+    Ok(failed)
+}
+
+/// Another PC registers this client ID: this one is kicked, says why in words
+/// (`expected`), and offers Reconnect; shot as `name`, then connected again.
+async fn taken_over(
+    session: &Session,
+    server: &str,
+    client_id: &str,
+    expected: &str,
+    name: &str,
+) -> Result<()> {
+    session.click("#tab-status").await?;
+    let mut other = Agent::start(server, client_id, RAW_QUEUE).await?;
+    session
+        .wait_until("kicked", &js_state_is("kicked"), LIMIT)
+        .await?;
+    let detail = session.text("#state-detail").await?;
+    assert!(detail.contains(expected), "{detail}");
+    shoot(session, name).await?;
+    other.process.child.kill().await?;
+    other.process.child.wait().await?;
+    session.click("#reconnect").await?;
+    session
+        .wait_until("connected again", &js_state_is("connected"), LIMIT)
         .await
+        .map(drop)
 }
 
 async fn choose(session: &Session, select: &str, value: &str) -> Result<()> {
@@ -211,6 +280,24 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     submit(port, &client_id, &text).await?;
     wait_for_printed(SECOND_QUEUE, text.as_bytes(), LIMIT).await?;
 
+    let failed = failed_job(
+        &session,
+        port,
+        &client_id,
+        None,
+        "failed: The job asks for another printer",
+        "desktop-jobs-failed-en",
+    )
+    .await?;
+    taken_over(
+        &session,
+        &server,
+        &client_id,
+        "Another computer connected with the same client ID",
+        "desktop-status-kicked-en",
+    )
+    .await?;
+
     // Server gone: attempts with a countdown, then "gave up" with a prominent Reconnect.
     session.click("#tab-status").await?;
     hub.take();
@@ -233,7 +320,7 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
         )
         .await?;
     shoot(&session, "desktop-status-gave-up-en").await?;
-    let _hub = start_hub(port, &db).await?;
+    let mut hub = Some(start_hub(port, &db).await?);
     session.click("#reconnect").await?;
     session
         .wait_until("connected again", &js_state_is("connected"), LIMIT)
@@ -258,39 +345,36 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     let saved: Value = serde_json::from_slice(&std::fs::read(config.join("settings.json"))?)?;
     assert_eq!(saved["language"], "zh-CN");
 
-    // A failed job reads in Chinese, its raw detail in the details.
-    let failed = submit_to(port, &client_id, "ui failed job", Some("NoSuchPrinter")).await?;
-    session.click("#tab-jobs").await?;
-    let row = format!("#jobs tr[data-job-id='{failed}']");
+    // The failed job, a takeover and giving up, in Chinese.
+    failed_job(
+        &session,
+        port,
+        &client_id,
+        Some(&failed),
+        "失败：任务指定了其他打印机",
+        "desktop-jobs-failed-zh",
+    )
+    .await?;
+    taken_over(
+        &session,
+        &server,
+        &client_id,
+        "另一台电脑使用相同的客户端 ID",
+        "desktop-status-kicked-zh",
+    )
+    .await?;
+    hub.take();
     session
-        .wait_until(
-            "failed job in the list",
-            &format!("const r = document.querySelector(\"{row}\"); return !!r && r.dataset.state === 'failed'"),
-            LIMIT,
-        )
-        .await?;
-    session.click(&format!("{row} td")).await?;
-    let state = session.text(&format!("{row} td:last-child")).await?;
-    assert!(state.starts_with("失败：任务指定了其他打印机"), "{state}");
-    assert!(
-        session
-            .text("#job-facts")
-            .await?
-            .contains("printer_not_allowed"),
-        "the code in the details"
-    );
-    shoot(&session, "desktop-jobs-failed-zh").await?;
-
-    // Another PC takes this client ID: kicked, in words, with Reconnect.
-    session.click("#tab-status").await?;
-    let mut other = Agent::start(&server, &client_id, RAW_QUEUE).await?;
-    session
-        .wait_until("kicked", &js_state_is("kicked"), LIMIT)
+        .wait_until("gave up", &js_state_is("gaveUp"), LIMIT)
         .await?;
     let detail = session.text("#state-detail").await?;
-    assert!(detail.contains("另一台电脑使用相同的客户端 ID"), "{detail}");
-    shoot(&session, "desktop-status-kicked-zh").await?;
-    other.process.child.kill().await?;
+    assert!(detail.starts_with("已尝试 3 次，仍无法连接"), "{detail}");
+    shoot(&session, "desktop-status-gave-up-zh").await?;
+    let _hub = start_hub(port, &db).await?;
+    session.click("#reconnect").await?;
+    session
+        .wait_until("connected again", &js_state_is("connected"), LIMIT)
+        .await?;
 
     // At 125 % (what a Windows PC with display scaling shows) nothing runs off the side.
     session
@@ -309,7 +393,6 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
             overflow.as_i64().is_some_and(|o| o <= 0),
             "{view} at 125 % overflows by {overflow}px"
         );
-        shoot(&session, &format!("desktop-{view}-zh-125")).await?;
     }
     session.close().await?;
     Ok(())

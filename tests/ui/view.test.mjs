@@ -118,3 +118,16 @@ test('reconnect delays are typed in seconds and kept in milliseconds', async () 
   assert.deepEqual(localProblems(draft, en).map((p) => p.field), ['reconnect.delayMs'], 'a comma is not a number');
   assert.equal(draft.reconnect.backgroundRetryMs, 0);
 });
+
+test('a page read while a job changed keeps the newer record of that job', async () => {
+  const { freshest } = await import('../../ui/view.js');
+  const page = [
+    { jobId: 'a', state: 'received', updatedAt: 10 },
+    { jobId: 'b', state: 'completed', updatedAt: 20 },
+  ];
+  const known = [
+    { jobId: 'a', state: 'failed', updatedAt: 10 },
+    { jobId: 'b', state: 'spooled', updatedAt: 15 },
+  ];
+  assert.deepEqual(freshest(page, known).map((j) => j.state), ['failed', 'completed']);
+});
