@@ -100,7 +100,7 @@ async function loadPrinters(ctx) {
 
 function showPrinterState(ctx) {
   const printer = describePrinter($('printer-select').value || null, ctx.model.printers, ctx.t);
-  $('printer-select-state').textContent = printer.state;
+  $('printer-select-state').textContent = printer.state ? ctx.t('printerState', printer.state) : '';
   $('printer-select-state').dataset.ok = String(printer.ok);
 }
 
