@@ -186,16 +186,21 @@ pub struct Rejected {
     pub error: JobError,
 }
 
-/// The rejection of a `print` sent with binary attachments: under its `jobId` when it
-/// has a valid one, else a local id, so it shows in the history and at the server.
-pub fn reject_binary_print(payload: &Value) -> Rejected {
-    let job_id = payload
+/// The payload's `jobId` when it is a valid one, else a new local id: a job that cannot
+/// be taken is still reported, under the sender's id where it can be read.
+fn job_id_or_local(payload: &Value) -> String {
+    payload
         .get("jobId")
         .and_then(Value::as_str)
         .filter(|id| valid_job_id(id))
-        .map_or_else(local_id, str::to_owned);
+        .map_or_else(local_id, str::to_owned)
+}
+
+/// The rejection of a `print` sent with binary attachments: under its `jobId` when it
+/// has a valid one, else a local id, so it shows in the history and at the server.
+pub fn reject_binary_print(payload: &Value) -> Rejected {
     reject(
-        job_id,
+        job_id_or_local(payload),
         ErrorCode::UnsupportedBinary,
         "the server sent the document as binary data (a Buffer), which this agent does not take yet: send it as base64 text",
     )
@@ -204,13 +209,8 @@ pub fn reject_binary_print(payload: &Value) -> Rejected {
 /// The rejection of a `print` whose frame was too long to read (`bytes` long): under the
 /// `jobId` read from its start when valid, else a local id.
 pub fn reject_dropped_print(peeked: &Value, bytes: u64, limits: Limits) -> Rejected {
-    let job_id = peeked
-        .get("jobId")
-        .and_then(Value::as_str)
-        .filter(|id| valid_job_id(id))
-        .map_or_else(local_id, str::to_owned);
     reject(
-        job_id,
+        job_id_or_local(peeked),
         ErrorCode::ContentTooLarge,
         format!(
             "the job's message has {bytes} bytes, more than a document of {} bytes needs: it was not read",
