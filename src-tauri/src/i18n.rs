@@ -41,7 +41,7 @@ impl Lang {
             (Lang::En, Quit) => "Quit PrintRelay",
             (Lang::En, Client) => "Client ID",
             (Lang::En, Printer) => "Printer",
-            (Lang::En, SystemDefault) => "system default",
+            (Lang::En, SystemDefault) => "System default",
             (Lang::En, Paused) => "printing paused",
             (Lang::En, Idle) => "No server",
             (Lang::En, Connecting) => "Connecting",

@@ -285,7 +285,7 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
         port,
         &client_id,
         None,
-        "failed: The job asks for another printer",
+        "Failed: The job asks for another printer",
         "desktop-jobs-failed-en",
     )
     .await?;

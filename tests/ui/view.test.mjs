@@ -86,9 +86,9 @@ test('a job error reads in the language, and a code this window does not know sh
   const job = { jobId: 'j', title: 't', state: 'failed', receivedAt: 0, sizeBytes: 1,
     error: { code: 'printer_not_found', message: 'no printer "Labels"' } };
   assert.equal(describeJob(job, zh).state, '失败：本机没有安装该打印机。');
-  assert.equal(describeJob(job, en).state, 'failed: The printer is not installed on this computer.');
+  assert.equal(describeJob(job, en).state, 'Failed: The printer is not installed on this computer.');
   const newer = { ...job, error: { code: 'some_new_code', message: 'what a newer agent says' } };
-  assert.equal(describeJob(newer, en).state, 'failed: what a newer agent says');
+  assert.equal(describeJob(newer, en).state, 'Failed: what a newer agent says');
 });
 
 test('times follow the language', async () => {
