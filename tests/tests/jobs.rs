@@ -333,6 +333,45 @@ async fn a_server_cancels_a_job_the_spooler_holds_and_not_one_that_printed() -> 
     Ok(())
 }
 
+/// The history keeps the newest `historyLimit` finished jobs: older ones, and their
+/// documents, are gone after the next start.
+#[tokio::test]
+async fn the_history_keeps_the_newest_finished_jobs() -> Result<()> {
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    let client_id = unique_marker("history");
+    let home = AgentHome::new()?;
+    std::fs::create_dir_all(home.path().join("config"))?;
+    std::fs::write(
+        home.path().join("config").join("settings.json"),
+        serde_json::to_vec(&json!({"clientId": client_id, "historyLimit": 3}))?,
+    )?;
+    let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    let ids: Vec<String> = (0..5)
+        .map(|i| unique_marker(&format!("history-{i}")))
+        .collect();
+    for id in &ids {
+        server
+            .emit_jobs(&client_id, &[raw_job(id, id.as_bytes())], 1)
+            .await?;
+        until_job_state(&server, &client_id, id, "completed").await?;
+    }
+    drop(agent);
+
+    let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let db = rusqlite::Connection::open(home.database())?;
+    let kept: Vec<String> = db
+        .prepare("SELECT job_id FROM jobs ORDER BY received_at, rowid")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    assert_eq!(kept, ids[2..], "the newest three");
+    let documents: i64 = db.query_row("SELECT count(*) FROM documents", [], |row| row.get(0))?;
+    assert_eq!(documents, 3, "their documents only");
+    Ok(())
+}
+
 /// `refresh_printers` from the server: the agent sends its printers again.
 #[tokio::test]
 async fn refresh_printers_sends_the_printer_list_again() -> Result<()> {
