@@ -16,7 +16,8 @@ pub mod private;
 pub mod protocol;
 pub mod settings;
 pub mod signals;
-pub mod skip;
+#[cfg(test)]
+mod skip;
 pub mod store;
 pub mod test_page;
 pub mod warning;
