@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod procs;
 pub mod raw_client;
 pub mod skip;
+pub mod sse;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ use tokio::process::{Child, ChildStdout, Command};
 use tokio::time::{timeout, Instant};
 
 pub mod wine;
+
+pub use sse::EventStream;
 
 /// GET over plain HTTP with a shared client (the workspace builds reqwest with
 /// rustls but no crypto provider, so one is installed first).
@@ -624,98 +627,21 @@ impl Hub {
     }
 }
 
-/// A subscription to a hub's `GET /api/v1/events` (Server-Sent Events).
-pub struct EventStream {
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
-    buffer: Vec<u8>,
-    /// Every `(event name, data)` seen so far.
-    pub seen: Vec<(String, Value)>,
-}
-
-impl std::fmt::Debug for EventStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream")
-            .field("seen", &self.seen)
-            .finish()
-    }
-}
-
-impl EventStream {
-    /// Subscribes to `<base>/api/v1/events?<query>`; returns once the hub answered, so
-    /// every later change is seen.
-    pub async fn open(base_url: &str, query: &str) -> Result<Self> {
-        let response = http_client()
-            .get(format!("{base_url}/api/v1/events?{query}"))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "events refused: {}",
-            response.status()
-        );
-        use futures_util::StreamExt as _;
-        Ok(Self {
-            body: Box::pin(
-                response
-                    .bytes_stream()
-                    .map(|chunk| chunk.map(|b| b.to_vec())),
-            ),
-            buffer: Vec::new(),
-            seen: Vec::new(),
-        })
-    }
-
-    /// The next event (comments and keep-alives skipped); `None` when the stream ended.
-    pub async fn next(&mut self) -> Result<Option<(String, Value)>> {
-        use futures_util::StreamExt as _;
-        loop {
-            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                let block = String::from_utf8_lossy(&block);
-                let mut name = String::from("message");
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(value) = line.strip_prefix("event:") {
-                        name = value.trim().to_owned();
-                    } else if let Some(value) = line.strip_prefix("data:") {
-                        data.push_str(value.trim_start());
-                    }
-                }
-                if data.is_empty() {
-                    continue;
-                }
-                let event = (name, serde_json::from_str(&data)?);
-                self.seen.push(event.clone());
-                return Ok(Some(event));
-            }
-            match self.body.next().await {
-                Some(chunk) => self.buffer.extend(chunk?),
-                None => return Ok(None),
-            }
+/// The seed of this run's random choices: `PRINTRELAY_TEST_SEED` when set (to replay a
+/// failure), otherwise a fresh one.
+pub fn test_seed() -> Result<u64> {
+    match std::env::var("PRINTRELAY_TEST_SEED") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|error| anyhow::anyhow!("PRINTRELAY_TEST_SEED={text:?}: {error}")),
+        Err(std::env::VarError::NotPresent) => {
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u64(std::process::id() as u64);
+            Ok(hasher.finish())
         }
-    }
-
-    /// Reads events until one named `name` matches `wanted`, failing after `limit`.
-    pub async fn wait_for(
-        &mut self,
-        limit: Duration,
-        name: &str,
-        wanted: impl Fn(&Value) -> bool,
-    ) -> Result<Value> {
-        let deadline = Instant::now() + limit;
-        loop {
-            match tokio::time::timeout_at(deadline, self.next()).await {
-                Err(_) => bail!(
-                    "no matching '{name}' event within {limit:?}; seen: {:#?}",
-                    self.seen
-                ),
-                Ok(event) => match event? {
-                    None => bail!("event stream ended; seen: {:#?}", self.seen),
-                    Some((seen, data)) if seen == name && wanted(&data) => return Ok(data),
-                    Some(_) => {}
-                },
-            }
-        }
+        Err(error) => Err(anyhow::anyhow!("PRINTRELAY_TEST_SEED: {error}")),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The hub keeps its promise under load and against odd peers: a backlog and a burst are
 //! delivered in full, a status cut off on the way is sent again, presence is always true,
-//! waiting jobs expire on time, and a full database refuses new jobs but delivers the rest.
+//! waiting jobs expire on time, a full database refuses new jobs but delivers the rest, an
+//! agent killed mid-burst gets every job again and prints each once, a socket message over
+//! 1 MiB closes only its own connection, and a slow event subscriber is told what it missed.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use base64::Engine as _;
 use futures_util::StreamExt;
 use printrelay_e2e::cutting_proxy::CuttingProxy;
 use printrelay_e2e::raw_client::RawClient;
+use printrelay_e2e::sse::SlowReader;
 use printrelay_e2e::{
     http_get, unique_marker, Agent, AgentHome, EventStream, Hub, SpoolWatch, RAW_QUEUE,
 };
@@ -441,5 +444,136 @@ async fn the_answer_to_a_submission_is_a_state_the_job_really_had() -> Result<()
         "{again} vs {stored}"
     );
     ensure!(again["state"] == "completed", "{again}");
+    Ok(())
+}
+
+/// A Socket.IO message over 1 MiB closes the connection that sent it, over websocket too
+/// (the transport's own limit is 64 MiB); one just under it is read; the hub serves the
+/// next agent as before.
+#[tokio::test]
+async fn a_socket_message_over_one_mebibyte_closes_its_connection_and_nothing_else() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    // Framing ("42", the event name, quotes and brackets) takes the rest of the mebibyte.
+    let under = "x".repeat(1024 * 1024 - 64);
+    let over = "x".repeat(1024 * 1024 + 1);
+    for (text, read) in [(&under, true), (&over, false)] {
+        let client_id = unique_marker("big-message");
+        let mut socket = RawClient::connect(hub.port, &json!({"clientId": client_id})).await?;
+        socket
+            .emit("client_info", &json!({"printers": [], "note": text}))
+            .await?;
+        // Events are handled in order: `registered` proves the connection outlived the
+        // big message.
+        socket.emit("register", &json!(client_id)).await?;
+        let registered = loop {
+            match socket.next_event(LIMIT).await? {
+                None => break false,
+                Some((name, _)) if name == "registered" => break true,
+                Some(_) => {}
+            }
+        };
+        ensure!(
+            registered == read,
+            "a message of {} bytes: read {registered}, expected {read}",
+            text.len()
+        );
+    }
+    // Nobody else noticed: an agent connects and prints.
+    let client_id = unique_marker("after-big-message");
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let marker = unique_marker("after big message");
+    let (status, _) = hub
+        .submit(&raw_job(&client_id, &unique_marker("job"), &marker))
+        .await?;
+    ensure!(status == 202, "submit: {status}");
+    printrelay_e2e::wait_for_printed(RAW_QUEUE, marker.as_bytes(), LIMIT).await?;
+    Ok(())
+}
+
+/// A subscriber that stops reading `/api/v1/events` while thousands of changes happen is
+/// told how many it missed (`lagged`), and its stream goes on with later changes; the
+/// hub's work does not wait for it.
+#[tokio::test]
+async fn a_slow_event_subscriber_is_told_what_it_missed_and_the_stream_goes_on() -> Result<()> {
+    // More changes than the hub keeps for a subscriber (4,096) plus what the sockets hold.
+    const JOBS: usize = 7_000;
+    let _turn = BULK.lock().await;
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("lagging");
+    let slow = SlowReader::subscribe(hub.port, &format!("clientId={client_id}")).await?;
+    let jobs = (0..JOBS).map(|i| raw_job(&client_id, &format!("{client_id}-{i}"), "x"));
+    submit_all_queued(&hub, jobs, 100).await?;
+    let last = format!("{client_id}-after");
+    let (status, _) = hub.submit(&raw_job(&client_id, &last, "x")).await?;
+    ensure!(status == 202, "submit after the burst: {status}");
+
+    let mut events = EventStream::from_slow_reader(slow);
+    let missed = events
+        .wait_for(LIMIT, "lagged", |data| data["missed"].as_u64().is_some())
+        .await?;
+    let missed = missed["missed"].as_u64().unwrap_or_default();
+    events
+        .wait_for(LIMIT, "job", |data| data["jobId"] == last.as_str())
+        .await?;
+    let jobs_seen = events.seen.iter().filter(|(name, _)| name == "job").count() as u64;
+    println!("{JOBS} jobs: {jobs_seen} job events read, {missed} reported missed");
+    ensure!(
+        jobs_seen + missed == JOBS as u64 + 1,
+        "every change is either read or counted as missed: {jobs_seen} + {missed}"
+    );
+    Ok(())
+}
+
+/// The crash of `jobs::a_crash_during_a_burst_prints_every_job_exactly_once`, against our
+/// hub: 200 jobs wait for a PC; it comes online and is killed (SIGKILL) after a random
+/// number of them arrived; started again on the same store, it gets from the hub every
+/// job the hub has no final status of, and each job prints exactly once.
+#[tokio::test]
+async fn an_agent_killed_during_a_burst_from_the_hub_prints_every_job_exactly_once() -> Result<()> {
+    const JOBS: usize = 200;
+    let _turn = BULK.lock().await;
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("hub-crash");
+    let markers: Vec<String> = (0..JOBS)
+        .map(|i| unique_marker(&format!("hc{i}")))
+        .collect();
+    let jobs = markers
+        .iter()
+        .enumerate()
+        .map(|(i, marker)| raw_job(&client_id, &format!("{client_id}-{i}"), marker));
+    submit_all_queued(&hub, jobs, 50).await?;
+    let seed = printrelay_e2e::test_seed()?;
+    // Printed so that a failing run can be replayed with PRINTRELAY_TEST_SEED.
+    println!("PRINTRELAY_TEST_SEED={seed}");
+    let kill_after = 20 + (seed % 160) as usize;
+
+    let mut spool = SpoolWatch::new(RAW_QUEUE);
+    let home = AgentHome::new()?;
+    let mut agent = Agent::start_in(&home, &hub.url(), &client_id, RAW_QUEUE, &[]).await?;
+    for _ in 0..kill_after {
+        agent.wait_for_job("received", LIMIT).await?;
+    }
+    agent.process.signal("KILL")?;
+    let _ = agent.process.child.wait().await;
+    println!("killed the agent after {kill_after} received jobs");
+
+    let mut agent = Agent::start_in(&home, &hub.url(), &client_id, RAW_QUEUE, &[]).await?;
+    // Read as they come (an unread event output falls behind and drops events), until
+    // the agent went quiet; by then the hub has every final status.
+    agent.settle(STALL_LIMIT * 2).await?;
+    wait_all_completed(&hub, &client_id, JOBS).await?;
+    spool.wait_for_markers(&markers, LIMIT).await?;
+    spool.poll();
+    let counts = spool.counts(&markers);
+    let not_once: Vec<(&String, &usize)> = markers
+        .iter()
+        .zip(&counts)
+        .filter(|(_, &c)| c != 1)
+        .collect();
+    ensure!(not_once.is_empty(), "printed other than once: {not_once:?}");
     Ok(())
 }

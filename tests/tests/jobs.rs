@@ -493,7 +493,7 @@ async fn a_crash_during_a_burst_prints_every_job_exactly_once() -> Result<()> {
         .iter()
         .map(|id| raw_job(id, format!("[{id}]").as_bytes()))
         .collect();
-    let seed = test_seed()?;
+    let seed = printrelay_e2e::test_seed()?;
     // Printed so that a failing run can be replayed with PRINTRELAY_TEST_SEED.
     println!("PRINTRELAY_TEST_SEED={seed}");
     let kill_after = 20 + (seed % 160) as usize;
@@ -529,24 +529,6 @@ async fn a_crash_during_a_burst_prints_every_job_exactly_once() -> Result<()> {
     }
     println!("{} statuses for {JOBS} jobs", statuses.len());
     Ok(())
-}
-
-/// The seed of this run's random choices: `PRINTRELAY_TEST_SEED` when set (to replay a
-/// failure), otherwise a fresh one.
-fn test_seed() -> Result<u64> {
-    match std::env::var("PRINTRELAY_TEST_SEED") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map_err(|error| anyhow::anyhow!("PRINTRELAY_TEST_SEED={text:?}: {error}")),
-        Err(std::env::VarError::NotPresent) => {
-            use std::hash::{BuildHasher, Hasher};
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u64(std::process::id() as u64);
-            Ok(hasher.finish())
-        }
-        Err(error) => Err(anyhow::anyhow!("PRINTRELAY_TEST_SEED: {error}")),
-    }
 }
 
 #[tokio::test]

@@ -128,8 +128,11 @@ async fn run(config: Config) -> Result<(), HubError> {
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_millis(config.ping_interval_ms))
         .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
-        // Agents send small events (statuses, client_info with a printer list).
-        .max_payload(1024 * 1024)
+        // Agents send small events (statuses, client_info with a printer list): a message
+        // over 1 MiB closes its connection, over HTTP long-polling and websocket alike
+        // (the websocket limit is 64 MiB unless set).
+        .max_payload(MAX_SOCKET_MESSAGE)
+        .ws_max_message_size(MAX_SOCKET_MESSAGE as usize)
         // Packets waiting to be written to one socket (default 128): a delivery waits for
         // room (crate::delivery); a larger buffer keeps acks and heartbeats beside it.
         .max_buffer_size(1024)
@@ -202,6 +205,10 @@ async fn upkeep(hub: hub::Hub) {
         hub.upkeep(round % PURGE_EVERY_ROUNDS == 0);
     }
 }
+
+/// The longest Socket.IO message the hub reads (README: "socket messages over 1 MiB are
+/// refused").
+const MAX_SOCKET_MESSAGE: u64 = 1024 * 1024;
 
 /// How often [`upkeep`] runs: expiry is shown within this.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
