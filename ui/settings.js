@@ -14,7 +14,8 @@ let checkTimer = null;
 let dirty = false;
 
 export function mount(ctx) {
-  form().addEventListener('input', () => { dirty = true; scheduleCheck(ctx); });
+  // A change makes an earlier "Saved" stale: the message goes until the next save.
+  form().addEventListener('input', () => { dirty = true; message(''); scheduleCheck(ctx); });
   form().addEventListener('submit', (event) => { event.preventDefault(); save(ctx); });
   $('printers-refresh').addEventListener('click', () => loadPrinters(ctx));
   $('printer-select').addEventListener('change', () => showPrinterState(ctx));

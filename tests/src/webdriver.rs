@@ -13,8 +13,8 @@ use tokio::time::Instant;
 
 use crate::{http_client, Process};
 
-/// tauri-driver on a free port, inside its own D-Bus session (the app's single-instance
-/// lock and notifications use the session bus).
+/// tauri-driver on a free port, on the D-Bus session `bus` (the app's single-instance lock,
+/// tray and notifications use the session bus; a test may watch it).
 #[derive(Debug)]
 pub struct TauriDriver {
     _process: Process,
@@ -23,17 +23,23 @@ pub struct TauriDriver {
 
 impl TauriDriver {
     /// Starts tauri-driver with `env` for the app it will launch, and waits until it answers.
-    pub async fn start(display: &str, env: &[(&str, String)], log: &Path) -> Result<Self> {
+    pub async fn start(
+        display: &str,
+        bus: &str,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> Result<Self> {
         let port = free_port()?;
         let native_port = free_port()?;
         let log = std::fs::File::create(log)?;
-        let mut command = Command::new("dbus-run-session");
+        let mut command = Command::new("tauri-driver");
         command
-            .args(["--", "tauri-driver", "--port"])
+            .arg("--port")
             .arg(port.to_string())
             .arg("--native-port")
             .arg(native_port.to_string())
             .env("DISPLAY", display)
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
             // Software rendering: Xvfb has no GPU.
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("LIBGL_ALWAYS_SOFTWARE", "1")

@@ -1,22 +1,21 @@
 //! The real desktop app (tray process + window process) under Xvfb against the
 //! original-style Node server: started by autostart (`--hidden`) it carries no web engine
-//! and renews its autostart entry; it prints a `/startPrint` job on a real CUPS queue; a
+//! and renews a stale autostart entry; it prints a `/startPrint` job on a real CUPS queue; a
 //! second launch opens the first one's window; closing the window leaves no web engine
 //! behind; when reconnecting gives up it asks the desktop for a notification. (What each
 //! situation costs in memory is a figure of the benchmark, `scripts/bench.sh`.)
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use printrelay_e2e::desktop::{is_web_engine, session_bus, wait_for_tree, window_process, Launch};
+use printrelay_e2e::desktop::{
+    is_web_engine, session_bus, wait_for_tree, window_process, Launch, NotificationWatch,
+};
 use printrelay_e2e::procs;
 use printrelay_e2e::{
     artifacts_dir, unique_marker, wait_for_printed, wait_until_listed, workspace_binary,
     OriginalServer, Process, VirtualDisplay, RAW_QUEUE, START_PRINT_ACCEPTED,
 };
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::time::Instant;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -31,6 +30,13 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
     std::fs::write(
         home.path().join("config/settings.json"),
         r#"{"autostart": true, "reconnect": {"attempts": 2, "delayMs": 200, "delayMaxMs": 400, "connectTimeoutMs": 1000}}"#,
+    )?;
+    // An entry left by an older install somewhere else: the app renews it.
+    let autostart = home.path().join(".config/autostart");
+    std::fs::create_dir_all(&autostart)?;
+    std::fs::write(
+        autostart.join("PrintRelay.desktop"),
+        "[Desktop Entry]\nType=Application\nName=PrintRelay\nExec=/opt/old/printrelay-desktop --hidden\n",
     )?;
     let client_id = unique_marker("desk");
     let launch = Launch {
@@ -54,7 +60,8 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
     let printed = wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
     assert_eq!(printed, text.as_bytes());
 
-    // Started by autostart: tray only, no web engine, and the entry points at this binary.
+    // Started by autostart: tray only, no web engine, and the stale entry now points at
+    // this binary.
     let hidden = procs::tree(root)?;
     assert!(
         !hidden.iter().any(is_web_engine) && window_process(&hidden).is_none(),
@@ -65,7 +72,7 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
         .context("the autostart entry")?;
     let binary = workspace_binary("printrelay-desktop")?;
     assert!(
-        entry.contains(&format!("{} --hidden", binary.display())),
+        entry.contains(&format!("{} --hidden", binary.display())) && !entry.contains("/opt/old"),
         "{entry}"
     );
 
@@ -96,34 +103,9 @@ async fn tray_app_prints_opens_one_window_on_demand_and_leaves_no_web_engine_beh
         "the tray app must outlive its window"
     );
 
-    // Reconnecting gives up: the app asks the desktop for a notification. No notification
-    // service runs here, so the call is read off the bus.
-    let mut monitor = tokio::process::Command::new("dbus-monitor")
-        .args([
-            "--address",
-            &bus,
-            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
-        ])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting dbus-monitor")?;
-    let mut calls =
-        BufReader::new(monitor.stdout.take().ok_or_else(|| anyhow!("no stdout"))?).lines();
-    // The monitor prints its own NameAcquired signal once it is listening.
-    tokio::time::timeout(LIMIT, calls.next_line()).await??;
+    // Reconnecting gives up: the app asks the desktop for a notification.
+    let mut notifications = NotificationWatch::start(&bus).await?;
     drop(server);
-    let deadline = Instant::now() + LIMIT;
-    let mut seen = Vec::new();
-    while !seen
-        .iter()
-        .any(|l: &String| l.contains("PrintRelay is offline"))
-    {
-        let line = tokio::time::timeout_at(deadline, calls.next_line())
-            .await
-            .map_err(|_| anyhow!("no notification within {LIMIT:?}: {seen:?}"))??
-            .ok_or_else(|| anyhow!("dbus-monitor ended: {seen:?}"))?;
-        seen.push(line);
-    }
+    notifications.wait_for("PrintRelay is offline").await?;
     Ok(())
 }

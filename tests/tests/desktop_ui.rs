@@ -1,18 +1,21 @@
 //! The desktop app driven like a person would, through WebDriver (tauri-driver +
 //! WebKitWebDriver) under Xvfb, against our hub and real CUPS queues: connected state,
-//! a job in the Jobs view, a printer change in Settings, the server going away until the
-//! agent gives up, Reconnect, and the language switch. Screenshots of every view in both
-//! languages land in artifacts/screenshots/ for a reviewer.
+//! a job in the Jobs view and Print again, Pause (the tray icon turns violet) with a
+//! waiting job cancelled and never printed, a printer change in Settings, failed-job
+//! notifications on and off, the autostart switch, a takeover, the server going away
+//! until the agent gives up, Reconnect, and the language switch. Screenshots of every
+//! view in both languages land in artifacts/screenshots/ for a reviewer.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
 use base64::Engine;
+use printrelay_e2e::desktop::{session_bus, wait_for_tray_icon, NotificationWatch};
 use printrelay_e2e::webdriver::{free_port, Session, TauriDriver};
 use printrelay_e2e::{
-    artifacts_dir, http_client, spawn_listening, unique_marker, wait_for_printed,
-    wait_until_listed, workspace_binary, Agent, Process, VirtualDisplay, RAW_QUEUE,
+    artifacts_dir, count_printed, http_client, spawn_listening, unique_marker, wait_for_printed,
+    wait_until_listed, workspace_binary, Agent, Process, SpoolWatch, VirtualDisplay, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -59,6 +62,29 @@ async fn submit_to(
     Ok(job_id)
 }
 
+/// Waits until the Jobs view lists `job_id` in `state` (the Jobs view must be open).
+async fn row_in_state(session: &Session, job_id: &str, state: &str) -> Result<()> {
+    let row = format!("#jobs tr[data-job-id='{job_id}']");
+    session
+        .wait_until(
+            &format!("job {job_id} {state} in the list"),
+            &format!("const r = document.querySelector(\"{row}\"); return !!r && r.dataset.state === '{state}'"),
+            LIMIT,
+        )
+        .await
+}
+
+/// The hub's state of `job_id`.
+async fn hub_state(port: u16, job_id: &str) -> Result<String> {
+    let job: Value = http_client()
+        .get(format!("http://127.0.0.1:{port}/api/v1/jobs/{job_id}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(job["state"].as_str().unwrap_or_default().to_owned())
+}
+
 fn js_state_is(state: &str) -> String {
     format!("return document.getElementById('state-badge').dataset.state === '{state}'")
 }
@@ -99,14 +125,8 @@ async fn failed_job(
         None => submit_to(port, client_id, "ui failed job", Some("NoSuchPrinter")).await?,
     };
     session.click("#tab-jobs").await?;
+    row_in_state(session, &failed, "failed").await?;
     let row = format!("#jobs tr[data-job-id='{failed}']");
-    session
-        .wait_until(
-            "failed job in the list",
-            &format!("const r = document.querySelector(\"{row}\"); return !!r && r.dataset.state === 'failed'"),
-            LIMIT,
-        )
-        .await?;
     session.click(&format!("{row} td")).await?;
     let state = session.text(&format!("{row} td:last-child")).await?;
     assert!(state.starts_with(expected), "{state}");
@@ -187,18 +207,30 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     )?;
     let logs = artifacts_dir().join("logs");
     std::fs::create_dir_all(&logs)?;
+    let (_bus, bus) = session_bus().await?;
+    let mut notifications = NotificationWatch::start(&bus).await?;
+    // Where the tray writes the icon it shows (tauri's tray on Linux): private, 0700.
+    let runtime_dir = home.path().join("run");
+    std::fs::create_dir_all(&runtime_dir)?;
+    std::fs::set_permissions(
+        &runtime_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )?;
     let driver = TauriDriver::start(
         &display.display,
+        &bus,
         &[
+            ("XDG_RUNTIME_DIR", runtime_dir.display().to_string()),
             ("PRINTRELAY_CONFIG_DIR", config.display().to_string()),
             (
                 "PRINTRELAY_DATA_DIR",
                 home.path().join("data").display().to_string(),
             ),
-            // The autostart entry goes to $XDG_CONFIG_HOME/autostart, not the tester's.
+            // The autostart entry goes to $HOME/.config/autostart (the plugin does not
+            // read XDG_CONFIG_HOME), not the tester's; GTK's settings follow XDG too.
             (
                 "XDG_CONFIG_HOME",
-                home.path().join("xdg").display().to_string(),
+                home.path().join(".config").display().to_string(),
             ),
             ("HOME", home.path().display().to_string()),
         ],
@@ -228,16 +260,81 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
     let job_id = submit(port, &client_id, &text).await?;
     wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
     session.click("#tab-jobs").await?;
-    let row = format!("#jobs tr[data-job-id='{job_id}']");
+    row_in_state(&session, &job_id, "completed").await?;
+    session
+        .click(&format!("#jobs tr[data-job-id='{job_id}'] td"))
+        .await?;
+    assert!(session.text("#job-facts").await?.contains(&job_id));
+
+    // Print again: the same document comes out a second time, as a new job in the list.
+    let mut spool = SpoolWatch::new(RAW_QUEUE);
+    session.click("#job-reprint").await?;
+    spool
+        .wait_for_markers(std::slice::from_ref(&text), LIMIT)
+        .await?;
     session
         .wait_until(
-            "job completed in the list",
-            &format!("const r = document.querySelector(\"{row}\"); return !!r && r.dataset.state === 'completed'"),
+            "the reprint in the list",
+            &format!("return [...document.querySelectorAll('#jobs tr[data-job-id]')].some(r => r.dataset.jobId !== '{job_id}' && r.dataset.state === 'completed')"),
             LIMIT,
         )
         .await?;
-    session.click(&format!("{row} td")).await?;
-    assert!(session.text("#job-facts").await?.contains(&job_id));
+    assert_eq!(
+        count_printed(RAW_QUEUE, text.as_bytes()),
+        2,
+        "printed twice"
+    );
+
+    // Pause: the tray turns violet and a job waits in the agent; Cancel job ends it, the
+    // hub hears so, and it never prints; Resume prints what comes next.
+    wait_for_tray_icon(&runtime_dir, "tray-connected.png").await?;
+    session.click("#tab-status").await?;
+    session.click("#pause").await?;
+    session
+        .wait_until(
+            "paused badge",
+            "return !document.getElementById('paused-badge').hidden",
+            LIMIT,
+        )
+        .await?;
+    wait_for_tray_icon(&runtime_dir, "tray-paused.png").await?;
+    let held_text = unique_marker("ui held job");
+    let held = submit(port, &client_id, &held_text).await?;
+    session.click("#tab-jobs").await?;
+    row_in_state(&session, &held, "received").await?;
+    session
+        .click(&format!("#jobs tr[data-job-id='{held}'] td"))
+        .await?;
+    session.click("#job-cancel").await?;
+    row_in_state(&session, &held, "cancelled").await?;
+    session
+        .wait_until(
+            "no Cancel for a cancelled job",
+            "return document.getElementById('job-cancel').hidden",
+            LIMIT,
+        )
+        .await?;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while hub_state(port, &held).await? != "cancelled" {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the hub never heard of the cancel"
+        );
+        // The hub's plain HTTP view; the agent reports on its own schedule.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    session.click("#tab-status").await?;
+    session.click("#pause").await?;
+    wait_for_tray_icon(&runtime_dir, "tray-connected.png").await?;
+    let after_text = unique_marker("ui after resume");
+    submit(port, &client_id, &after_text).await?;
+    wait_for_printed(RAW_QUEUE, after_text.as_bytes(), LIMIT).await?;
+    // Jobs print in order: had the cancelled one printed, it would be out by now.
+    assert_eq!(
+        count_printed(RAW_QUEUE, held_text.as_bytes()),
+        0,
+        "a cancelled job printed"
+    );
     for (view, name) in [("status", "status"), ("jobs", "jobs")] {
         session.click(&format!("#tab-{view}")).await?;
         shoot(&session, &format!("desktop-{name}-en")).await?;
@@ -289,6 +386,50 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
         "desktop-jobs-failed-en",
     )
     .await?;
+    // A failed job is a desktop notification, in words.
+    notifications.wait_for("ui failed job").await?;
+    // Notifications off: a job that fails says nothing; on again, the next one does.
+    session.click("#tab-settings").await?;
+    session.click("#notifications").await?;
+    save_settings(&session, "Saved and applied.").await?;
+    let quiet = unique_marker("ui failed quietly");
+    let quiet_id = submit_to(port, &client_id, &quiet, Some("NoSuchPrinter")).await?;
+    session.click("#tab-jobs").await?;
+    row_in_state(&session, &quiet_id, "failed").await?;
+    session.click("#tab-settings").await?;
+    session.click("#notifications").await?;
+    save_settings(&session, "Saved and applied.").await?;
+    let loud = unique_marker("ui failed loudly");
+    submit_to(port, &client_id, &loud, Some("NoSuchPrinter")).await?;
+    // Notifications go out in the order of the jobs: the quiet one would come first.
+    let between = notifications.wait_for(&loud).await?;
+    assert!(
+        !between.iter().any(|line| line.contains(&quiet)),
+        "a notification with notifications off: {between:#?}"
+    );
+
+    // Start with the computer: the switch writes the OS's entry for this binary and
+    // turning it off removes it.
+    let entry = home.path().join(".config/autostart/PrintRelay.desktop");
+    for on in [true, false] {
+        session.click("#tab-settings").await?;
+        session.click("#autostart").await?;
+        save_settings(&session, "Saved and applied.").await?;
+        assert_eq!(
+            entry.exists(),
+            on,
+            "autostart entry after switching to {on}"
+        );
+        if on {
+            let text = std::fs::read_to_string(&entry)?;
+            let binary = workspace_binary("printrelay-desktop")?;
+            assert!(
+                text.contains(&format!("{} --hidden", binary.display())),
+                "{text}"
+            );
+        }
+    }
+
     taken_over(
         &session,
         &server,
