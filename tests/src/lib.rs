@@ -33,12 +33,18 @@ pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Re
     http_client().get(url).send().await
 }
 
-/// The shared HTTP client of the tests.
+/// The shared HTTP client of the tests. An idle connection is reused for one second at
+/// most: Node's server closes idle ones after five, and a request sent on a connection
+/// closing at that moment fails ("error sending request"), which made a slow Wine test
+/// fail now and then.
 pub fn http_client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT.get_or_init(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::new()
+        reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap_or_default()
     })
 }
 
