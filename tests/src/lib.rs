@@ -333,29 +333,27 @@ impl OriginalServer {
 
     /// Every `job_status` the client sent, in order.
     pub async fn statuses(&self, client_id: &str) -> Result<Vec<Value>> {
-        let url = reqwest::Url::parse_with_params(
-            &format!("{}/statuses", self.url()),
-            [("clientId", client_id)],
-        )?;
-        let body: Value = http_get(url).await?.json().await?;
-        // An error body (or a changed stand-in) must not read as "no statuses yet".
-        body["statuses"]
-            .as_array()
-            .cloned()
-            .ok_or_else(|| anyhow!("/statuses for {client_id}: no statuses array in {body}"))
+        self.recorded("statuses", "statuses", client_id).await
     }
 
     /// Every `client_info` the client sent (`GET /client-infos`), oldest first.
     pub async fn client_infos(&self, client_id: &str) -> Result<Vec<Value>> {
+        self.recorded("client-infos", "clientInfos", client_id)
+            .await
+    }
+
+    /// What the stand-in recorded of `client_id` at `GET /<path>`: the array `key`.
+    async fn recorded(&self, path: &str, key: &str, client_id: &str) -> Result<Vec<Value>> {
         let url = reqwest::Url::parse_with_params(
-            &format!("{}/client-infos", self.url()),
+            &format!("{}/{path}", self.url()),
             [("clientId", client_id)],
         )?;
         let body: Value = http_get(url).await?.json().await?;
-        body["clientInfos"]
+        // An error body (or a changed stand-in) must not read as "nothing yet".
+        body[key]
             .as_array()
             .cloned()
-            .ok_or_else(|| anyhow!("/client-infos for {client_id}: no array in {body}"))
+            .ok_or_else(|| anyhow!("/{path} for {client_id}: no {key} array in {body}"))
     }
 
     /// `POST /emit` of one `event` with `data` (e.g. `cancel_job`, `refresh_printers`).

@@ -16,8 +16,7 @@ pub mod private;
 pub mod protocol;
 pub mod settings;
 pub mod signals;
-#[cfg(test)]
-mod skip;
+pub mod skip;
 pub mod store;
 pub mod test_page;
 pub mod warning;

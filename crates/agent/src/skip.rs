@@ -1,11 +1,12 @@
-//! The rule for a unit test whose tool (a CJK font, pdftotext) is missing: in CI it is a
-//! failure, elsewhere a skip that shows in the test output. A copy of the e2e helper
-//! (tests/src/skip.rs), which this crate cannot depend on.
+//! The one rule for a test whose tool (Wine, a CJK font, pdftotext) is missing: in CI it
+//! is a failure, elsewhere a skip that shows in the test output. Used by this crate's unit
+//! tests and, through tests/src/skip.rs, by the end-to-end tests.
 
 use std::io::Write as _;
 
-/// True when `CI` is set to a non-empty value other than `false` or `0`.
-pub(crate) fn in_ci() -> bool {
+/// True when `CI` is set to a non-empty value other than `false` or `0` (CI services
+/// set `CI=true`; `CI=false` is how one says "not CI").
+pub fn in_ci() -> bool {
     is_ci(std::env::var("CI").ok().as_deref())
 }
 
@@ -19,7 +20,7 @@ fn is_ci(value: Option<&str>) -> bool {
 /// Called where a test cannot run for want of a tool: an error in CI; elsewhere prints
 /// `SKIPPED: <test>: <why>` straight to stderr (past the harness's capture, so it shows
 /// in a passing run) and returns `Ok(())`, and the caller returns early.
-pub(crate) fn skip_or_fail(why: &str) -> Result<(), String> {
+pub fn skip_or_fail(why: &str) -> Result<(), String> {
     let current = std::thread::current();
     let test = current.name().unwrap_or("a test");
     if in_ci() {
