@@ -2,7 +2,7 @@
 //! gave up. Decided from agent events on the tray process' event task.
 
 use printrelay_agent::connection::ConnectionState;
-use printrelay_agent::jobs::JobState;
+use printrelay_agent::protocol::JobState;
 use printrelay_agent::AgentEvent;
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;

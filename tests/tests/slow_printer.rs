@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use printrelay_agent::connection::ConnectionState;
-use printrelay_agent::jobs::JobState;
 use printrelay_agent::printing::FakeBackend;
+use printrelay_agent::protocol::JobState;
 use printrelay_agent::settings::Settings;
 use printrelay_agent::store::Store;
 use printrelay_agent::{Agent, AgentEvent};

@@ -471,8 +471,8 @@ mod tests {
 #[cfg(test)]
 mod pipeline_tests {
     use super::*;
-    use crate::jobs::JobState;
     use crate::printing::FakeBackend;
+    use crate::protocol::JobState;
 
     async fn agent_with(backend: Arc<FakeBackend>) -> Agent {
         let settings = Settings {

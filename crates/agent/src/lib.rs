@@ -13,13 +13,15 @@ pub mod outbox;
 pub mod paths;
 pub mod printing;
 pub mod private;
-pub mod protocol;
 pub mod settings;
 pub mod signals;
 pub mod skip;
 pub mod store;
 pub mod test_page;
 pub mod warning;
+
+/// The wire contract, shared with the hub (crate `printrelay-protocol`).
+pub use printrelay_protocol as protocol;
 
 pub use agent::{Agent, Snapshot};
 pub use events::AgentEvent;

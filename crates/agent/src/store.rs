@@ -9,8 +9,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::connection::EpochMillis;
-use crate::jobs::{JobRecord, JobState};
+use crate::jobs::JobRecord;
 use crate::protocol::{Document, ErrorCode, JobError, PrintJob, RemoteKind};
+use crate::protocol::{JobState, JobStatus};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
 const MIGRATIONS: &[&str] = &[
@@ -324,13 +325,10 @@ impl Store {
     }
 
     /// Queues a status that is not a stored transition (a duplicate delivery's answer).
-    pub fn queue_status(&mut self, status: &Value) -> Result<(), StoreError> {
+    pub fn queue_status(&mut self, status: &JobStatus) -> Result<(), StoreError> {
         self.db.execute(
             "INSERT INTO status_outbox (job_id, status) VALUES (?1, ?2)",
-            params![
-                status["jobId"].as_str().unwrap_or_default(),
-                status.to_string()
-            ],
+            params![status.job_id, serde_json::json!(status).to_string()],
         )?;
         Ok(())
     }
@@ -663,7 +661,7 @@ fn record_of(db: &Connection, job_id: &str) -> rusqlite::Result<Option<JobRecord
 }
 
 fn push_status(tx: &rusqlite::Transaction<'_>, record: &JobRecord) -> rusqlite::Result<()> {
-    let status = crate::jobs::status_payload(record, false).to_string();
+    let status = serde_json::json!(crate::jobs::job_status(record, false)).to_string();
     tx.execute(
         "INSERT INTO status_outbox (job_id, status) VALUES (?1, ?2)",
         params![record.job_id, status],

@@ -156,7 +156,10 @@ impl Delivery {
             if sent.len() == room {
                 break;
             }
-            match binding.socket.emit("print", &payload) {
+            match binding
+                .socket
+                .emit(printrelay_protocol::events::PRINT, &payload)
+            {
                 Ok(()) => {
                     outcome = Step::Sent;
                     sent.push(job_id);

@@ -16,13 +16,7 @@ use crate::writer::{Pending, WriteQueue, WriterTurn};
 
 pub use crate::writer::Submitted;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use printrelay_protocol::now_ms;
 
 /// What the older socket of a client id is told before it is closed.
 pub const REPLACED_REASON: &str = "another connection registered this client id";
@@ -183,7 +177,7 @@ impl Hub {
         if let Some(older) = registered.replaced {
             tracing::warn!(client = %client_id, older = %older.id, newer = %sid, "client id registered again: the older connection is closed");
             let _ = older.emit(
-                "replaced",
+                printrelay_protocol::events::REPLACED,
                 &json!({"clientId": client_id, "reason": REPLACED_REASON, "by": sid, "at": now}),
             );
             let _ = older.disconnect();

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use printrelay_protocol::events;
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
@@ -52,13 +53,13 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     let h = hub.clone();
     let a = access.clone();
     socket.on(
-        "register",
+        events::REGISTER,
         async move |socket: SocketRef, Data::<Value>(id)| on_register(socket, &id, &h, &a),
     );
     let h = hub.clone();
     let a = access.clone();
     socket.on(
-        "client_info",
+        events::CLIENT_INFO,
         async move |socket: SocketRef, Data::<Value>(info)| {
             // Handlers run concurrently: `register` may not be bound yet, so fall back
             // to the id the agent states in the payload.
@@ -74,7 +75,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     let h = hub.clone();
     let a = access.clone();
     socket.on(
-        "job_status",
+        events::JOB_STATUS,
         async move |Data::<Value>(status), ack: AckSender| {
             // Only the client a job is for (as far as its token proves) may report on it.
             let job_id = status["jobId"].as_str().unwrap_or_default();
@@ -93,7 +94,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     );
     let h = hub.clone();
     socket.on(
-        "heartbeat",
+        events::HEARTBEAT,
         async move |socket: SocketRef, Data::<Value>(data), ack: AckSender| {
             let _ = ack.send(&json!({"at": data["at"], "serverTime": now_ms()}));
             h.heartbeat(&socket.id.to_string(), data["rttMs"].as_u64());
@@ -147,7 +148,7 @@ fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access)
         0
     });
     let _ = socket.emit(
-        "registered",
+        events::REGISTERED,
         &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
     );
     hub.deliver(client_id);

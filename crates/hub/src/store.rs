@@ -11,8 +11,9 @@
 
 use std::path::Path;
 
+use printrelay_protocol::JobState;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 const MIGRATIONS: &[&str] = &[
@@ -78,19 +79,14 @@ impl StoreError {
     }
 }
 
-/// The states an agent may report (protocol section 5); anything else is refused.
-pub const AGENT_STATES: &[&str] = &[
-    "received",
-    "spooled",
-    "completed",
-    "failed",
-    "rejected",
-    "expired",
-    "cancelled",
-];
-
-/// States after which a job never changes.
-pub const FINAL_STATES: &[&str] = &["completed", "failed", "rejected", "expired", "cancelled"];
+/// The members of a `job_status` the hub acts on, typed by the protocol (a state it does
+/// not know is refused); the rest (error, printer, spooler id) is kept as the agent sent it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusHead {
+    job_id: String,
+    state: JobState,
+}
 
 /// A client as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -511,15 +507,10 @@ fn apply_status(
     status: &Value,
     now: u64,
 ) -> Result<Applied, StoreError> {
-    let Some(job_id) = status["jobId"].as_str() else {
-        return Ok(Applied::UnknownJob);
-    };
-    let Some(state) = status["state"]
-        .as_str()
-        .filter(|s| AGENT_STATES.contains(s))
-    else {
+    let Ok(StatusHead { job_id, state }) = StatusHead::deserialize(status) else {
         return Ok(Applied::InvalidState);
     };
+    let job_id = job_id.as_str();
     let current: Option<(String, String)> = tx
         .prepare_cached("SELECT state, client_id FROM jobs WHERE job_id = ?1")?
         .query_row(params![job_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -534,21 +525,21 @@ fn apply_status(
     // task) and repeated (a re-sent outbox, `duplicate: true` answers to a re-delivery):
     // a job only moves forward, and a repeat that moves it forward is applied, since the
     // first copy may never have arrived.
-    if state_rank(state) <= state_rank(&current) {
+    if rank_of(state) <= stored_rank(&current) {
         return Ok(Applied::Kept);
     }
     let error = status.get("error").filter(|e| !e.is_null()).cloned();
     tx.prepare_cached("UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1")?
         .execute(params![
             job_id,
-            state,
+            state.as_str(),
             now as i64,
             error.as_ref().map(Value::to_string)
         ])?;
     Ok(Applied::Moved(StateChange {
         job_id: job_id.to_owned(),
         client_id,
-        state: state.to_owned(),
+        state: state.as_str().to_owned(),
         error,
     }))
 }
@@ -574,7 +565,12 @@ fn upkeep_in(
     })?;
     let expired = rows.collect::<Result<Vec<_>, _>>()?;
     if let Some(before) = upkeep.purge_before {
-        let finished = format!("state IN ('{}')", FINAL_STATES.join("', '"));
+        let finished: Vec<&str> = JobState::ALL
+            .into_iter()
+            .filter(|state| state.is_final())
+            .map(JobState::as_str)
+            .collect();
+        let finished = format!("state IN ('{}')", finished.join("', '"));
         tx.execute(
             &format!(
                 "DELETE FROM job_events WHERE job_id IN
@@ -622,14 +618,19 @@ fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-/// Order of job states: a job never moves to a lower rank.
-fn state_rank(state: &str) -> u8 {
+/// Order of a job's states at the hub: `queued`, `delivered`, then the agent's states in
+/// their protocol order. A job never moves to a lower rank.
+fn rank_of(state: JobState) -> u8 {
+    2 + state.rank()
+}
+
+/// The rank of a stored state; one the hub does not know (never written by this version)
+/// ranks last, so nothing moves it.
+fn stored_rank(state: &str) -> u8 {
     match state {
         "queued" => 0,
         "delivered" => 1,
-        "received" => 2,
-        "spooled" => 3,
-        _ => 4,
+        other => JobState::parse(other).map_or(u8::MAX, rank_of),
     }
 }
 

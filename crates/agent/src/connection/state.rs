@@ -4,16 +4,7 @@ use serde::Serialize;
 
 pub use super::problem::Problem;
 
-/// Milliseconds since the Unix epoch, the time unit of every field the UI shows.
-pub type EpochMillis = u64;
-
-/// Wall-clock now in [`EpochMillis`].
-pub fn now_ms() -> EpochMillis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use printrelay_protocol::{now_ms, EpochMillis};
 
 /// The connection state machine of protocol section 3, serialized with `"state"` as tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -14,6 +14,7 @@ use super::session::{ConnectError, Incoming, Session};
 use super::state::{now_ms, ConnectionState, Heartbeat, Problem};
 use super::{Command, ConnectionConfig, EmitError, ServerEvent};
 use crate::logging::Throttle;
+use crate::protocol::events::REPLACED;
 
 /// What to do next, decided by a finished phase.
 #[derive(Debug)]
@@ -78,9 +79,6 @@ pub(super) struct Supervisor {
     /// Why the server is about to disconnect us, when it said so.
     kick_reason: Option<String>,
 }
-
-/// The hub's event before it closes a connection whose client id registered elsewhere.
-const REPLACED: &str = "replaced";
 
 /// How often a repeated warning may be logged.
 const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -463,6 +461,7 @@ impl Supervisor {
             EnginePacket::Close => return Err(Ended::Lost("the server closed the session".into())),
             EnginePacket::Message(SocketPacket::Event { name, data, .. }) => {
                 let data = data.into_iter().next().unwrap_or(Value::Null);
+                // The hub's event before it closes a connection whose id registered elsewhere.
                 if name == REPLACED {
                     tracing::warn!(%data, "another connection registered this client id");
                     self.kick_reason = Some(REPLACED.into());

@@ -13,14 +13,13 @@ mod worker;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
 use crate::connection::{now_ms, EpochMillis};
 use crate::events::AgentEvent;
 use crate::printing::PrinterBackend;
-use crate::protocol::{JobError, PrintJob, Rejected};
+use crate::protocol::{JobError, JobState, JobStatus, PrintJob, Rejected};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 
@@ -30,19 +29,6 @@ pub(crate) use watcher::InSpooler;
 /// one commit): the worker stores jobs while it prints, so senders only wait for the
 /// disk, and a flood of documents waits in the network, not in memory.
 pub const INCOMING_CAPACITY: usize = 8;
-
-/// Where a job is in its life (protocol section 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum JobState {
-    Received,
-    Spooled,
-    Completed,
-    Failed,
-    Rejected,
-    Expired,
-    Cancelled,
-}
 
 /// One job as the UI and `job_status` see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,24 +48,17 @@ pub struct JobRecord {
     pub reprint_of: Option<String>,
 }
 
-/// The `job_status` payload for a record (protocol section 5).
-pub fn status_payload(record: &JobRecord, duplicate: bool) -> Value {
-    let mut status = json!({
-        "jobId": record.job_id,
-        "state": record.state,
-        "at": record.updated_at,
-        "printer": record.printer,
-    });
-    if let Some(id) = record.spooler_job_id {
-        status["spoolerJobId"] = json!(id);
+/// The `job_status` an agent sends for a record (protocol section 5).
+pub fn job_status(record: &JobRecord, duplicate: bool) -> JobStatus {
+    JobStatus {
+        job_id: record.job_id.clone(),
+        state: record.state,
+        at: record.updated_at,
+        printer: record.printer.clone(),
+        spooler_job_id: record.spooler_job_id,
+        error: record.error.clone(),
+        duplicate,
     }
-    if let Some(error) = &record.error {
-        status["error"] = json!(error);
-    }
-    if duplicate {
-        status["duplicate"] = json!(true);
-    }
-    status
 }
 
 /// The name a job carries in the spooler, so a restarted agent can find it there.

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::watcher::MAX_IN_SPOOLER;
-use super::{document_name, status_payload, ControlError, Incoming, JobRecord, JobState, Pipeline};
+use super::{document_name, job_status, ControlError, Incoming, JobRecord, JobState, Pipeline};
 use crate::connection::now_ms;
 use crate::printing::{resolve_printer, PrintError, Submission};
 use crate::protocol::{Document, ErrorCode, JobError, PrintJob, Rejected};
@@ -289,7 +289,7 @@ impl Pipeline {
                 }
                 Inserted::Duplicate(record) => {
                     tracing::info!(job = %record.job_id, state = ?record.state, "duplicate delivery; not printing again");
-                    let status = status_payload(&record, true);
+                    let status = job_status(&record, true);
                     if let Err(error) = self.store.call(move |s| s.queue_status(&status)).await {
                         tracing::error!(%error, "cannot queue a duplicate status");
                     }

@@ -1,4 +1,5 @@
-//! Wire types of docs/protocol.md: event names, the `print` payload and its validation.
+//! The `print` payload (protocol section 4): its shapes, its validation, and the job it
+//! yields.
 //!
 //! Parsing is pure and total: any JSON value yields a job or a [`Rejected`] with a
 //! stable [`ErrorCode`]; nothing here panics or allocates more than the input holds.
@@ -8,22 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-/// Version of docs/protocol.md this agent speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+use crate::job::{ErrorCode, JobError};
 
 /// Default cap on a job's decoded size.
 pub const DEFAULT_MAX_JOB_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Event names, in one place.
-pub mod events {
-    pub const REGISTER: &str = "register";
-    pub const CLIENT_INFO: &str = "client_info";
-    pub const HEARTBEAT: &str = "heartbeat";
-    pub const PRINT: &str = "print";
-    pub const JOB_STATUS: &str = "job_status";
-    pub const REFRESH_PRINTERS: &str = "refresh_printers";
-    pub const CANCEL_JOB: &str = "cancel_job";
-}
 
 /// Longest accepted job id, in characters.
 const MAX_JOB_ID_CHARS: usize = 128;
@@ -121,61 +110,6 @@ pub enum Sides {
 pub enum Orientation {
     Portrait,
     Landscape,
-}
-
-/// Stable error codes (protocol section 4), as sent in `job_status.error.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// Not an object, wrong field types, neither shape.
-    InvalidPayload,
-    InvalidJobId,
-    UnsupportedContentType,
-    /// `content` missing or not a string.
-    MissingContent,
-    /// Content that does not decode (bad base64, bad URL).
-    InvalidContent,
-    EmptyContent,
-    ContentTooLarge,
-    InvalidCopies,
-    InvalidOptions,
-    /// `createdAt`/`expiresAt` not RFC 3339.
-    InvalidTimestamp,
-    Expired,
-    PrinterNotFound,
-    PrinterNotAllowed,
-    NoPrinter,
-    /// A `*_uri` document could not be fetched (no connection, an HTTP error status).
-    FetchFailed,
-    /// A `*_uri` document (or a redirect) names a host the agent does not fetch from
-    /// (setting `fetchAllowedHosts`), or one that resolves to an address it refuses.
-    FetchRefused,
-    PrintFailed,
-    Cancelled,
-    /// The spooler took the job, then stopped knowing it (its history was cleared, or it
-    /// was reinstalled): whether it printed cannot be told.
-    SpoolerLost,
-    /// The server sent the job with binary attachments (a Buffer), which protocol 1 does
-    /// not carry yet.
-    UnsupportedBinary,
-}
-
-/// A job that could not be accepted or printed, with a code a program can match on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{message}")]
-pub struct JobError {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl JobError {
-    /// An error with `code` and a message in words.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
 }
 
 /// A `print` payload that failed validation; `job_id` is the sender's when it was
