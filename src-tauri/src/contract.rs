@@ -3,10 +3,10 @@
 //! feeds it to the UI's code, so a change on one side that the other does not follow fails.
 
 use printrelay_agent::connection::{ConnectionState, Heartbeat, Problem};
-use printrelay_agent::jobs::JobRecord;
 use printrelay_agent::printing::{PrinterInfo, PrinterState};
 use printrelay_agent::protocol::JobState;
 use printrelay_agent::protocol::{ErrorCode as JobErrorCode, JobError};
+use printrelay_agent::record::JobRecord;
 use printrelay_agent::settings::{Settings, SettingsError};
 use printrelay_agent::store::{ConnectionEvent, JobPage};
 use printrelay_agent::warning::{Warning, WarningCode};

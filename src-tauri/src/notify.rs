@@ -62,8 +62,8 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, notice: &Notice) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use printrelay_agent::jobs::JobRecord;
     use printrelay_agent::protocol::{ErrorCode, JobError};
+    use printrelay_agent::record::JobRecord;
 
     fn job(state: JobState) -> JobRecord {
         JobRecord {

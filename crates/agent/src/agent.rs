@@ -9,10 +9,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::connection::{self, ConnectionConfig, ConnectionHandle, ConnectionState, Heartbeat};
 use crate::events::AgentEvent;
-use crate::jobs::{ControlError, Incoming, JobRecord, Pipeline, SharedStore};
+use crate::jobs::{ControlError, Incoming, Pipeline};
 use crate::printing::{PrinterBackend, PrinterInfo};
 use crate::protocol::{self, PrintJob};
+use crate::record::JobRecord;
 use crate::settings::{Settings, SettingsError};
+use crate::store::SharedStore;
 use crate::store::Store;
 use crate::store::{ConnectionEvent, JobPage, JobQuery};
 

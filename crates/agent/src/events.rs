@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::connection::{ConnectionState, Heartbeat};
-use crate::jobs::JobRecord;
+use crate::record::JobRecord;
 use crate::settings::Settings;
 pub use crate::warning::{Warning, WarningCode};
 

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod paths;
 pub mod printing;
 pub mod private;
+pub mod record;
 pub mod settings;
 pub mod signals;
 pub mod skip;

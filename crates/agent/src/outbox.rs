@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use crate::connection::{now_ms, ConnectionHandle, ConnectionState, EmitError};
-use crate::jobs::SharedStore;
 use crate::protocol::events;
+use crate::store::SharedStore;
 
 /// How long the server has to ack a status before it counts as not acked, when the
 /// heartbeat does not tell (an ack later than a heartbeat period is not coming).

@@ -143,34 +143,6 @@ mod tests {
     }
 
     #[test]
-    fn the_database_its_journal_files_and_its_folder_are_private() {
-        let root = tempfile::tempdir().expect("temp dir");
-        let path = root.path().join("data").join("agent.db");
-        let _store = crate::store::Store::open(&path).expect("open");
-        assert_eq!(mode(&root.path().join("data")), DIR_MODE);
-        for name in ["agent.db", "agent.db-wal", "agent.db-shm"] {
-            let file = root.path().join("data").join(name);
-            assert!(file.exists(), "{name} exists while the store is open");
-            assert_eq!(mode(&file), FILE_MODE, "{name}");
-        }
-    }
-
-    #[test]
-    fn an_open_database_of_an_older_version_is_narrowed() {
-        let root = tempfile::tempdir().expect("temp dir");
-        let dir = root.path().join("data");
-        std::fs::create_dir(&dir).expect("dir");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let path = dir.join("agent.db");
-        drop(crate::store::Store::open(&path).expect("first open"));
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let _store = crate::store::Store::open(&path).expect("second open");
-        assert_eq!(mode(&dir), DIR_MODE);
-        assert_eq!(mode(&path), FILE_MODE);
-    }
-
-    #[test]
     fn an_atomic_write_is_private_and_leaves_no_temp_file() {
         let root = tempfile::tempdir().expect("temp dir");
         let path = root.path().join("f.json");

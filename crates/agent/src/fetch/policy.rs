@@ -4,8 +4,6 @@
 
 use url::{Host, Url};
 
-use crate::settings::Settings;
-
 /// How far a host is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -42,14 +40,6 @@ impl FetchPolicy {
             }
         }
         policy
-    }
-
-    /// The policy of `settings`.
-    pub fn from_settings(settings: &Settings) -> Self {
-        Self::new(
-            settings.server().ok().flatten().as_ref(),
-            &settings.fetch_allowed_hosts,
-        )
     }
 
     /// How far `url`'s host is trusted, or `None` when nothing may be fetched from it.

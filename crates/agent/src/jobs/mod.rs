@@ -13,15 +13,15 @@ mod worker;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
-use crate::connection::{now_ms, EpochMillis};
+use crate::connection::now_ms;
 use crate::events::AgentEvent;
 use crate::printing::PrinterBackend;
-use crate::protocol::{JobError, JobState, JobStatus, PrintJob, Rejected};
+use crate::protocol::{JobError, JobState, PrintJob, Rejected};
+use crate::record::JobRecord;
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::SharedStore;
 
 pub(crate) use watcher::InSpooler;
 
@@ -29,37 +29,6 @@ pub(crate) use watcher::InSpooler;
 /// one commit): the worker stores jobs while it prints, so senders only wait for the
 /// disk, and a flood of documents waits in the network, not in memory.
 pub const INCOMING_CAPACITY: usize = 8;
-
-/// One job as the UI and `job_status` see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobRecord {
-    pub job_id: String,
-    pub title: String,
-    pub printer: Option<String>,
-    pub state: JobState,
-    pub size_bytes: u64,
-    pub copies: u32,
-    pub received_at: EpochMillis,
-    pub updated_at: EpochMillis,
-    pub spooler_job_id: Option<u64>,
-    pub error: Option<JobError>,
-    /// For a reprint: the job it reprints.
-    pub reprint_of: Option<String>,
-}
-
-/// The `job_status` an agent sends for a record (protocol section 5).
-pub fn job_status(record: &JobRecord, duplicate: bool) -> JobStatus {
-    JobStatus {
-        job_id: record.job_id.clone(),
-        state: record.state,
-        at: record.updated_at,
-        printer: record.printer.clone(),
-        spooler_job_id: record.spooler_job_id,
-        error: record.error.clone(),
-        duplicate,
-    }
-}
 
 /// The name a job carries in the spooler, so a restarted agent can find it there.
 pub fn document_name(job_id: &str) -> String {
@@ -97,33 +66,6 @@ pub enum ControlError {
     Spooler(String),
     #[error("the job worker has stopped")]
     WorkerGone,
-}
-
-/// The store, shared between tasks; every call runs on the blocking pool.
-#[derive(Debug, Clone)]
-pub struct SharedStore(Arc<Mutex<Store>>);
-
-impl SharedStore {
-    /// Wraps an open store.
-    pub fn new(store: Store) -> Self {
-        Self(Arc::new(Mutex::new(store)))
-    }
-
-    /// Runs `f` on the store in `spawn_blocking`.
-    pub async fn call<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut guard)
-        })
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Task(e.to_string())))
-    }
 }
 
 /// The worker's collaborators.

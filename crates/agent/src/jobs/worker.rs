@@ -12,10 +12,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::watcher::MAX_IN_SPOOLER;
-use super::{document_name, job_status, ControlError, Incoming, JobRecord, JobState, Pipeline};
+use super::{document_name, ControlError, Incoming, JobRecord, JobState, Pipeline};
 use crate::connection::now_ms;
 use crate::printing::{resolve_printer, PrintError, Submission};
 use crate::protocol::{Document, ErrorCode, JobError, PrintJob, Rejected};
+use crate::record::job_status;
 use crate::store::Inserted;
 
 /// While the spooler refuses jobs as busy: the wait before the first ready job goes
@@ -349,7 +350,10 @@ impl Pipeline {
                 settings.printer.clone(),
                 settings.allow_server_printer_choice,
                 settings.max_job_bytes,
-                crate::fetch::FetchPolicy::from_settings(&settings),
+                crate::fetch::FetchPolicy::new(
+                    settings.server().ok().flatten().as_ref(),
+                    &settings.fetch_allowed_hosts,
+                ),
             )
         };
         let allow_choice = allow_choice || job.origin == crate::protocol::Origin::Local;
