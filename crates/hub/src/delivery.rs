@@ -120,7 +120,7 @@ impl Delivery {
 
     /// Sends the next jobs that fit; blocking.
     fn step(&self, client_id: &str, binding: &Binding, unmarked: &mut HashSet<String>) -> Step {
-        let now = crate::hub::now_ms();
+        let now = printrelay_protocol::now_ms();
         let mut store = self
             .store
             .lock()

@@ -16,7 +16,7 @@ use crate::writer::{Pending, WriteQueue, WriterTurn};
 
 pub use crate::writer::Submitted;
 
-pub use printrelay_protocol::now_ms;
+use printrelay_protocol::now_ms;
 
 /// What the older socket of a client id is told before it is closed.
 pub const REPLACED_REASON: &str = "another connection registered this client id";

@@ -11,7 +11,8 @@ use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler;
 
 use crate::auth::{AgentAuth, Tokens};
-use crate::hub::{now_ms, Hub};
+use crate::hub::Hub;
+use printrelay_protocol::now_ms;
 
 /// Installs the handlers of the default namespace; handshakes without a valid agent
 /// token (when tokens are configured) are refused with CONNECT_ERROR "invalid token".

@@ -125,7 +125,7 @@ pub fn commit(
     default_expiry_ms: Option<u64>,
     mut batch: Vec<Pending>,
 ) -> Committed {
-    let now = crate::hub::now_ms();
+    let now = printrelay_protocol::now_ms();
     for pending in &mut batch {
         if let Pending::Job { job, .. } = pending {
             // From the same instant as `createdAt`.

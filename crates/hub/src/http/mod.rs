@@ -4,8 +4,10 @@
 //! the Host check ([`host`]).
 
 mod api;
+mod api_token;
 pub mod cors;
 pub mod error;
+mod events;
 pub mod host;
 mod original;
 mod submission;
@@ -16,8 +18,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::auth::{require_api_token, Tokens};
+use crate::auth::Tokens;
 use crate::hub::Hub;
+use api_token::require_api_token;
 use error::ApiError;
 
 /// The OpenAPI document of every route below, served at `/api/v1/openapi.json`.
@@ -99,7 +102,7 @@ fn routes() -> (Routes, Routes) {
         .get("/api/v1/jobs/{jobId}", api::get_job)
         .get("/api/v1/clients", api::list_clients)
         .get("/api/v1/clients/{clientId}", api::get_client)
-        .get("/api/v1/events", crate::events::stream_events);
+        .get("/api/v1/events", events::stream_events);
     (open, protected)
 }
 
