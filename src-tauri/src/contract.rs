@@ -304,7 +304,6 @@ pub fn samples() -> Value {
             connection: connection_states()[2].clone(),
             heartbeat,
             settings: settings(),
-            jobs: states.iter().map(|s| job(*s)).collect(),
             connection_events: connection_states()
                 .into_iter()
                 .enumerate()

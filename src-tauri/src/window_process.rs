@@ -53,7 +53,11 @@ impl WindowProcess {
         let Ok(to_window) = self.to_window.lock() else {
             return;
         };
-        if let (Some(sender), Ok(payload)) = (to_window.as_ref(), serde_json::to_value(event)) {
+        // No window, no work: the tray process sees every heartbeat.
+        let Some(sender) = to_window.as_ref() else {
+            return;
+        };
+        if let Ok(payload) = serde_json::to_value(event) {
             let _ = sender.send(ToWindow::Event {
                 channel: event.channel().to_owned(),
                 payload,

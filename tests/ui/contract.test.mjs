@@ -92,7 +92,7 @@ test('job events render without holes', () => {
 
 test('the snapshot has every field the window reads', () => {
   const snap = contract.snapshot;
-  for (const key of ['connection', 'heartbeat', 'settings', 'jobs', 'connectionEvents', 'paused', 'autostart', 'warnings']) {
+  for (const key of ['connection', 'heartbeat', 'settings', 'connectionEvents', 'paused', 'autostart', 'warnings']) {
     assert.ok(key in snap, key);
   }
   assert.equal(typeof snap.autostart.enabled, 'boolean');

@@ -18,8 +18,6 @@ use crate::store::SharedStore;
 use crate::store::Store;
 use crate::store::{ConnectionEvent, JobPage, JobQuery};
 
-/// Jobs a snapshot carries.
-const SNAPSHOT_JOBS: usize = 200;
 /// Connection events a snapshot carries.
 const SNAPSHOT_CONNECTION_EVENTS: usize = 50;
 
@@ -47,7 +45,6 @@ pub struct Snapshot {
     pub connection: ConnectionState,
     pub heartbeat: Heartbeat,
     pub settings: Settings,
-    pub jobs: Vec<JobRecord>,
     /// Recent connection changes (connected, lost, gave up...), newest first.
     pub connection_events: Vec<ConnectionEvent>,
     /// Printing is paused: jobs are stored and wait.
@@ -149,24 +146,19 @@ impl Agent {
 
     /// What the UI shows, now.
     pub async fn snapshot(&self) -> Snapshot {
-        let history = self
+        // Jobs are not here: the window reads the page of the history it shows.
+        let connection_events = self
             .store
-            .call(|s| {
-                Ok((
-                    s.recent(SNAPSHOT_JOBS)?,
-                    s.recent_connection_events(SNAPSHOT_CONNECTION_EVENTS)?,
-                ))
-            })
-            .await;
-        let (jobs, connection_events) = history.unwrap_or_else(|error| {
-            tracing::error!(%error, "cannot read the history");
-            (Vec::new(), Vec::new())
-        });
+            .call(|s| s.recent_connection_events(SNAPSHOT_CONNECTION_EVENTS))
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot read the connection history");
+                Vec::new()
+            });
         Snapshot {
             connection: self.connection.state(),
             heartbeat: self.connection.heartbeat(),
             settings: self.settings.borrow().clone(),
-            jobs,
             connection_events,
             paused: self.is_paused(),
         }

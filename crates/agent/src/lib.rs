@@ -1,6 +1,28 @@
 //! PrintRelay print agent core: connects a PC to a dispatch server and prints its jobs
 //! silently on a local printer. No GUI here: the desktop shell and the headless binary
 //! are thin front ends over [`Agent`].
+//!
+//! A map, from the handle down to the helpers (no module imports one that imports it
+//! back):
+//!
+//! - [`agent`]: [`Agent`], the handle front ends hold; starts the tasks below and answers
+//!   commands (reconnect, pause, cancel, reprint, settings, history).
+//! - [`connection`]: the supervisor task that owns the Socket.IO session: connect,
+//!   heartbeat, reconnect with backoff, every state the UI shows.
+//! - [`jobs`]: the worker task that stores and prints jobs in order, and a watcher task
+//!   per print queue that follows spooled jobs to their end.
+//! - [`outbox`]: the task that sends every stored status until the server has it.
+//! - [`printing`]: the spooler behind a trait (CUPS, Windows' winspool and GDI, a fake);
+//!   every call blocks and runs in `spawn_blocking`. [`fetch`]: documents by URL, from
+//!   allowed hosts only.
+//! - [`store`]: SQLite: jobs and their documents, the outbox, the connection log.
+//!   [`record`]: a job as it is stored and shown.
+//! - [`events`]: what front ends are told ([`AgentEvent`]); [`warning`]: what the user
+//!   should know that is not one job's error.
+//! - [`settings`], [`paths`], [`private`], [`logging`], [`signals`]: configuration,
+//!   folders, 0600 files, logs, OS signals. [`test_page`], [`allocator`], [`skip`]:
+//!   small helpers.
+//! - [`protocol`]: the wire contract, shared with the hub (crate `printrelay-protocol`).
 
 pub mod agent;
 pub mod allocator;
@@ -21,7 +43,6 @@ pub mod store;
 pub mod test_page;
 pub mod warning;
 
-/// The wire contract, shared with the hub (crate `printrelay-protocol`).
 pub use printrelay_protocol as protocol;
 
 pub use agent::{Agent, Snapshot};

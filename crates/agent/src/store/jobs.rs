@@ -21,20 +21,9 @@ pub struct Unfinished {
 }
 
 impl Store {
-    /// Stores a new job in state `received` with its status in the outbox, or reports
-    /// the existing record when the id is known.
-    pub fn insert(
-        &mut self,
-        job: &PrintJob,
-        reprint_of: Option<&str>,
-        at: EpochMillis,
-    ) -> Result<Inserted, StoreError> {
-        let mut inserted = self.insert_all(&[(job.clone(), reprint_of.map(str::to_owned))], at)?;
-        Ok(inserted.remove(0))
-    }
-
-    /// [`Store::insert`] for jobs that arrived together (a burst, or a queue sent on
-    /// reconnect): one commit, so one wait for the disk, for all of them. All or none
+    /// Stores new jobs in state `received`, each with its status in the outbox, or
+    /// reports the existing record of a known id. Jobs that arrive together (a burst, or
+    /// a queue sent on reconnect) share one commit, so one wait for the disk. All or none
     /// are stored; the answers come in the order of `jobs`.
     pub fn insert_all(
         &mut self,

@@ -2,6 +2,19 @@
 
 use super::*;
 
+impl Store {
+    /// One job through [`Store::insert_all`].
+    fn insert(
+        &mut self,
+        job: &PrintJob,
+        reprint_of: Option<&str>,
+        at: EpochMillis,
+    ) -> Result<Inserted, StoreError> {
+        let mut inserted = self.insert_all(&[(job.clone(), reprint_of.map(str::to_owned))], at)?;
+        Ok(inserted.remove(0))
+    }
+}
+
 fn job(id: &str) -> PrintJob {
     PrintJob {
         job_id: id.into(),
