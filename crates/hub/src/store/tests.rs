@@ -1,0 +1,201 @@
+//! Tests of `store`.
+
+use super::*;
+
+fn synchronous(store: &Store) -> i64 {
+    store
+        .db
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap_or(-1)
+}
+
+/// Queues `jobs` in one batch; what each came to.
+fn insert_jobs(store: &mut Store, jobs: &[NewJob], now: u64) -> Result<Vec<Inserted>, StoreError> {
+    let writes: Vec<Write<'_>> = jobs.iter().map(Write::Job).collect();
+    Ok(store
+        .write(&writes, now)?
+        .into_iter()
+        .filter_map(|w| match w {
+            Written::Job(inserted) => Some(inserted),
+            _ => None,
+        })
+        .collect())
+}
+
+fn new_job(job_id: &str, client_id: &str) -> NewJob {
+    NewJob {
+        job_id: job_id.into(),
+        client_id: client_id.into(),
+        payload: serde_json::json!({"jobId": job_id}).to_string(),
+        expires_at: None,
+    }
+}
+
+/// One batch: new ids are created in order, a taken id (stored before, or earlier in
+/// the same batch) keeps its job and tells its state.
+#[test]
+fn a_batch_queues_new_jobs_and_leaves_taken_ids_alone() -> Result<(), StoreError> {
+    let mut store = Store::open(Path::new(":memory:"), None)?;
+    insert_jobs(&mut store, &[new_job("old", "pc-1")], 1)?;
+    store.delivered(&["old".to_owned()], "sid-1", 2)?;
+    let mut again = new_job("a", "pc-2");
+    again.payload = "{}".into();
+    let inserted = insert_jobs(
+        &mut store,
+        &[
+            new_job("a", "pc-1"),
+            new_job("old", "pc-1"),
+            again,
+            new_job("b", "pc-1"),
+        ],
+        3,
+    )?;
+    assert_eq!(
+        inserted,
+        [
+            Inserted::Created,
+            Inserted::Exists("delivered".into()),
+            Inserted::Exists("queued".into()),
+            Inserted::Created
+        ]
+    );
+    // The first `a` won: its client and payload are the stored ones.
+    let a = store.deliverable("pc-1", "sid-2", 10, 100)?;
+    let ids: Vec<&str> = a.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["old", "a", "b"]);
+    assert_eq!(a[1].1, serde_json::json!({"jobId": "a"}));
+    assert!(store.deliverable("pc-2", "sid-3", 10, 100)?.is_empty());
+    Ok(())
+}
+
+/// Jobs and statuses in one batch apply in order: a status may follow its job's
+/// submission in the same commit; one for an unknown job or that goes back changes nothing.
+#[test]
+fn a_batch_applies_jobs_and_statuses_in_order() -> Result<(), StoreError> {
+    let mut store = Store::open(Path::new(":memory:"), None)?;
+    let job = new_job("a", "pc-1");
+    let received = serde_json::json!({"jobId": "a", "state": "received"});
+    let spooled = serde_json::json!({"jobId": "a", "state": "spooled"});
+    let unknown = serde_json::json!({"jobId": "nope", "state": "completed"});
+    let written = store.write(
+        &[
+            Write::Job(&job),
+            Write::Status(&spooled),
+            Write::Status(&received),
+            Write::Status(&unknown),
+        ],
+        1,
+    )?;
+    let moved: Vec<Option<String>> = written
+        .iter()
+        .map(|w| match w {
+            Written::Job(inserted) => Some(format!("{inserted:?}")),
+            Written::Status(Applied::Moved(change)) => Some(change.state.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        [Some("Created".into()), Some("spooled".into()), None, None]
+    );
+    let stored = store.job("a")?.map(|j| (j.state, j.events.len()));
+    assert_eq!(stored, Some(("spooled".into(), 2)));
+    Ok(())
+}
+
+/// Marking a delivery: queued jobs change to `delivered`, re-sent ones and jobs that
+/// moved on meanwhile do not change.
+#[test]
+fn delivered_changes_only_queued_jobs() -> Result<(), StoreError> {
+    let mut store = Store::open(Path::new(":memory:"), None)?;
+    let jobs = ["q", "d", "c"].map(|id| new_job(id, "pc-1"));
+    insert_jobs(&mut store, &jobs, 1)?;
+    store.delivered(&["d".to_owned(), "c".to_owned()], "sid-1", 2)?;
+    let completed = serde_json::json!({"jobId": "c", "state": "completed"});
+    store.write(&[Write::Status(&completed)], 3)?;
+    let ids = ["q", "d", "c"].map(String::from);
+    let changes = store.delivered(&ids, "sid-2", 4)?;
+    assert_eq!(
+        changes
+            .iter()
+            .map(|c| (c.job_id.as_str(), c.client_id.as_str()))
+            .collect::<Vec<_>>(),
+        [("q", "pc-1")]
+    );
+    let states: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            store
+                .job(id)
+                .map(|j| j.map(|j| j.state).unwrap_or_default())
+        })
+        .collect::<Result<_, _>>()?;
+    assert_eq!(states, ["delivered", "delivered", "completed"]);
+    // `d` was re-sent on sid-2, so that socket is not sent it again.
+    assert!(store.deliverable("pc-1", "sid-2", 10, 100)?.is_empty());
+    Ok(())
+}
+
+/// Presence and `delivered` skip the fsync; every other write keeps it (FULL = 2).
+#[test]
+fn writes_without_fsync_leave_full_durability_in_force() -> Result<(), StoreError> {
+    let mut store = Store::open(Path::new(":memory:"), None)?;
+    assert_eq!(synchronous(&store), 2);
+    let presence = |online| Presence {
+        client_id: "pc-1".into(),
+        sid: "sid-1".into(),
+        online,
+        at: 1,
+    };
+    store.write(&[Write::Presence(&presence(true))], 1)?;
+    store.client_info("pc-1", &serde_json::json!({"printers": []}), 2)?;
+    insert_jobs(&mut store, &[new_job("job-1", "pc-1")], 3)?;
+    let changes = store.delivered(&["job-1".to_owned()], "sid-1", 4)?;
+    assert_eq!(
+        changes.into_iter().map(|c| c.state).collect::<Vec<_>>(),
+        ["delivered"]
+    );
+    store.write(&[Write::Presence(&presence(false))], 5)?;
+    assert_eq!(synchronous(&store), 2);
+    // And what was written without an fsync is there.
+    let client = store.client("pc-1")?;
+    assert_eq!(
+        client.map(|c| (c.connected, c.info.is_some())),
+        Some((false, true))
+    );
+    Ok(())
+}
+
+/// A database from a newer hub is refused, not opened; a failed migration step leaves
+/// the version it started from.
+#[test]
+fn migrations_refuse_a_newer_database_and_roll_back_a_failed_step() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("hub.db");
+    drop(Store::open(&path, None)?);
+    let newer = MIGRATIONS.len() as i64 + 1;
+    Connection::open(&path)?.pragma_update(None, "user_version", newer)?;
+    match Store::open(&path, None) {
+        Err(StoreError::TooNew { found, known }) => {
+            assert_eq!((found, known), (newer, MIGRATIONS.len() as i64));
+        }
+        other => panic!("opened a newer database: {other:?}"),
+    }
+    // Version 1 with only the last index of step 2 there: step 2 creates two indexes,
+    // fails on the third, and leaves version 1 without the first two.
+    let mut db = Connection::open(&path)?;
+    db.pragma_update(None, "user_version", 1)?;
+    db.execute_batch("DROP INDEX job_events_job; DROP INDEX jobs_state_expiry")?;
+    assert!(
+        migrate(&mut db).is_err(),
+        "jobs_state_updated exists already"
+    );
+    let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let half: i64 = db.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'job_events_job'",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!((version, half), (1, 0));
+    Ok(())
+}
