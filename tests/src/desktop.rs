@@ -10,8 +10,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 
+use crate::common::{artifacts_dir, workspace_binary};
+use crate::process::Process;
 use crate::procs::{self, ProcessMemory};
-use crate::{artifacts_dir, workspace_binary, Process, RAW_QUEUE};
+use crate::spool::RAW_QUEUE;
 
 const LIMIT: Duration = Duration::from_secs(30);
 

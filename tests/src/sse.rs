@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::http_client;
+use crate::common::http_client;
 
 type Body = Pin<Box<dyn Stream<Item = Result<Vec<u8>>> + Send>>;
 

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use crate::{http_client, Process};
+use crate::common::http_client;
+use crate::process::Process;
 
 /// tauri-driver on a free port, on the D-Bus session `bus` (the app's single-instance lock,
 /// tray and notifications use the session bus; a test may watch it).

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::process::Command;
 
-use crate::{repo_root, Agent, AgentHome};
+use crate::agent::{Agent, AgentHome};
+use crate::common::repo_root;
 
 /// The Windows target the agent is cross-built for.
 pub const TARGET: &str = "x86_64-pc-windows-gnu";
