@@ -1,0 +1,241 @@
+//! The supervisor while connected: serving one session (heartbeat watchdog, packets,
+//! dropped frames, commands) until it ends. Runs on the supervisor task.
+
+use super::*;
+
+impl Supervisor {
+    /// Runs an open session until it ends; registers first.
+    pub(super) async fn serve(&mut self, mut session: Session) -> Ended {
+        let mut acks = AckTable::default();
+        self.kick_reason = None;
+        let mut last_ping = Instant::now();
+        let interval = Duration::from_millis(session.open.ping_interval);
+        let grace = interval + Duration::from_millis(session.open.ping_timeout);
+        self.heartbeat.send_replace(Heartbeat {
+            last_ping_at: Some(now_ms()),
+            ping_interval_ms: session.open.ping_interval,
+            ping_timeout_ms: session.open.ping_timeout,
+            dead_at: Some(now_ms() + grace.as_millis() as u64),
+            rtt_ms: None,
+        });
+
+        let register = packet::encode_event(
+            crate::protocol::events::REGISTER,
+            &Value::String(self.config.client_id.clone()),
+            None,
+        );
+        let info = packet::encode_event(
+            crate::protocol::events::CLIENT_INFO,
+            &self.client_info,
+            None,
+        );
+        for frame in [register, info] {
+            if let Err(e) = session.send(frame).await {
+                return Ended::Lost(e);
+            }
+        }
+        self.publish(ConnectionState::Connected {
+            since: now_ms(),
+            sid: session.sid.clone(),
+        });
+
+        let ended = loop {
+            tokio::select! {
+                incoming = session.next() => match incoming {
+                    Incoming::Packet(packet) => {
+                        match self.on_packet(&mut session, &mut acks, packet, &mut last_ping, grace).await {
+                            Ok(()) => {}
+                            Err(ended) => break ended,
+                        }
+                    }
+                    Incoming::Garbage(detail) => {
+                        if let Some(more) = self.garbage.admit(Instant::now()) {
+                            tracing::warn!(%detail, unlogged_before = more, "ignored an undecodable frame (more this minute are counted, not logged)");
+                        }
+                    }
+                    Incoming::Dropped(dropped) => self.on_dropped(dropped).await,
+                    Incoming::Closed(reason) => break Ended::Lost(reason),
+                },
+                () = sleep_until(last_ping + grace) => {
+                    break Ended::Lost(format!(
+                        "no heartbeat from the server for {} ms",
+                        grace.as_millis()
+                    ));
+                }
+                command = self.commands.recv() => {
+                    if let Some(next) = self.on_command_online(&mut session, &mut acks, command).await {
+                        break next;
+                    }
+                }
+            }
+        };
+        if matches!(ended, Ended::Command(_)) {
+            session.close().await;
+        }
+        ended
+    }
+
+    /// A frame longer than the cap was read and thrown away: say so, and hand on what
+    /// its start tells (a `print` and its job id), so the job is refused by id.
+    async fn on_dropped(&mut self, dropped: Dropped) {
+        let peeked = packet::peek_event(&dropped.head);
+        if let Some(more) = self.garbage.admit(Instant::now()) {
+            tracing::warn!(
+                bytes = dropped.bytes,
+                event = ?peeked.as_ref().map(|(name, _)| name),
+                unlogged_before = more,
+                "dropped a frame longer than the largest job allowed (setting maxJobBytes)"
+            );
+        }
+        if let Some((name, job_id)) = peeked {
+            let _ = self
+                .events
+                .send(ServerEvent {
+                    name,
+                    data: json!({ "jobId": job_id }),
+                    binary: false,
+                    dropped_bytes: Some(dropped.bytes),
+                })
+                .await;
+        }
+    }
+
+    async fn on_packet(
+        &mut self,
+        session: &mut Session,
+        acks: &mut AckTable,
+        packet: EnginePacket,
+        last_ping: &mut Instant,
+        grace: Duration,
+    ) -> Result<(), Ended> {
+        match packet {
+            EnginePacket::Ping => {
+                *last_ping = Instant::now();
+                session
+                    .send(packet::PONG.into())
+                    .await
+                    .map_err(Ended::Lost)?;
+                let at = now_ms();
+                let rtt_ms = self.heartbeat.borrow().rtt_ms;
+                self.heartbeat.send_replace(Heartbeat {
+                    last_ping_at: Some(at),
+                    ping_interval_ms: session.open.ping_interval,
+                    ping_timeout_ms: session.open.ping_timeout,
+                    dead_at: Some(at + grace.as_millis() as u64),
+                    rtt_ms,
+                });
+                // The application-level heartbeat measures RTT where the server acks it.
+                let id = acks.heartbeat(at);
+                // The last round trip goes along, so the server can show it too.
+                let frame = packet::encode_event(
+                    crate::protocol::events::HEARTBEAT,
+                    &json!({ "at": at, "rttMs": rtt_ms }),
+                    Some(id),
+                );
+                session.send(frame).await.map_err(Ended::Lost)?;
+            }
+            EnginePacket::Close => return Err(Ended::Lost("the server closed the session".into())),
+            EnginePacket::Message(SocketPacket::Event { name, data, .. }) => {
+                let data = data.into_iter().next().unwrap_or(Value::Null);
+                // The hub's event before it closes a connection whose id registered elsewhere.
+                if name == REPLACED {
+                    tracing::warn!(%data, "another connection registered this client id");
+                    self.kick_reason = Some(REPLACED.into());
+                }
+                // Hand-off only: the wait is for room in the channel (the agent stores
+                // jobs as they come, also while printing), never for work.
+                let _ = self
+                    .events
+                    .send(ServerEvent {
+                        name,
+                        data,
+                        binary: false,
+                        dropped_bytes: None,
+                    })
+                    .await;
+            }
+            EnginePacket::Message(SocketPacket::BinaryEvent {
+                name,
+                data,
+                attachments,
+            }) => {
+                tracing::warn!(event = %name, attachments, "an event with binary attachments: not supported yet");
+                let data = data.into_iter().next().unwrap_or(Value::Null);
+                let _ = self
+                    .events
+                    .send(ServerEvent {
+                        name,
+                        data,
+                        binary: true,
+                        dropped_bytes: None,
+                    })
+                    .await;
+            }
+            EnginePacket::Message(SocketPacket::Ack { ack_id, data }) => {
+                if let Some(sent_at) = acks.resolve(ack_id, data) {
+                    let rtt = now_ms().saturating_sub(sent_at);
+                    self.heartbeat.send_modify(|hb| hb.rtt_ms = Some(rtt));
+                }
+            }
+            EnginePacket::Message(SocketPacket::Disconnect) => {
+                // A hub that closes us because another connection took our client id says
+                // so first (`replaced`); the UI puts either reason into words.
+                let reason = self.kick_reason.take();
+                return Err(Ended::Kicked(
+                    reason.unwrap_or_else(|| "io server disconnect".into()),
+                ));
+            }
+            EnginePacket::Message(other) => tracing::debug!(?other, "ignored packet"),
+            EnginePacket::Open(_) | EnginePacket::Pong | EnginePacket::Noop => {}
+        }
+        Ok(())
+    }
+
+    async fn on_command_online(
+        &mut self,
+        session: &mut Session,
+        acks: &mut AckTable,
+        command: Option<Command>,
+    ) -> Option<Ended> {
+        let Some(command) = command else {
+            return Some(Ended::Command(Next::Exit));
+        };
+        match command {
+            Command::Reconnect => Some(Ended::Command(self.initial())),
+            // A live connection that the change broke is found by the heartbeat.
+            Command::Nudge => None,
+            Command::Disconnect => Some(Ended::Command(Next::Park(ConnectionState::Stopped))),
+            Command::Shutdown => Some(Ended::Command(Next::Exit)),
+            Command::Configure(config) => {
+                let changed = self.config.needs_reconnect(&config);
+                self.config = *config;
+                changed.then(|| Ended::Command(self.initial()))
+            }
+            Command::SetClientInfo(info) => {
+                self.client_info = info;
+                let frame = packet::encode_event(
+                    crate::protocol::events::CLIENT_INFO,
+                    &self.client_info,
+                    None,
+                );
+                session.send(frame).await.err().map(Ended::Lost)
+            }
+            Command::Emit { event, data, done } => {
+                let result = session
+                    .send(packet::encode_event(&event, &data, None))
+                    .await;
+                let lost = result.as_ref().err().cloned();
+                let _ = done.send(result.map_err(|_| EmitError::NotConnected));
+                lost.map(Ended::Lost)
+            }
+            Command::EmitWithAck { event, data, reply } => {
+                let id = acks.register(reply);
+                session
+                    .send(packet::encode_event(&event, &data, Some(id)))
+                    .await
+                    .err()
+                    .map(Ended::Lost)
+            }
+        }
+    }
+}
