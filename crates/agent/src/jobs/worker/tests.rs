@@ -1,5 +1,6 @@
 //! Tests of `worker`.
 
+use super::printing::choose_printer;
 use super::*;
 
 #[test]
