@@ -129,12 +129,13 @@ pub fn prepare_database(path: &Path) -> io::Result<()> {
 }
 
 #[cfg(all(test, unix))]
-mod tests {
+pub(crate) mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
 
-    fn mode(path: &Path) -> u32 {
+    /// A path's permission bits, for the tests that check a file is private.
+    pub(crate) fn mode(path: &Path) -> u32 {
         std::fs::metadata(path)
             .expect("metadata")
             .permissions()

@@ -260,15 +260,8 @@ mod private_files {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+    use crate::private::tests::mode;
     use crate::private::{DIR_MODE, FILE_MODE};
-
-    fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path)
-            .expect("metadata")
-            .permissions()
-            .mode()
-            & 0o777
-    }
 
     #[test]
     fn the_database_its_journal_files_and_its_folder_are_private() {

@@ -217,14 +217,7 @@ mod modes {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-
-    fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path)
-            .expect("metadata")
-            .permissions()
-            .mode()
-            & 0o777
-    }
+    use crate::private::tests::mode;
 
     #[test]
     fn the_files_and_their_folder_are_private() {
