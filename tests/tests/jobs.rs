@@ -698,3 +698,55 @@ async fn a_job_sent_as_binary_is_rejected_with_its_code_and_the_connection_goes_
     assert!(!reconnected, "the connection was kept");
     Ok(())
 }
+
+/// The agent died inside a submission, between CUPS' Create-Job and Send-Document: CUPS
+/// holds a job of that name with no document (`job-incoming`), which would never print.
+/// The restarted agent, finding it, cancels it and prints the job: once, and completed.
+#[tokio::test]
+async fn a_submission_cut_off_by_a_crash_is_printed_again_once() -> Result<()> {
+    let home = AgentHome::new()?;
+    let job_id = unique_marker("cut-off");
+    let marker = unique_marker("cut off submission");
+    // What the killed agent left in its store: the job, marked as being submitted.
+    {
+        let mut store = printrelay_agent::store::Store::open(&home.path().join("data/agent.db"))?;
+        let job = printrelay_agent::protocol::parse_print(
+            raw_job(&job_id, marker.as_bytes()),
+            printrelay_agent::protocol::Limits::default(),
+        )
+        .map_err(|rejected| anyhow::anyhow!("{rejected:?}"))?;
+        store.insert_all(&[(job, None)], 1)?;
+        store.mark_submit_started(&job_id, RAW_QUEUE, 2)?;
+    }
+    // ... and what CUPS kept of the submission: a job of its name without a document.
+    let test = std::env::temp_dir().join(format!("{job_id}.test"));
+    std::fs::write(
+        &test,
+        format!(
+            "{{\n NAME \"Create-Job only\"\n OPERATION create-job\n GROUP operation\n ATTR charset attributes-charset utf-8\n ATTR language attributes-natural-language en\n ATTR uri printer-uri $uri\n ATTR name requesting-user-name $user\n ATTR name job-name printrelay:{job_id}\n STATUS successful-ok\n}}\n"
+        ),
+    )?;
+    let created = std::process::Command::new("ipptool")
+        .arg(format!("ipp://localhost/printers/{RAW_QUEUE}"))
+        .arg(&test)
+        .status()?;
+    std::fs::remove_file(&test)?;
+    ensure!(created.success(), "ipptool create-job: {created}");
+
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    let client_id = unique_marker("cut-off-pc");
+    let mut agent = Agent::start_in(&home, &server.url(), &client_id, RAW_QUEUE, &[]).await?;
+    let completed = agent.wait_for(LIMIT, "completed", |e| {
+        e["type"] == "job"
+            && e["payload"]["jobId"] == job_id.as_str()
+            && e["payload"]["state"] == "completed"
+    });
+    completed.await?;
+    agent.settle(LIMIT).await?;
+    assert_eq!(
+        count_printed(RAW_QUEUE, marker.as_bytes()),
+        1,
+        "printed once"
+    );
+    Ok(())
+}

@@ -10,8 +10,11 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 /// What CUPS says of one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CupsJobState {
-    /// Pending, held, processing or stopped: not finished yet.
+    /// Pending, processing or stopped: not finished yet.
     Active,
+    /// Held: not printed and not printing. A job whose document never arrived (its
+    /// sender died between Create-Job and Send-Document: `job-incoming`) stays so.
+    Held,
     Completed,
     /// Cancelled by a person or a program.
     Canceled,
@@ -27,7 +30,8 @@ impl CupsJobState {
     /// From IPP's `job-state` enum (RFC 8011 5.3.7).
     fn from_ipp(value: c_int) -> Self {
         match value {
-            3..=6 => Self::Active,
+            4 => Self::Held,
+            3 | 5 | 6 => Self::Active,
             7 => Self::Canceled,
             8 => Self::Aborted,
             9 => Self::Completed,
@@ -236,7 +240,7 @@ mod tests {
         use CupsJobState::*;
         assert_eq!(
             states,
-            [Unknown, Active, Active, Active, Active, Canceled, Aborted, Completed, Unknown]
+            [Unknown, Active, Held, Active, Active, Canceled, Aborted, Completed, Unknown]
         );
     }
 

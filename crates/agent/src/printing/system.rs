@@ -180,7 +180,9 @@ impl PrinterBackend for SystemBackend {
     fn job_state(&self, printer: &str, spooler_job_id: u64) -> SpoolerJobState {
         match cups_ipp::job_state(printer, spooler_job_id) {
             // Not an answer about the job: it stays watched and is asked about again.
-            CupsJobState::Active | CupsJobState::NoAnswer => SpoolerJobState::Active,
+            CupsJobState::Active | CupsJobState::Held | CupsJobState::NoAnswer => {
+                SpoolerJobState::Active
+            }
             CupsJobState::Completed => SpoolerJobState::Completed,
             CupsJobState::Canceled => SpoolerJobState::Cancelled,
             CupsJobState::Aborted => SpoolerJobState::Aborted,
@@ -201,13 +203,31 @@ impl PrinterBackend for SystemBackend {
     }
 
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64> {
-        let printer = self.destinations.find(printer)?;
-        printer
+        let queue = self.destinations.find(printer)?;
+        let id = queue
             .get_active_jobs()
             .into_iter()
-            .chain(printer.get_job_history())
+            .chain(queue.get_job_history())
             .find(|job| job.name == document_name)
-            .map(|job| job.id)
+            .map(|job| job.id)?;
+        // A held job has not printed. It may be one whose document never arrived (the
+        // agent died inside the submission; CUPS would hold it until its timeout and then
+        // abort it, unprinted): cancel it, and the job is printed again.
+        if cups_ipp::job_state(printer, id) == CupsJobState::Held {
+            tracing::info!(
+                spooler_id = id,
+                "a held job of ours from before a restart; cancelling it to print again"
+            );
+            return match queue.cancel_job(id) {
+                Ok(_) => None,
+                // Not cancelled: it stays the job we follow, rather than risk two.
+                Err(error) => {
+                    tracing::warn!(spooler_id = id, error = %error.message, "cannot cancel a held job");
+                    Some(id)
+                }
+            };
+        }
+        Some(id)
     }
 
     fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError> {
