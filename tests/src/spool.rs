@@ -87,6 +87,18 @@ impl SpoolWatch {
         }
     }
 
+    /// Fails naming every marker that did not come out exactly once (with its count).
+    pub fn ensure_each_once(&self, markers: &[String]) -> Result<()> {
+        let counts = self.counts(markers);
+        let not_once: Vec<(&String, &usize)> = markers
+            .iter()
+            .zip(&counts)
+            .filter(|(_, &c)| c != 1)
+            .collect();
+        anyhow::ensure!(not_once.is_empty(), "printed other than once: {not_once:?}");
+        Ok(())
+    }
+
     /// How many of the new job files hold exactly each of `markers` (surrounding
     /// whitespace aside).
     pub fn counts(&self, markers: &[String]) -> Vec<usize> {

@@ -130,14 +130,7 @@ async fn a_thousand_queued_jobs_are_all_delivered_in_order_and_printed_once() ->
     spool.wait_for_markers(&markers, LIMIT).await?;
     // Completed at the hub means the agent answered every job: no copy is on its way.
     spool.poll();
-    let counts = spool.counts(&markers);
-    let twice: Vec<&String> = markers
-        .iter()
-        .zip(&counts)
-        .filter(|(_, &c)| c != 1)
-        .map(|(m, _)| m)
-        .collect();
-    ensure!(twice.is_empty(), "printed other than once: {twice:?}");
+    spool.ensure_each_once(&markers)?;
     // In order: the spooler's job ids rise along the hub's order.
     let mut spooler_ids = Vec::with_capacity(JOBS);
     for job in &jobs {
@@ -574,12 +567,6 @@ async fn an_agent_killed_during_a_burst_from_the_hub_prints_every_job_exactly_on
     wait_all_completed(&hub, &client_id, JOBS).await?;
     spool.wait_for_markers(&markers, LIMIT).await?;
     spool.poll();
-    let counts = spool.counts(&markers);
-    let not_once: Vec<(&String, &usize)> = markers
-        .iter()
-        .zip(&counts)
-        .filter(|(_, &c)| c != 1)
-        .collect();
-    ensure!(not_once.is_empty(), "printed other than once: {not_once:?}");
+    spool.ensure_each_once(&markers)?;
     Ok(())
 }
