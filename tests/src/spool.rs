@@ -1,6 +1,7 @@
 //! The test CUPS queues: what came out of them (the `printrelay-test` backend writes
 //! every job to a file), a queue held for a while, and documents to print.
 
+use std::os::unix::fs::DirEntryExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,10 +22,14 @@ pub const RAW_QUEUE: &str = "PrintRelayRaw";
 
 /// The job files that appear in a queue's spool folder after this was made, each read
 /// once (the backend renames a file into place only when it is complete).
+///
+/// A file is known by its name and inode: cupsd may hand out a job id again (its
+/// `job.cache` lags behind when the machine stops), and the backend's `mv` then replaces
+/// an old `job-<id>.prn` with a new file under the same name.
 #[derive(Debug)]
 pub struct SpoolWatch {
     dir: PathBuf,
-    known: std::collections::HashSet<std::ffi::OsString>,
+    known: std::collections::HashSet<(std::ffi::OsString, u64)>,
     /// Contents of the new job files, in the order they were found.
     pub outputs: Vec<Vec<u8>>,
 }
@@ -32,9 +37,17 @@ pub struct SpoolWatch {
 impl SpoolWatch {
     /// Remembers what `queue`'s folder holds now.
     pub fn new(queue: &str) -> Self {
-        let dir = spool_dir(queue);
+        Self::in_dir(spool_dir(queue))
+    }
+
+    fn in_dir(dir: PathBuf) -> Self {
         let known = std::fs::read_dir(&dir)
-            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| (e.file_name(), e.ino()))
+                    .collect()
+            })
             .unwrap_or_default();
         Self {
             dir,
@@ -48,12 +61,12 @@ impl SpoolWatch {
     pub fn poll(&mut self) -> usize {
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for entry in entries.flatten() {
-                let name = entry.file_name();
-                if self.known.contains(&name) || !name.to_string_lossy().ends_with(".prn") {
+                let key = (entry.file_name(), entry.ino());
+                if self.known.contains(&key) || !key.0.to_string_lossy().ends_with(".prn") {
                     continue;
                 }
                 if let Ok(bytes) = std::fs::read(entry.path()) {
-                    self.known.insert(name);
+                    self.known.insert(key);
                     self.outputs.push(bytes);
                 }
             }
@@ -300,5 +313,34 @@ pub async fn wait_for_job_output(queue: &str, job_id: &str, limit: Duration) -> 
         }
         // Written by cupsd's backend in another process; poll.
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_file_replaced_under_a_known_name_is_new() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let place = |name: &str, bytes: &str| -> Result<()> {
+            // As the backend does: written aside, renamed into place.
+            let tmp = dir.path().join(".tmp");
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, dir.path().join(name))?;
+            Ok(())
+        };
+        place("job-7.prn", "old")?;
+        let mut watch = SpoolWatch::in_dir(dir.path().to_owned());
+        assert_eq!(watch.poll(), 0, "what was there before is not new");
+        place("job-7.prn", "new")?;
+        place("job-8.prn", "next")?;
+        assert_eq!(watch.poll(), 2);
+        assert_eq!(
+            watch.counts(&["new".into(), "next".into(), "old".into()]),
+            [1, 1, 0]
+        );
+        assert_eq!(watch.poll(), 2, "each file is read once");
+        Ok(())
     }
 }
