@@ -71,7 +71,11 @@ async fn get_status_never_answers_a_null_socket_id() -> Result<()> {
     let db = tempfile::tempdir()?;
     let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
     let client_id = unique_marker("infoonly");
-    let info = json!(["client_info", {"clientId": client_id, "printers": []}]);
+    let info = json!(["client_info", {
+        "clientId": client_id, "protocol": 1, "app": {"name": "test", "version": "0"},
+        "host": {"hostname": "h", "os": "linux", "arch": "x86_64"},
+        "printers": [], "selectedPrinter": null,
+    }]);
     socket_io_emit(hub.port, &json!({"clientId": client_id}), &info).await?;
     let deadline = tokio::time::Instant::now() + LIMIT;
     let entry = loop {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::connection::{self, ConnectionConfig, ConnectionHandle, ConnectionState, Heartbeat};
@@ -67,7 +67,7 @@ impl Agent {
         let printers = list_printers(&backend).await;
         let client_info = client_info(&settings, &printers);
         let (connection, server_events) =
-            connection::spawn(connection_config(&settings)?, client_info);
+            connection::spawn(connection_config(&settings)?, &client_info);
         let (settings_tx, settings_rx) = watch::channel(settings);
         let (jobs_tx, jobs_rx) = mpsc::channel(crate::jobs::INCOMING_CAPACITY);
         let mut store = store;
@@ -194,8 +194,7 @@ impl Agent {
         let job = self
             .store
             .call(move |s| s.load_job(&id))
-            .await
-            .map_err(|e| ControlError::Store(e.to_string()))?
+            .await?
             .ok_or_else(|| ControlError::NotFound(job_id.to_owned()))?;
         let new_id = format!("local-{}", uuid::Uuid::new_v4());
         let job = PrintJob {
@@ -222,7 +221,7 @@ impl Agent {
         self.store
             .call(move |s| s.query(&query))
             .await
-            .map_err(|e| ControlError::Store(e.to_string()))
+            .map_err(ControlError::from)
     }
 
     /// Validates and applies new settings at once: a changed server, client id or token
@@ -237,7 +236,7 @@ impl Agent {
         if printer_changed {
             let printers = self.printers().await;
             self.connection
-                .set_client_info(client_info(&settings, &printers))
+                .set_client_info(&client_info(&settings, &printers))
                 .await;
         }
         self.connection.configure(config).await;
@@ -291,19 +290,22 @@ async fn list_printers(backend: &Arc<dyn PrinterBackend>) -> Vec<PrinterInfo> {
         .unwrap_or_default()
 }
 
-fn client_info(settings: &Settings, printers: &[PrinterInfo]) -> Value {
-    json!({
-        "clientId": settings.client_id,
-        "protocol": protocol::PROTOCOL_VERSION,
-        "app": {"name": "printrelay-agent", "version": env!("CARGO_PKG_VERSION")},
-        "host": {
-            "hostname": gethostname::gethostname().to_string_lossy(),
-            "os": std::env::consts::OS,
-            "arch": std::env::consts::ARCH,
+fn client_info(settings: &Settings, printers: &[PrinterInfo]) -> protocol::ClientInfo {
+    protocol::ClientInfo {
+        client_id: settings.client_id.clone(),
+        protocol: protocol::PROTOCOL_VERSION,
+        app: protocol::AppInfo {
+            name: "printrelay-agent".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
         },
-        "printers": printers,
-        "selectedPrinter": settings.printer,
-    })
+        host: protocol::HostInfo {
+            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+        },
+        printers: printers.to_vec(),
+        selected_printer: settings.printer.clone(),
+    }
 }
 
 /// Routes server events: parses `print` and hands it to the worker; never awaits printing.
@@ -362,7 +364,7 @@ async fn dispatch(
             protocol::events::REFRESH_PRINTERS => {
                 let printers = list_printers(&backend).await;
                 let info = client_info(&settings.borrow(), &printers);
-                connection.set_client_info(info).await;
+                connection.set_client_info(&info).await;
             }
             other => tracing::debug!(event = other, "ignored server event"),
         }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use socketioxide::extract::{AckSender, SocketRef};
 
 use crate::delivery::Delivery;
@@ -16,7 +16,7 @@ use crate::writer::{Pending, WriteQueue, WriterTurn};
 
 pub use crate::writer::Submitted;
 
-use printrelay_protocol::now_ms;
+use printrelay_protocol::{now_ms, ClientInfo, Replaced};
 
 /// What the older socket of a client id is told before it is closed.
 pub const REPLACED_REASON: &str = "another connection registered this client id";
@@ -178,7 +178,12 @@ impl Hub {
             tracing::warn!(client = %client_id, older = %older.id, newer = %sid, "client id registered again: the older connection is closed");
             let _ = older.emit(
                 printrelay_protocol::events::REPLACED,
-                &json!({"clientId": client_id, "reason": REPLACED_REASON, "by": sid, "at": now}),
+                &Replaced {
+                    client_id: client_id.to_owned(),
+                    reason: REPLACED_REASON.to_owned(),
+                    by: sid.clone(),
+                    at: now,
+                },
             );
             let _ = older.disconnect();
         }
@@ -271,7 +276,7 @@ impl Hub {
     }
 
     /// Stores an agent's `client_info` (printers, version, host).
-    pub fn client_info(&self, client_id: &str, info: &Value) {
+    pub fn client_info(&self, client_id: &str, info: &ClientInfo) {
         let writer = Arc::clone(&self.writer);
         let client_id = client_id.to_owned();
         let info = info.clone();

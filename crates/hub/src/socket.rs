@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use printrelay_protocol::events;
+use printrelay_protocol::{events, ClientInfo, Heartbeat, HeartbeatAck, Registered};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
@@ -62,11 +62,18 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     socket.on(
         events::CLIENT_INFO,
         async move |socket: SocketRef, Data::<Value>(info)| {
+            let info = match serde_json::from_value::<ClientInfo>(info) {
+                Ok(info) => info,
+                Err(error) => {
+                    tracing::warn!(sid = %socket.id, %error, "ignored a client_info not in the protocol's shape");
+                    return;
+                }
+            };
             // Handlers run concurrently: `register` may not be bound yet, so fall back
             // to the id the agent states in the payload.
             let client_id = h
                 .client_of(&socket.id.to_string())
-                .or_else(|| info["clientId"].as_str().map(str::to_owned))
+                .or_else(|| Some(info.client_id.clone()))
                 .filter(|id| a.tokens.may_register(&a.proved, id));
             if let Some(client_id) = client_id {
                 h.client_info(&client_id, &info);
@@ -97,8 +104,14 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     socket.on(
         events::HEARTBEAT,
         async move |socket: SocketRef, Data::<Value>(data), ack: AckSender| {
-            let _ = ack.send(&json!({"at": data["at"], "serverTime": now_ms()}));
-            h.heartbeat(&socket.id.to_string(), data["rttMs"].as_u64());
+            let Ok(beat) = serde_json::from_value::<Heartbeat>(data) else {
+                return;
+            };
+            let _ = ack.send(&HeartbeatAck {
+                at: beat.at,
+                server_time: now_ms(),
+            });
+            h.heartbeat(&socket.id.to_string(), beat.rtt_ms);
         },
     );
     let h = hub.clone();
@@ -150,7 +163,11 @@ fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access)
     });
     let _ = socket.emit(
         events::REGISTERED,
-        &json!({"clientId": client_id, "serverTime": now_ms(), "queued": queued}),
+        &Registered {
+            client_id: client_id.to_owned(),
+            server_time: now_ms(),
+            queued,
+        },
     );
     hub.deliver(client_id);
 }

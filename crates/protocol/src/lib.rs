@@ -2,6 +2,8 @@
 //! desktop app and the tests. No I/O and no runtime: types, parsing and rules only.
 //!
 //! - [`events`]: the Socket.IO event names.
+//! - [`client`]: who is connected: the agent's [`ClientInfo`] with its printers, the
+//!   hub's [`Registered`] and [`Replaced`], the application [`Heartbeat`] and its ack.
 //! - [`print`]: the `print` payload in its two shapes, validated into a [`PrintJob`] or a
 //!   [`Rejected`] with a stable [`ErrorCode`].
 //! - [`job`]: a job's states in their order ([`JobState`]), the `job_status` an agent
@@ -9,10 +11,15 @@
 //! - [`time`]: epoch milliseconds, the wire's one time format besides RFC 3339 in
 //!   `print`.
 
+pub mod client;
 pub mod job;
 pub mod print;
 pub mod time;
 
+pub use client::{
+    AppInfo, ClientInfo, Heartbeat, HeartbeatAck, HostInfo, PrinterInfo, PrinterState, Registered,
+    Replaced,
+};
 pub use job::{ErrorCode, JobError, JobState, JobStatus};
 pub use print::*;
 pub use time::{now_ms, EpochMillis};

@@ -24,6 +24,8 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use url::Url;
 
+use crate::protocol::ClientInfo;
+
 /// Everything the supervisor needs to know to connect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionConfig {
@@ -121,7 +123,7 @@ const SERVER_EVENTS: usize = 4;
 /// [`ConnectionHandle::set_client_info`].
 pub fn spawn(
     config: ConnectionConfig,
-    client_info: Value,
+    client_info: &ClientInfo,
 ) -> (ConnectionHandle, mpsc::Receiver<ServerEvent>) {
     let (command_tx, command_rx) = mpsc::channel(64);
     let (state_tx, state_rx) = watch::channel(ConnectionState::Idle);
@@ -130,7 +132,7 @@ pub fn spawn(
     let (transitions_tx, transitions_rx) = mpsc::channel(TRANSITIONS);
     let supervisor = supervisor::Supervisor::new(
         config,
-        client_info,
+        serde_json::json!(client_info),
         command_rx,
         state_tx,
         heartbeat_tx,
@@ -205,8 +207,9 @@ impl ConnectionHandle {
     }
 
     /// Replaces the `client_info` payload and re-sends it when connected.
-    pub async fn set_client_info(&self, info: Value) {
-        self.send(Command::SetClientInfo(info)).await;
+    pub async fn set_client_info(&self, info: &ClientInfo) {
+        self.send(Command::SetClientInfo(serde_json::json!(info)))
+            .await;
     }
 
     /// Emits `event(data)` if connected.

@@ -67,11 +67,30 @@ fn summary(states: &[ConnectionState]) -> Vec<String> {
         .collect()
 }
 
+/// A `client_info` for tests that do not read it.
+fn client_info() -> ClientInfo {
+    ClientInfo {
+        client_id: "pc-test".into(),
+        protocol: crate::protocol::PROTOCOL_VERSION,
+        app: crate::protocol::AppInfo {
+            name: "test".into(),
+            version: "0".into(),
+        },
+        host: crate::protocol::HostInfo {
+            hostname: "test".into(),
+            os: "linux".into(),
+            arch: "x86_64".into(),
+        },
+        printers: Vec::new(),
+        selected_printer: None,
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn gives_up_after_exactly_the_configured_attempts() {
     let url = refused_url().await;
     let started = tokio::time::Instant::now();
-    let (handle, _events) = spawn(config(Some(url), 4), json!({}));
+    let (handle, _events) = spawn(config(Some(url), 4), &client_info());
     let mut state = handle.watch_state();
     let seen = states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
     assert_eq!(
@@ -120,7 +139,7 @@ async fn a_server_that_never_answers_fails_the_attempt_by_timeout() {
             held.push(socket);
         }
     });
-    let (handle, _events) = spawn(config(Some(url), 2), json!({}));
+    let (handle, _events) = spawn(config(Some(url), 2), &client_info());
     let mut state = handle.watch_state();
     let seen = states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
     match seen.last() {
@@ -140,7 +159,7 @@ async fn a_server_that_never_answers_fails_the_attempt_by_timeout() {
 #[tokio::test(start_paused = true)]
 async fn changing_the_server_reconnects_at_once_and_policy_changes_do_not() {
     let first = refused_url().await;
-    let (handle, _events) = spawn(config(Some(first.clone()), 1), json!({}));
+    let (handle, _events) = spawn(config(Some(first.clone()), 1), &client_info());
     let mut state = handle.watch_state();
     states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
 
@@ -168,7 +187,7 @@ async fn changing_the_server_reconnects_at_once_and_policy_changes_do_not() {
 
 #[tokio::test(start_paused = true)]
 async fn without_a_server_it_stays_idle_and_emits_fail_cleanly() {
-    let (handle, _events) = spawn(config(None, 5), json!({}));
+    let (handle, _events) = spawn(config(None, 5), &client_info());
     // The transitions reader sees every state the supervisor publishes, so each
     // command's effect is awaited rather than read before it happened.
     let mut transitions = handle
@@ -197,7 +216,7 @@ async fn without_a_server_it_stays_idle_and_emits_fail_cleanly() {
 async fn after_giving_up_it_tries_in_the_background_unless_turned_off() {
     let mut settings = config(Some(refused_url().await), 1);
     settings.policy.background_retry_ms = 30_000;
-    let (handle, _events) = spawn(settings.clone(), json!({}));
+    let (handle, _events) = spawn(settings.clone(), &client_info());
     let mut state = handle.watch_state();
     let first = states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
     let Some(ConnectionState::GaveUp {
@@ -245,7 +264,7 @@ async fn after_giving_up_it_tries_in_the_background_unless_turned_off() {
 async fn a_nudge_retries_at_once_while_waiting_to_retry() {
     let mut settings = config(Some(refused_url().await), 1);
     settings.policy.background_retry_ms = 3_600_000;
-    let (handle, _events) = spawn(settings, json!({}));
+    let (handle, _events) = spawn(settings, &client_info());
     let mut state = handle.watch_state();
     states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
     let started = tokio::time::Instant::now();
@@ -269,7 +288,7 @@ async fn a_nudge_retries_at_once_while_waiting_to_retry() {
 /// when the watch has long moved on (a reader that looked only now would see `gaveUp`).
 #[tokio::test(start_paused = true)]
 async fn every_transition_is_kept_in_order_for_its_reader() {
-    let (handle, _events) = spawn(config(Some(refused_url().await), 3), json!({}));
+    let (handle, _events) = spawn(config(Some(refused_url().await), 3), &client_info());
     let mut state = handle.watch_state();
     states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
     let mut transitions = handle

@@ -17,11 +17,11 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
 use crate::connection::now_ms;
 use crate::events::AgentEvent;
-use crate::printing::PrinterBackend;
+use crate::printing::{PrintError, PrinterBackend};
 use crate::protocol::{JobError, JobState, PrintJob, Rejected};
 use crate::record::JobRecord;
 use crate::settings::Settings;
-use crate::store::SharedStore;
+use crate::store::{SharedStore, StoreError};
 
 pub(crate) use watcher::InSpooler;
 
@@ -53,17 +53,18 @@ pub enum Incoming {
 }
 
 /// Why a request about one job could not be carried out.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("no job {0:?}")]
     NotFound(String),
     #[error("job {job_id:?} is already {state:?}")]
     AlreadyFinished { job_id: String, state: JobState },
-    #[error("{0}")]
-    Store(String),
+    /// The job store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The spooler refused (e.g. to cancel a job it holds).
     #[error("the spooler refused: {0}")]
-    Spooler(String),
+    Spooler(#[from] PrintError),
     #[error("the job worker has stopped")]
     WorkerGone,
 }

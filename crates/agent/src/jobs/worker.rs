@@ -149,8 +149,7 @@ impl Pipeline {
         let record = self
             .store
             .call(move |s| s.get(&id))
-            .await
-            .map_err(|e| ControlError::Store(e.to_string()))?
+            .await?
             .ok_or_else(|| ControlError::NotFound(job_id.to_owned()))?;
         match (record.state, &record.printer, record.spooler_job_id) {
             (JobState::Spooled, Some(printer), Some(spooler_id)) => {
@@ -159,8 +158,7 @@ impl Pipeline {
                 // The watcher sees the spooler's cancellation and publishes it.
                 tokio::task::spawn_blocking(move || backend.cancel(&printer, spooler_id))
                     .await
-                    .map_err(|_| ControlError::WorkerGone)?
-                    .map_err(|e| ControlError::Spooler(e.to_string()))?;
+                    .map_err(|_| ControlError::WorkerGone)??;
                 Ok(record)
             }
             (state, _, _) => Err(ControlError::AlreadyFinished {

@@ -28,37 +28,10 @@ pub struct SystemBackend {
     destinations: system::Destinations,
 }
 
-use serde::Serialize;
-
 use crate::protocol::{Document, PrintOptions};
 
-/// A local printer as the agent reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrinterInfo {
-    /// Display name.
-    pub name: String,
-    /// Name of the queue in the OS spooler; what settings store.
-    pub system_name: String,
-    /// True for the OS default printer.
-    pub is_default: bool,
-    /// What the spooler says of it now.
-    pub state: PrinterState,
-    /// The queue sends data to the device untouched (a CUPS raw queue): text goes as
-    /// plain bytes there instead of being laid out as pages.
-    pub raw_queue: bool,
-}
-
-/// Printer state as reported by the spooler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum PrinterState {
-    Ready,
-    Printing,
-    Paused,
-    Offline,
-    Unknown,
-}
+/// The printer types are the wire's: the agent reports them as they are.
+pub use crate::protocol::{PrinterInfo, PrinterState};
 
 /// What the spooler says of one submitted job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

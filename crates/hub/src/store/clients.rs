@@ -7,14 +7,14 @@ impl Store {
     pub fn client_info(
         &mut self,
         client_id: &str,
-        info: &Value,
+        info: &ClientInfo,
         now: u64,
     ) -> Result<(), StoreError> {
         self.without_fsync(|db| {
             db.execute(
                 "INSERT INTO clients (client_id, connected, last_seen, info) VALUES (?1, 0, ?3, ?2)
              ON CONFLICT(client_id) DO UPDATE SET info = ?2",
-                params![client_id, info.to_string(), now as i64],
+                params![client_id, serde_json::json!(info).to_string(), now as i64],
             )
         })?;
         Ok(())

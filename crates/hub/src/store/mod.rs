@@ -24,7 +24,7 @@ mod tests;
 
 use std::path::Path;
 
-use printrelay_protocol::JobState;
+use printrelay_protocol::{ClientInfo, JobState};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

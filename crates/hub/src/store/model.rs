@@ -12,7 +12,7 @@ pub struct Client {
     pub socket_id: Option<String>,
     pub last_seen: u64,
     /// The agent's last `client_info` (printers, version, host).
-    pub info: Option<Value>,
+    pub info: Option<ClientInfo>,
     /// Last application heartbeat on the current connection (kept in memory, not stored).
     pub last_heartbeat_at: Option<u64>,
     /// Round trip the agent last measured to this hub, in ms.

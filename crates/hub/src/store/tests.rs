@@ -148,7 +148,13 @@ fn writes_without_fsync_leave_full_durability_in_force() -> Result<(), StoreErro
         at: 1,
     };
     store.write(&[Write::Presence(&presence(true))], 1)?;
-    store.client_info("pc-1", &serde_json::json!({"printers": []}), 2)?;
+    let info = serde_json::from_value(serde_json::json!({
+        "clientId": "pc-1", "protocol": 1, "app": {"name": "a", "version": "1"},
+        "host": {"hostname": "h", "os": "linux", "arch": "x86_64"},
+        "printers": [], "selectedPrinter": null,
+    }))
+    .expect("client_info");
+    store.client_info("pc-1", &info, 2)?;
     insert_jobs(&mut store, &[new_job("job-1", "pc-1")], 3)?;
     let changes = store.delivered(&["job-1".to_owned()], "sid-1", 4)?;
     assert_eq!(

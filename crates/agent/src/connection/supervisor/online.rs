@@ -129,7 +129,7 @@ impl Supervisor {
                 // The last round trip goes along, so the server can show it too.
                 let frame = packet::encode_event(
                     crate::protocol::events::HEARTBEAT,
-                    &json!({ "at": at, "rttMs": rtt_ms }),
+                    &json!(crate::protocol::Heartbeat { at, rtt_ms }),
                     Some(id),
                 );
                 session.send(frame).await.map_err(Ended::Lost)?;
