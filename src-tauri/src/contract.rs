@@ -124,55 +124,7 @@ fn warnings() -> Vec<Warning> {
 
 /// Every job error code, each of which the UI must put into words.
 fn job_error_codes() -> Vec<JobErrorCode> {
-    use JobErrorCode::*;
-    let all = [
-        InvalidPayload,
-        InvalidJobId,
-        UnsupportedContentType,
-        MissingContent,
-        InvalidContent,
-        EmptyContent,
-        ContentTooLarge,
-        InvalidCopies,
-        InvalidOptions,
-        InvalidTimestamp,
-        Expired,
-        PrinterNotFound,
-        PrinterNotAllowed,
-        NoPrinter,
-        FetchFailed,
-        FetchRefused,
-        PrintFailed,
-        Cancelled,
-        SpoolerLost,
-        UnsupportedBinary,
-    ];
-    // A new code fails to compile here until it is listed above.
-    for code in all {
-        match code {
-            InvalidPayload
-            | InvalidJobId
-            | UnsupportedContentType
-            | MissingContent
-            | InvalidContent
-            | EmptyContent
-            | ContentTooLarge
-            | InvalidCopies
-            | InvalidOptions
-            | InvalidTimestamp
-            | Expired
-            | PrinterNotFound
-            | PrinterNotAllowed
-            | NoPrinter
-            | FetchFailed
-            | FetchRefused
-            | PrintFailed
-            | Cancelled
-            | SpoolerLost
-            | UnsupportedBinary => {}
-        }
-    }
-    all.to_vec()
+    JobErrorCode::ALL.to_vec()
 }
 
 /// Every command error code, each of which the UI must put into words.

@@ -95,7 +95,7 @@ pub struct JobStatus {
 }
 
 /// Stable error codes (protocol section 4), as sent in `job_status.error.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Not an object, wrong field types, neither shape.
@@ -131,6 +131,35 @@ pub enum ErrorCode {
     UnsupportedBinary,
 }
 
+impl ErrorCode {
+    /// Every code, in declaration order (what a reader must be able to put into words).
+    pub const ALL: [ErrorCode; 20] = {
+        use ErrorCode::*;
+        [
+            InvalidPayload,
+            InvalidJobId,
+            UnsupportedContentType,
+            MissingContent,
+            InvalidContent,
+            EmptyContent,
+            ContentTooLarge,
+            InvalidCopies,
+            InvalidOptions,
+            InvalidTimestamp,
+            Expired,
+            PrinterNotFound,
+            PrinterNotAllowed,
+            NoPrinter,
+            FetchFailed,
+            FetchRefused,
+            PrintFailed,
+            Cancelled,
+            SpoolerLost,
+            UnsupportedBinary,
+        ]
+    };
+}
+
 /// A job that could not be accepted or printed, with a code a program can match on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -146,5 +175,42 @@ impl JobError {
             code,
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new code fails to compile here until it is in [`ErrorCode::ALL`] too.
+    #[test]
+    fn all_lists_every_error_code_once() {
+        use ErrorCode::*;
+        for code in ErrorCode::ALL {
+            match code {
+                InvalidPayload
+                | InvalidJobId
+                | UnsupportedContentType
+                | MissingContent
+                | InvalidContent
+                | EmptyContent
+                | ContentTooLarge
+                | InvalidCopies
+                | InvalidOptions
+                | InvalidTimestamp
+                | Expired
+                | PrinterNotFound
+                | PrinterNotAllowed
+                | NoPrinter
+                | FetchFailed
+                | FetchRefused
+                | PrintFailed
+                | Cancelled
+                | SpoolerLost
+                | UnsupportedBinary => {}
+            }
+        }
+        let distinct: std::collections::HashSet<ErrorCode> = ErrorCode::ALL.into_iter().collect();
+        assert_eq!(distinct.len(), ErrorCode::ALL.len());
     }
 }
