@@ -159,6 +159,21 @@ app.post('/emit-many', (req, res) => {
 });
 // Test hook: emit `print` with a Buffer inside (socket.io sends it as a binary event
 // with an attachment), as a server that sends raw bytes does.
+// Test hook: one event with an ack callback, as a server that wants to know what became
+// of a job (`socket.timeout(ms).emit(event, payload, cb)`); answers with what the
+// callback got, or the timeout. `bufferField` turns that string field into a Buffer.
+app.post('/emit-with-ack', (req, res) => {
+  const { clientId, event = 'print', payload = {}, timeoutMs = 5000, bufferField } = req.body;
+  const entry = clients.get(clientId);
+  const socket = entry && entry.connected && io.sockets.sockets.get(entry.socketId);
+  if (!socket) return res.status(409).json({ error: 'client offline' });
+  if (bufferField) payload[bufferField] = Buffer.from(String(payload[bufferField]));
+  const started = Date.now();
+  socket.timeout(Number(timeoutMs)).emit(event, payload, (error, answer) => {
+    const ms = Date.now() - started;
+    res.json(error ? { error: error.message, ms } : { answer, ms });
+  });
+});
 app.post('/emit-binary', (req, res) => {
   const { clientId, jobId } = req.query;
   const entry = clients.get(clientId);

@@ -82,7 +82,31 @@ impl OriginalServer {
         Ok(())
     }
 
-    /// `POST /emit-big`: a raw job whose content is `megabytes` MiB of text.
+    /// Emits `print(payload)` to `client_id` with an ack callback that waits up to 5 s
+    /// (`bufferField`: that string field goes as a Buffer); returns what the callback got,
+    /// `{"answer"}` or `{"error"}` (the timeout), with `ms`.
+    pub async fn emit_with_ack(
+        &self,
+        client_id: &str,
+        payload: &Value,
+        buffer_field: Option<&str>,
+    ) -> Result<Value> {
+        let body = serde_json::json!({
+            "clientId": client_id, "payload": payload, "timeoutMs": 5000, "bufferField": buffer_field,
+        });
+        let response = http_client()
+            .post(format!("{}/emit-with-ack", self.url()))
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "emit-with-ack: {}",
+            response.text().await?
+        );
+        Ok(response.json().await?)
+    }
+
     /// Emits `print` with a Buffer in it (a Socket.IO binary event) to `client_id`.
     pub async fn emit_binary_job(&self, client_id: &str, job_id: &str) -> Result<()> {
         let response = http_client()
@@ -100,6 +124,7 @@ impl OriginalServer {
         Ok(())
     }
 
+    /// `POST /emit-big`: a raw job whose content is `megabytes` MiB of text.
     pub async fn emit_big_job(&self, client_id: &str, job_id: &str, megabytes: u32) -> Result<()> {
         let url = reqwest::Url::parse_with_params(
             &format!("{}/emit-big", self.url()),

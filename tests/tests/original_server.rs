@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use base64::Engine as _;
 use printrelay_e2e::{
-    count_printed, unique_marker, wait_for_printed, Agent, AgentHome, OriginalServer, RAW_QUEUE,
-    START_PRINT_ACCEPTED, START_PRINT_OFFLINE, START_PRINT_UNKNOWN,
+    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, AgentHome,
+    OriginalServer, RAW_QUEUE, START_PRINT_ACCEPTED, START_PRINT_OFFLINE, START_PRINT_UNKNOWN,
 };
 use serde_json::json;
 
@@ -120,5 +120,77 @@ async fn statuses_to_a_server_that_never_acks_go_once_and_leave_the_outbox() -> 
         .map(|s| s["state"].clone())
         .collect();
     assert_eq!(states, ["received", "spooled", "completed"]);
+    Ok(())
+}
+
+/// A server that emits `print` with an ack callback (`socket.timeout(5000).emit(..., cb)`)
+/// hears back once the job is stored: `received` with the job id (made by the agent for
+/// the original shape), `duplicate` for an id sent again, `rejected` with its code for a
+/// bad payload or a Buffer; the job prints once and the connection stays.
+#[tokio::test]
+async fn a_print_sent_with_an_ack_callback_is_answered_once_stored() -> Result<()> {
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    let client_id = unique_marker("acked");
+    let mut agent = Agent::start(&server.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    let answer = |reply: &serde_json::Value| reply["answer"].clone();
+
+    let job_id = unique_marker("acked-job");
+    let text = unique_marker("acked text");
+    let v1 = json!({"jobId": job_id, "contentType": "text", "content": text});
+    let reply = server.emit_with_ack(&client_id, &v1, None).await?;
+    assert_eq!(
+        answer(&reply),
+        json!({"jobId": job_id, "state": "received"}),
+        "{reply}"
+    );
+    let again = server.emit_with_ack(&client_id, &v1, None).await?;
+    assert_eq!(
+        answer(&again),
+        json!({"jobId": job_id, "state": "duplicate"}),
+        "{again}"
+    );
+
+    let original_text = unique_marker("acked original");
+    let reply = server
+        .emit_with_ack(&client_id, &json!({"printData": original_text}), None)
+        .await?;
+    assert_eq!(reply["answer"]["state"], "received", "{reply}");
+    let local_id = reply["answer"]["jobId"].as_str().unwrap_or_default();
+    assert!(local_id.starts_with("local-"), "{reply}");
+
+    let bad = server
+        .emit_with_ack(
+            &client_id,
+            &json!({"jobId": unique_marker("bad"), "contentType": "text"}),
+            None,
+        )
+        .await?;
+    assert_eq!(bad["answer"]["state"], "rejected", "{bad}");
+    assert_eq!(bad["answer"]["error"]["code"], "missing_content", "{bad}");
+    let binary = server
+        .emit_with_ack(
+            &client_id,
+            &json!({"printData": "bytes"}),
+            Some("printData"),
+        )
+        .await?;
+    assert_eq!(binary["answer"]["state"], "rejected", "{binary}");
+    assert_eq!(
+        binary["answer"]["error"]["code"], "unsupported_binary",
+        "{binary}"
+    );
+
+    wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    wait_for_printed(RAW_QUEUE, original_text.as_bytes(), LIMIT).await?;
+    agent.settle(LIMIT).await?;
+    assert_eq!(
+        count_printed(RAW_QUEUE, text.as_bytes()),
+        1,
+        "the duplicate did not print"
+    );
+    let status = server.client_status(&client_id).await?;
+    assert_eq!(status.map(|s| s["connected"].clone()), Some(json!(true)));
     Ok(())
 }

@@ -258,7 +258,7 @@ impl Agent {
         let language = self.settings.borrow().language;
         let job = crate::test_page::test_page(printer, language);
         let id = job.job_id.clone();
-        let _ = self.jobs.send(Incoming::Job(job)).await;
+        let _ = self.jobs.send(Incoming::Job { job, ack: None }).await;
         id
     }
 
@@ -281,94 +281,6 @@ pub fn connection_config(settings: &Settings) -> Result<ConnectionConfig, Settin
         policy: settings.reconnect.clone(),
         max_frame_bytes: connection::frame_cap(settings.max_job_bytes),
     })
-}
-
-async fn list_printers(backend: &Arc<dyn PrinterBackend>) -> Vec<PrinterInfo> {
-    let backend = Arc::clone(backend);
-    tokio::task::spawn_blocking(move || backend.printers())
-        .await
-        .unwrap_or_default()
-}
-
-fn client_info(settings: &Settings, printers: &[PrinterInfo]) -> protocol::ClientInfo {
-    protocol::ClientInfo {
-        client_id: settings.client_id.clone(),
-        protocol: protocol::PROTOCOL_VERSION,
-        app: protocol::AppInfo {
-            name: "printrelay-agent".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        host: protocol::HostInfo {
-            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
-            os: std::env::consts::OS.into(),
-            arch: std::env::consts::ARCH.into(),
-        },
-        printers: printers.to_vec(),
-        selected_printer: settings.printer.clone(),
-    }
-}
-
-/// Routes server events: parses `print` and hands it to the worker; never awaits printing.
-async fn dispatch(
-    mut server_events: mpsc::Receiver<connection::ServerEvent>,
-    jobs: mpsc::Sender<Incoming>,
-    connection: ConnectionHandle,
-    backend: Arc<dyn PrinterBackend>,
-    settings: watch::Receiver<Settings>,
-) {
-    while let Some(event) = server_events.recv().await {
-        match event.name.as_str() {
-            protocol::events::PRINT if event.dropped_bytes.is_some() => {
-                let bytes = event.dropped_bytes.unwrap_or_default();
-                let limits = protocol::Limits {
-                    max_job_bytes: settings.borrow().max_job_bytes,
-                };
-                let rejected = protocol::reject_dropped_print(&event.data, bytes, limits);
-                let _ = jobs.send(Incoming::Rejected(rejected)).await;
-            }
-            protocol::events::PRINT if event.binary => {
-                let _ = jobs
-                    .send(Incoming::Rejected(protocol::reject_binary_print(
-                        &event.data,
-                    )))
-                    .await;
-            }
-            protocol::events::PRINT => {
-                let limits = protocol::Limits {
-                    max_job_bytes: settings.borrow().max_job_bytes,
-                };
-                let item = match protocol::parse_print(event.data, limits) {
-                    Ok(job) => Incoming::Job(job),
-                    Err(rejected) => Incoming::Rejected(rejected),
-                };
-                let _ = jobs.send(item).await;
-            }
-            protocol::events::CANCEL_JOB => {
-                let Some(job_id) = event.data["jobId"].as_str() else {
-                    continue;
-                };
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                let _ = jobs
-                    .send(Incoming::Cancel {
-                        job_id: job_id.to_owned(),
-                        reply,
-                    })
-                    .await;
-                // Answer off this loop: the worker may be busy printing.
-                tokio::spawn(async move {
-                    if let Ok(Err(error)) = answer.await {
-                        tracing::info!(%error, "cancel_job refused");
-                    }
-                });
-            }
-            protocol::events::REFRESH_PRINTERS => {
-                let printers = list_printers(&backend).await;
-                let info = client_info(&settings.borrow(), &printers);
-                connection.set_client_info(&info).await;
-            }
-            other => tracing::debug!(event = other, "ignored server event"),
-        }
-    }
 }
 
 /// Republishes every connection state (in order, none skipped) and heartbeat change as
@@ -411,5 +323,8 @@ async fn forward_connection(
     }
 }
 
+mod server_events;
 #[cfg(test)]
 mod tests;
+
+use server_events::{client_info, dispatch, list_printers};

@@ -178,6 +178,60 @@ impl JobError {
     }
 }
 
+/// The agent's answer to a `print` the server sent with an ack callback, given once the
+/// job is stored (protocol section 4): the server learns at once what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrintAck {
+    /// The job's id (made by the agent for an original-shape job without one).
+    pub job_id: String,
+    pub state: PrintAckState,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobError>,
+}
+
+/// What became of an acked `print`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PrintAckState {
+    /// Stored; it prints in its turn, and `job_status` follows it.
+    Received,
+    /// The agent had a job with this id already: not printed again.
+    Duplicate,
+    /// Not printable as sent: `error` says why.
+    Rejected,
+}
+
+impl PrintAck {
+    /// The answer for a job stored to print.
+    pub fn received(job_id: impl Into<String>) -> Self {
+        Self {
+            job_id: job_id.into(),
+            state: PrintAckState::Received,
+            error: None,
+        }
+    }
+
+    /// The answer for a job id the agent had already.
+    pub fn duplicate(job_id: impl Into<String>) -> Self {
+        Self {
+            job_id: job_id.into(),
+            state: PrintAckState::Duplicate,
+            error: None,
+        }
+    }
+
+    /// The answer for a payload that failed validation.
+    pub fn rejected(job_id: impl Into<String>, error: JobError) -> Self {
+        Self {
+            job_id: job_id.into(),
+            state: PrintAckState::Rejected,
+            error: Some(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,8 @@
 //! - [`print`]: the `print` payload in its two shapes, validated into a [`PrintJob`] or a
 //!   [`Rejected`] with a stable [`ErrorCode`].
 //! - [`job`]: a job's states in their order ([`JobState`]), the `job_status` an agent
-//!   sends ([`JobStatus`]) and the error codes.
+//!   sends ([`JobStatus`]), its answer to an acked `print` ([`PrintAck`]) and the error
+//!   codes.
 //! - [`time`]: epoch milliseconds, the wire's one time format besides RFC 3339 in
 //!   `print`.
 
@@ -20,7 +21,7 @@ pub use client::{
     AppInfo, ClientInfo, Heartbeat, HeartbeatAck, HostInfo, PrinterInfo, PrinterState, Registered,
     Replaced,
 };
-pub use job::{ErrorCode, JobError, JobState, JobStatus};
+pub use job::{ErrorCode, JobError, JobState, JobStatus, PrintAck, PrintAckState};
 pub use print::*;
 pub use time::{now_ms, EpochMillis};
 

@@ -143,6 +143,85 @@ mod pipeline_tests {
         );
     }
 
+    /// A server's acked `print` is answered once the job is stored: received, duplicate
+    /// for an id the agent had, rejected with its code; jobs sent together all get theirs.
+    #[tokio::test]
+    async fn acked_prints_are_answered_once_stored() {
+        use crate::protocol::{ErrorCode, PrintAck, PrintAckState};
+        let backend = Arc::new(FakeBackend::with_printer("P"));
+        let agent = agent_with(Arc::clone(&backend)).await;
+        agent.set_paused(true);
+        let limits = crate::protocol::Limits {
+            max_job_bytes: 1 << 20,
+        };
+        let job = |id: &str| {
+            crate::protocol::parse_print(
+                serde_json::json!({"jobId": id, "contentType": "text", "content": "x"}),
+                limits,
+            )
+            .expect("valid job")
+        };
+        let mut answers = Vec::new();
+        let mut items = Vec::new();
+        for item in [
+            Ok(job("ack-1")),
+            Ok(job("ack-1")),
+            Err(
+                crate::protocol::parse_print(serde_json::json!({"jobId": "ack-2"}), limits)
+                    .expect_err("no content"),
+            ),
+        ] {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            answers.push(answer);
+            items.push(match item {
+                Ok(job) => Incoming::Job {
+                    job,
+                    ack: Some(reply),
+                },
+                Err(rejected) => Incoming::Rejected {
+                    rejected,
+                    ack: Some(reply),
+                },
+            });
+        }
+        for item in items {
+            agent.jobs.send(item).await.expect("worker");
+        }
+        let mut got = Vec::new();
+        for answer in answers {
+            got.push(answer.await.expect("answered"));
+        }
+        assert_eq!(
+            got[..2],
+            [PrintAck::received("ack-1"), PrintAck::duplicate("ack-1")]
+        );
+        assert_eq!(
+            (got[2].job_id.as_str(), got[2].state),
+            ("ack-2", PrintAckState::Rejected)
+        );
+        assert_eq!(
+            got[2].error.as_ref().map(|e| e.code),
+            Some(ErrorCode::InvalidPayload)
+        );
+        // The same payload again is the job already stored.
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let rejected = crate::protocol::parse_print(serde_json::json!({"jobId": "ack-2"}), limits)
+            .expect_err("no content");
+        agent
+            .jobs
+            .send(Incoming::Rejected {
+                rejected,
+                ack: Some(reply),
+            })
+            .await
+            .expect("worker");
+        assert_eq!(
+            answer.await.expect("answered"),
+            PrintAck::duplicate("ack-2")
+        );
+        assert_eq!(backend.submitted_count(), 0, "paused: nothing printed");
+    }
+
     /// A job the spooler took and then stopped knowing ends `failed` `spooler_lost` after
     /// a grace period, instead of staying `spooled` (and watched again at every start).
     #[tokio::test(start_paused = true)]

@@ -65,6 +65,17 @@ pub struct ServerEvent {
     /// The frame was longer than the cap and was dropped unread, with this many bytes:
     /// `data` holds only the `jobId` read from its start, if there was one.
     pub dropped_bytes: Option<u64>,
+    /// The server asked for an answer ([`ConnectionHandle::ack`]).
+    pub ack: Option<ServerAck>,
+}
+
+/// A server event's request for an answer: its ack id on the session it came on. An
+/// answer after that session ended is dropped, as the server forgot the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAck {
+    /// The Engine.IO session id.
+    pub(crate) sid: String,
+    pub(crate) id: u64,
 }
 
 /// Why an emit did not reach the socket.
@@ -87,6 +98,10 @@ pub(crate) enum Command {
     Disconnect,
     Configure(Box<ConnectionConfig>),
     SetClientInfo(Value),
+    Ack {
+        ack: ServerAck,
+        data: Value,
+    },
     Emit {
         event: String,
         data: Value,
@@ -210,6 +225,11 @@ impl ConnectionHandle {
     pub async fn set_client_info(&self, info: &ClientInfo) {
         self.send(Command::SetClientInfo(serde_json::json!(info)))
             .await;
+    }
+
+    /// Answers a server event that asked for an ack, if its session is still open.
+    pub async fn ack(&self, ack: ServerAck, data: Value) {
+        self.send(Command::Ack { ack, data }).await;
     }
 
     /// Emits `event(data)` if connected.

@@ -61,6 +61,7 @@ pub enum SocketPacket {
         name: String,
         data: Vec<Value>,
         attachments: usize,
+        ack_id: Option<u64>,
     },
     /// A binary ack (type 6): never asked for by the agent.
     Binary,
@@ -163,6 +164,7 @@ fn decode_socket_packet(text: &str) -> Result<SocketPacket, PacketError> {
                     name,
                     data: items,
                     attachments,
+                    ack_id,
                 }
             } else {
                 SocketPacket::Event {
@@ -227,6 +229,11 @@ pub fn encode_connect(auth: &Value) -> String {
     format!("40{auth}")
 }
 
+/// A Socket.IO ACK: the answer `data` to the server's event `ack_id`.
+pub fn encode_ack(ack_id: u64, data: &Value) -> String {
+    format!("43{ack_id}{}", Value::Array(vec![data.clone()]))
+}
+
 /// A Socket.IO EVENT `name(data)`, asking for an ack when `ack_id` is set.
 pub fn encode_event(name: &str, data: &Value, ack_id: Option<u64>) -> String {
     let body = Value::Array(vec![Value::String(name.to_owned()), data.clone()]);
@@ -237,165 +244,4 @@ pub fn encode_event(name: &str, data: &Value, ack_id: Option<u64>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn decodes_the_open_handshake() {
-        let packet = decode_frame(
-            r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
-        );
-        assert_eq!(
-            packet,
-            Ok(EnginePacket::Open(OpenInfo {
-                sid: "abc".into(),
-                ping_interval: 25000,
-                ping_timeout: 20000,
-                max_payload: Some(1_000_000),
-            }))
-        );
-    }
-
-    #[test]
-    fn decodes_heartbeat_and_close() {
-        assert_eq!(decode_frame("2"), Ok(EnginePacket::Ping));
-        assert_eq!(decode_frame("1"), Ok(EnginePacket::Close));
-        assert_eq!(decode_frame(""), Err(PacketError::Empty));
-        assert_eq!(decode_frame("9"), Err(PacketError::UnknownEngineType('9')));
-    }
-
-    #[test]
-    fn decodes_events_with_and_without_ack() {
-        assert_eq!(
-            decode_frame(r#"42["print",{"printData":"hi"}]"#),
-            Ok(EnginePacket::Message(SocketPacket::Event {
-                name: "print".into(),
-                data: vec![json!({"printData": "hi"})],
-                ack_id: None,
-            }))
-        );
-        assert_eq!(
-            decode_frame(r#"4217["cancel_job",{"jobId":"a"}]"#),
-            Ok(EnginePacket::Message(SocketPacket::Event {
-                name: "cancel_job".into(),
-                data: vec![json!({"jobId": "a"})],
-                ack_id: Some(17),
-            }))
-        );
-    }
-
-    /// What socket.io 4 sends for `emit("print", {printData: Buffer})`: the event with a
-    /// placeholder and its attachment count (the bytes follow as a binary frame).
-    #[test]
-    fn decodes_binary_events_with_their_placeholders() {
-        assert_eq!(
-            decode_frame(
-                r#"451-["print",{"jobId":"j","printData":{"_placeholder":true,"num":0}}]"#
-            ),
-            Ok(EnginePacket::Message(SocketPacket::BinaryEvent {
-                name: "print".into(),
-                data: vec![json!({"jobId": "j", "printData": {"_placeholder": true, "num": 0}})],
-                attachments: 1,
-            }))
-        );
-        assert!(
-            decode_frame(r#"45["print",{}]"#).is_err(),
-            "no attachment count"
-        );
-        assert!(decode_frame(r#"45x-["print",{}]"#).is_err());
-        assert_eq!(
-            decode_frame(r#"461-0[{"_placeholder":true,"num":0}]"#),
-            Ok(EnginePacket::Message(SocketPacket::Binary))
-        );
-    }
-
-    #[test]
-    fn decodes_connect_ack_disconnect_and_errors() {
-        assert_eq!(
-            decode_frame(r#"40{"sid":"xyz"}"#),
-            Ok(EnginePacket::Message(SocketPacket::Connect {
-                sid: Some("xyz".into())
-            }))
-        );
-        assert_eq!(
-            decode_frame(r#"433[{"at":1}]"#),
-            Ok(EnginePacket::Message(SocketPacket::Ack {
-                ack_id: 3,
-                data: vec![json!({"at": 1})]
-            }))
-        );
-        assert_eq!(
-            decode_frame("41"),
-            Ok(EnginePacket::Message(SocketPacket::Disconnect))
-        );
-        assert_eq!(
-            decode_frame(r#"44{"message":"invalid token"}"#),
-            Ok(EnginePacket::Message(SocketPacket::ConnectError {
-                message: "invalid token".into()
-            }))
-        );
-        assert_eq!(
-            decode_frame(r#"42/admin,["x"]"#),
-            Ok(EnginePacket::Message(SocketPacket::OtherNamespace(
-                "/admin".into()
-            )))
-        );
-    }
-
-    #[test]
-    fn rejects_garbage_without_panicking() {
-        for frame in [
-            "42",
-            "42{",
-            "42[]",
-            "42[1]",
-            "43[]",
-            "0nope",
-            "4x",
-            "44",
-            "42999999999999999999999[\"a\"]",
-        ] {
-            assert!(decode_frame(frame).is_err(), "{frame} should not decode");
-        }
-    }
-
-    #[test]
-    fn peeks_at_the_start_of_a_frame_too_long_to_read() {
-        let peek = |head: &str| peek_event(head.as_bytes());
-        assert_eq!(
-            peek(r#"42["print",{"jobId":"inv-7","content":"AAAA"#),
-            Some(("print".into(), Some("inv-7".into())))
-        );
-        assert_eq!(
-            peek(r#"4212["print",{"contentType":"raw_base64", "jobId" : "x""#),
-            Some(("print".into(), Some("x".into())))
-        );
-        assert_eq!(
-            peek(r#"42["print",{"printData":"AAAA"#),
-            Some(("print".into(), None))
-        );
-        assert_eq!(
-            peek(r#"42["print",{"jobId":"a\"b""#).map(|p| p.1),
-            Some(None)
-        );
-        assert_eq!(peek("0{}"), None);
-        assert_eq!(peek("\u{ff}garbage"), None);
-    }
-
-    #[test]
-    fn encodes_what_socket_io_expects() {
-        assert_eq!(
-            encode_connect(&json!({"clientId": "pc1"})),
-            r#"40{"clientId":"pc1"}"#
-        );
-        assert_eq!(
-            encode_event("register", &json!("pc1"), None),
-            r#"42["register","pc1"]"#
-        );
-        assert_eq!(
-            encode_event("heartbeat", &json!({"at": 5}), Some(7)),
-            r#"427["heartbeat",{"at":5}]"#
-        );
-    }
-}
+mod tests;

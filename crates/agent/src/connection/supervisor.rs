@@ -14,7 +14,7 @@ use super::frame_guard::Dropped;
 use super::packet::{self, EnginePacket, SocketPacket};
 use super::session::{ConnectError, Incoming, Session};
 use super::state::{now_ms, ConnectionState, Heartbeat, Problem};
-use super::{Command, ConnectionConfig, EmitError, ServerEvent};
+use super::{Command, ConnectionConfig, EmitError, ServerAck, ServerEvent};
 use crate::logging::Throttle;
 use crate::protocol::events::REPLACED;
 
@@ -322,6 +322,13 @@ impl Supervisor {
             }
             Command::SetClientInfo(info) => {
                 self.client_info = info;
+                None
+            }
+            Command::Ack { ack, .. } => {
+                tracing::debug!(
+                    ack_id = ack.id,
+                    "no answer: the session that asked has ended"
+                );
                 None
             }
             Command::Emit { done, .. } => {

@@ -18,7 +18,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 use crate::connection::now_ms;
 use crate::events::AgentEvent;
 use crate::printing::{PrintError, PrinterBackend};
-use crate::protocol::{JobError, JobState, PrintJob, Rejected};
+use crate::protocol::{JobError, JobState, PrintAck, PrintJob, Rejected};
 use crate::record::JobRecord;
 use crate::settings::Settings;
 use crate::store::{SharedStore, StoreError};
@@ -35,16 +35,25 @@ pub fn document_name(job_id: &str) -> String {
     format!("printrelay:{job_id}")
 }
 
+/// Where the answer to a server's acked `print` goes once the job is stored (nowhere when
+/// it could not be stored: the server's callback times out and it sends the job again).
+pub type AckReply = oneshot::Sender<PrintAck>;
+
 /// What the worker takes: a valid job, or a payload that failed validation.
 #[derive(Debug)]
 pub enum Incoming {
-    Job(PrintJob),
-    Rejected(Rejected),
-    /// A new local job printing the document of job `of` again.
-    Reprint {
+    /// A job to store and print; `ack` gets its answer once it is stored.
+    Job {
         job: PrintJob,
-        of: String,
+        ack: Option<AckReply>,
     },
+    /// A payload to store as rejected; `ack` gets its answer once it is stored.
+    Rejected {
+        rejected: Rejected,
+        ack: Option<AckReply>,
+    },
+    /// A new local job printing the document of job `of` again.
+    Reprint { job: PrintJob, of: String },
     /// Cancel a job that is not finished.
     Cancel {
         job_id: String,

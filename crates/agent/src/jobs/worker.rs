@@ -12,10 +12,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::watcher::MAX_IN_SPOOLER;
-use super::{document_name, ControlError, Incoming, JobRecord, JobState, Pipeline};
+use super::{document_name, AckReply, ControlError, Incoming, JobRecord, JobState, Pipeline};
 use crate::connection::now_ms;
 use crate::printing::{resolve_printer, PrintError, Submission};
-use crate::protocol::{Document, ErrorCode, JobError, PrintJob, Rejected};
+use crate::protocol::{Document, ErrorCode, JobError, PrintAck, PrintJob, Rejected};
 use crate::record::job_status;
 use crate::store::Inserted;
 
@@ -116,15 +116,15 @@ impl Pipeline {
         ready: &mut Ready,
         in_flight: Option<&str>,
     ) -> Vec<DeferredCancel> {
-        let mut jobs = Vec::new();
+        let mut jobs = Arrived::default();
         let mut deferred = Vec::new();
         for item in items {
             match item {
-                Incoming::Job(job) => jobs.push((job, None)),
-                Incoming::Reprint { job, of } => jobs.push((job, Some(of))),
-                Incoming::Rejected(rejected) => {
+                Incoming::Job { job, ack } => jobs.push(job, None, ack),
+                Incoming::Reprint { job, of } => jobs.push(job, Some(of), None),
+                Incoming::Rejected { rejected, ack } => {
                     ready.extend(self.accept(std::mem::take(&mut jobs)).await);
-                    self.reject(rejected).await;
+                    self.reject(rejected, ack).await;
                 }
                 Incoming::Cancel { job_id, reply } if in_flight == Some(job_id.as_str()) => {
                     deferred.push((job_id, reply));
@@ -216,7 +216,8 @@ impl Pipeline {
 
     /// Stores new jobs (with the job a reprint repeats) and announces them; returns the
     /// ones to print, in order. The documents are dropped here: they wait in the store.
-    async fn accept(&self, jobs: Vec<(PrintJob, Option<String>)>) -> Vec<JobRecord> {
+    async fn accept(&self, arrived: Arrived) -> Vec<JobRecord> {
+        let Arrived { jobs, acks } = arrived;
         if jobs.is_empty() {
             return Vec::new();
         }
@@ -231,7 +232,15 @@ impl Pipeline {
                 Vec::new()
             });
         let mut to_print = Vec::new();
-        for inserted in stored {
+        // The answers come in the order of the jobs.
+        for (inserted, ack) in stored.into_iter().zip(acks) {
+            let answer = match &inserted {
+                Inserted::New(record) => PrintAck::received(&record.job_id),
+                Inserted::Duplicate(record) => PrintAck::duplicate(&record.job_id),
+            };
+            if let Some(ack) = ack {
+                let _ = ack.send(answer);
+            }
             match inserted {
                 Inserted::New(record) => {
                     self.announce(&record);
@@ -250,17 +259,43 @@ impl Pipeline {
         to_print
     }
 
-    async fn reject(&self, rejected: Rejected) {
+    async fn reject(&self, rejected: Rejected, ack: Option<AckReply>) {
         let at = now_ms();
+        let Rejected { job_id, error } = rejected;
+        let answer = PrintAck::rejected(&job_id, error.clone());
         let stored = self
             .store
-            .call(move |s| s.insert_rejected(&rejected.job_id, &rejected.error, at))
+            .call(move |s| s.insert_rejected(&job_id, &error, at))
             .await;
-        match stored {
-            Ok(Inserted::New(record)) => self.announce(&record),
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "cannot store a rejected job"),
+        let answer = match stored {
+            Ok(Inserted::New(record)) => {
+                self.announce(&record);
+                answer
+            }
+            Ok(Inserted::Duplicate(record)) => PrintAck::duplicate(record.job_id),
+            Err(error) => {
+                tracing::error!(%error, "cannot store a rejected job");
+                return;
+            }
+        };
+        if let Some(ack) = ack {
+            let _ = ack.send(answer);
         }
+    }
+}
+
+/// Jobs that arrived together, to store in one commit: each with the job it reprints,
+/// and where its answer goes.
+#[derive(Default)]
+struct Arrived {
+    jobs: Vec<(PrintJob, Option<String>)>,
+    acks: Vec<Option<AckReply>>,
+}
+
+impl Arrived {
+    fn push(&mut self, job: PrintJob, reprint_of: Option<String>, ack: Option<AckReply>) {
+        self.jobs.push((job, reprint_of));
+        self.acks.push(ack);
     }
 }
 

@@ -95,6 +95,8 @@ impl Supervisor {
                     data: json!({ "jobId": job_id }),
                     binary: false,
                     dropped_bytes: Some(dropped.bytes),
+                    // Dropped unread: an ack id it may have carried is not known.
+                    ack: None,
                 })
                 .await;
         }
@@ -135,7 +137,7 @@ impl Supervisor {
                 session.send(frame).await.map_err(Ended::Lost)?;
             }
             EnginePacket::Close => return Err(Ended::Lost("the server closed the session".into())),
-            EnginePacket::Message(SocketPacket::Event { name, data, .. }) => {
+            EnginePacket::Message(SocketPacket::Event { name, data, ack_id }) => {
                 let data = data.into_iter().next().unwrap_or(Value::Null);
                 // The hub's event before it closes a connection whose id registered elsewhere.
                 if name == REPLACED {
@@ -151,6 +153,10 @@ impl Supervisor {
                         data,
                         binary: false,
                         dropped_bytes: None,
+                        ack: ack_id.map(|id| ServerAck {
+                            sid: session.sid.clone(),
+                            id,
+                        }),
                     })
                     .await;
             }
@@ -158,6 +164,7 @@ impl Supervisor {
                 name,
                 data,
                 attachments,
+                ack_id,
             }) => {
                 tracing::warn!(event = %name, attachments, "an event with binary attachments: not supported yet");
                 let data = data.into_iter().next().unwrap_or(Value::Null);
@@ -168,6 +175,10 @@ impl Supervisor {
                         data,
                         binary: true,
                         dropped_bytes: None,
+                        ack: ack_id.map(|id| ServerAck {
+                            sid: session.sid.clone(),
+                            id,
+                        }),
                     })
                     .await;
             }
@@ -219,6 +230,18 @@ impl Supervisor {
                     None,
                 );
                 session.send(frame).await.err().map(Ended::Lost)
+            }
+            Command::Ack { ack, data } if ack.sid == session.sid => session
+                .send(packet::encode_ack(ack.id, &data))
+                .await
+                .err()
+                .map(Ended::Lost),
+            Command::Ack { ack, .. } => {
+                tracing::debug!(
+                    ack_id = ack.id,
+                    "no answer: the session that asked has ended"
+                );
+                None
             }
             Command::Emit { event, data, done } => {
                 let result = session
