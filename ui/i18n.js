@@ -91,7 +91,7 @@ const strings = {
     'jobError.print_failed': 'The printer or its driver could not print the job.',
     'jobError.cancelled': 'The job was cancelled.',
     'jobError.spooler_lost': 'The print queue lost track of the job: it may or may not have printed.',
-    'jobError.unsupported_binary': 'The server sent the document in a form this version cannot take yet.',
+    'jobError.unsupported_binary': 'The server sent binary data (a Buffer) in a place no document is read from.',
   },
   'zh-CN': {
     'tab.status': '状态', 'tab.jobs': '任务', 'tab.settings': '设置',
@@ -183,7 +183,7 @@ const strings = {
     'jobError.print_failed': '打印机或其驱动程序未能打印此任务。',
     'jobError.cancelled': '任务已取消。',
     'jobError.spooler_lost': '打印队列已无法追踪此任务，可能已打印，也可能未打印。',
-    'jobError.unsupported_binary': '服务器发送文档的方式本版本暂不支持。',
+    'jobError.unsupported_binary': '服务器在不读取文档的位置发送了二进制数据。',
   },
 };
 

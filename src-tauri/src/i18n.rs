@@ -152,7 +152,7 @@ impl Lang {
             PrintFailed => ("The printer or its driver could not print the job.", "打印机或其驱动程序未能打印此任务。"),
             Cancelled => ("The job was cancelled.", "任务已取消。"),
             SpoolerLost => ("The print queue lost track of the job: it may or may not have printed.", "打印队列已无法追踪此任务，可能已打印，也可能未打印。"),
-            UnsupportedBinary => ("The server sent the document in a form this version cannot take yet.", "服务器发送文档的方式本版本暂不支持。"),
+            UnsupportedBinary => ("The server sent binary data (a Buffer) in a place no document is read from.", "服务器在不读取文档的位置发送了二进制数据。"),
         };
         match self {
             Lang::En => en,

@@ -174,11 +174,15 @@ app.post('/emit-with-ack', (req, res) => {
     res.json(error ? { error: error.message, ms } : { answer, ms });
   });
 });
+// Test hook: `print` with a Buffer (a Socket.IO binary event) holding the bytes of
+// `base64`: as `printData`, or with `contentType` as a v1 job's `content`.
 app.post('/emit-binary', (req, res) => {
-  const { clientId, jobId } = req.query;
+  const { clientId, jobId, base64, contentType } = req.query;
   const entry = clients.get(clientId);
   if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
-  io.to(entry.socketId).emit('print', { jobId, printData: Buffer.from('raw bytes \x1b@\n') });
+  const bytes = Buffer.from(base64 || '', 'base64');
+  const payload = contentType ? { jobId, contentType, content: bytes } : { jobId, printData: bytes };
+  io.to(entry.socketId).emit('print', payload);
   res.json({ emitted: 1 });
 });
 app.post('/replay', (req, res) => {

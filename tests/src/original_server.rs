@@ -5,6 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
+use base64::Engine as _;
 use serde_json::{json, Value};
 use tokio::process::Command;
 use tokio::time::{timeout, Instant};
@@ -107,15 +108,26 @@ impl OriginalServer {
         Ok(response.json().await?)
     }
 
-    /// Emits `print` with a Buffer in it (a Socket.IO binary event) to `client_id`.
-    pub async fn emit_binary_job(&self, client_id: &str, job_id: &str) -> Result<()> {
-        let response = http_client()
-            .post(format!(
-                "{}/emit-binary?clientId={client_id}&jobId={job_id}",
-                self.url()
-            ))
-            .send()
-            .await?;
+    /// Emits `print` with `bytes` as a Buffer (a Socket.IO binary event) to `client_id`:
+    /// as `printData`, or as the `content` of a v1 job of `content_type`.
+    pub async fn emit_binary_job(
+        &self,
+        client_id: &str,
+        job_id: &str,
+        bytes: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<()> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let mut query = vec![
+            ("clientId", client_id),
+            ("jobId", job_id),
+            ("base64", &encoded),
+        ];
+        if let Some(kind) = content_type {
+            query.push(("contentType", kind));
+        }
+        let url = reqwest::Url::parse_with_params(&format!("{}/emit-binary", self.url()), query)?;
+        let response = http_client().post(url).send().await?;
         anyhow::ensure!(
             response.status().is_success(),
             "emit-binary: {}",

@@ -68,7 +68,10 @@ impl RawClient {
                 _ => continue,
             };
             if text == "2" {
-                self.socket.send(Message::text("3")).await?;
+                // A pong that cannot be written meets a connection the server closed.
+                if self.socket.send(Message::text("3")).await.is_err() {
+                    return Ok(None);
+                }
             } else if text.starts_with("41") {
                 return Ok(None);
             } else if let Some(event) = text.strip_prefix("42") {

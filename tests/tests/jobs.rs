@@ -8,7 +8,7 @@ use anyhow::{ensure, Result};
 use base64::Engine as _;
 use printrelay_e2e::{
     count_printed, cups, peak_rss_kib, unique_marker, wait_for_printed, wait_until_listed, Agent,
-    AgentHome, OriginalServer, PausedQueue, RAW_QUEUE,
+    AgentHome, OriginalServer, PausedQueue, SpoolWatch, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -655,40 +655,60 @@ async fn documents_by_uri_are_fetched_and_bad_ones_fail_with_their_codes() -> Re
     Ok(())
 }
 
-/// A server that emits `print` with a Buffer in it (a Socket.IO binary event): the job
-/// does not vanish, it is reported `rejected` with `unsupported_binary` (to the server and
-/// in the agent's history), and the connection goes on printing.
+/// A server that emits `print` with a Buffer in it (a Socket.IO binary event): the bytes
+/// print raw, byte for byte (every byte value), as `printData` and as a v1 job's
+/// `content`; the server hears `completed`, and the connection goes on printing.
 #[tokio::test]
-async fn a_job_sent_as_binary_is_rejected_with_its_code_and_the_connection_goes_on() -> Result<()> {
+async fn a_job_sent_as_binary_prints_byte_exact_and_the_connection_goes_on() -> Result<()> {
     let (server, mut agent, client_id) = connected_agent(RAW_QUEUE, "binary").await?;
     let sid = agent
         .seen
         .iter()
         .rev()
         .find_map(|e| e["payload"]["sid"].as_str().map(str::to_owned));
-    let job_id = format!("{client_id}-buffer");
-    server.emit_binary_job(&client_id, &job_id).await?;
-    let rejected = agent.wait_for_job("rejected", LIMIT).await?;
-    assert_eq!(rejected["payload"]["jobId"], job_id.as_str(), "{rejected}");
-    assert_eq!(rejected["payload"]["error"]["code"], "unsupported_binary");
-    let statuses = server
-        .wait_for_statuses(&client_id, LIMIT, |s| {
-            s.iter().any(|x| x["jobId"] == job_id.as_str())
-        })
-        .await?;
-    let status = statuses
-        .iter()
-        .find(|s| s["jobId"] == job_id.as_str())
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(status["state"], "rejected", "{status}");
-    assert_eq!(status["error"]["code"], "unsupported_binary", "{status}");
+    let mut spool = SpoolWatch::new(RAW_QUEUE);
+    let mut expected = Vec::new();
+    for (suffix, content_type) in [("buffer", None), ("v1-buffer", Some("raw_base64"))] {
+        let job_id = format!("{client_id}-{suffix}");
+        // A marker to find the job by, then all 256 byte values, ESC/POS's NUL and ESC too.
+        let mut bytes = unique_marker(suffix).into_bytes();
+        bytes.extend(0..=255u8);
+        server
+            .emit_binary_job(&client_id, &job_id, &bytes, content_type)
+            .await?;
+        expected.push((job_id, bytes));
+    }
+    for (job_id, bytes) in &expected {
+        let statuses = server
+            .wait_for_statuses(&client_id, LIMIT, |s| {
+                s.iter()
+                    .any(|x| x["jobId"] == job_id.as_str() && x["state"] == "completed")
+            })
+            .await?;
+        ensure!(
+            !statuses
+                .iter()
+                .any(|x| x["jobId"] == job_id.as_str() && x["state"] == "rejected"),
+            "{statuses:?}"
+        );
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !spool.outputs.contains(bytes) {
+            ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{job_id} did not come out byte for byte"
+            );
+            spool.poll();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 
     let good = unique_marker("after the buffer");
     server
         .emit_jobs(&client_id, &[raw_job(&good, good.as_bytes())], 1)
         .await?;
     wait_for_printed(RAW_QUEUE, good.as_bytes(), LIMIT).await?;
+    // Reads the agent's events until it is quiet: every connection state is in `seen`.
+    agent.settle(LIMIT).await?;
     let reconnected = agent
         .seen
         .iter()

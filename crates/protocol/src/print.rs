@@ -13,6 +13,8 @@ use crate::job::{ErrorCode, JobError};
 use content::{parse_content, too_large};
 use shapes::{parse_original, parse_v1};
 
+pub use binary::parse_binary_print;
+
 /// Default cap on a job's decoded size.
 pub const DEFAULT_MAX_JOB_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -132,16 +134,6 @@ fn job_id_or_local(payload: &Value) -> String {
         .map_or_else(local_id, str::to_owned)
 }
 
-/// The rejection of a `print` sent with binary attachments: under its `jobId` when it
-/// has a valid one, else a local id, so it shows in the history and at the server.
-pub fn reject_binary_print(payload: &Value) -> Rejected {
-    reject(
-        job_id_or_local(payload),
-        ErrorCode::UnsupportedBinary,
-        "the server sent the document as binary data (a Buffer), which this agent does not take yet: send it as base64 text",
-    )
-}
-
 /// The rejection of a `print` whose frame was too long to read (`bytes` long): under the
 /// `jobId` read from its start when valid, else a local id.
 pub fn reject_dropped_print(peeked: &Value, bytes: u64, limits: Limits) -> Rejected {
@@ -228,6 +220,7 @@ fn valid_job_id(id: &str) -> bool {
     (1..=MAX_JOB_ID_CHARS).contains(&count) && id.chars().all(|c| !c.is_control())
 }
 
+mod binary;
 mod content;
 mod shapes;
 #[cfg(test)]

@@ -53,7 +53,9 @@ pub(super) async fn dispatch(
                 };
                 let parsed = match event.dropped_bytes {
                     Some(bytes) => Err(protocol::reject_dropped_print(&event.data, bytes, limits)),
-                    None if event.binary => Err(protocol::reject_binary_print(&event.data)),
+                    None if !event.attachments.is_empty() => {
+                        protocol::parse_binary_print(event.data, event.attachments, limits)
+                    }
                     None => protocol::parse_print(event.data, limits),
                 };
                 let ack = event.ack.map(|ack| answer_when_stored(&connection, ack));

@@ -59,9 +59,9 @@ pub struct ServerEvent {
     pub name: String,
     /// The first argument (`Null` when there was none).
     pub data: Value,
-    /// The server sent it with binary attachments (a Buffer), which the agent does not
-    /// take yet: `data` holds their placeholders.
-    pub binary: bool,
+    /// The binary attachments it came with (a Buffer), in order; `data` holds their
+    /// placeholders `{"_placeholder": true, "num": n}`.
+    pub attachments: Vec<Vec<u8>>,
     /// The frame was longer than the cap and was dropped unread, with this many bytes:
     /// `data` holds only the `jobId` read from its start, if there was one.
     pub dropped_bytes: Option<u64>,

@@ -58,6 +58,8 @@ pub(crate) enum Incoming {
     Garbage(String),
     /// A frame longer than the cap, read and thrown away; the connection stays up.
     Dropped(Dropped),
+    /// A binary frame: an attachment of the binary event before it.
+    Binary(Vec<u8>),
 }
 
 type Socket = WebSocketStream<FrameGuard<MaybeTlsStream<TcpStream>>>;
@@ -249,9 +251,9 @@ impl Session {
                 Message::Close(frame) => Incoming::Closed(
                     frame.map_or_else(|| "closed by the server".into(), |f| f.reason.to_string()),
                 ),
-                // The attachments of a binary event, announced by its text frame (which the
-                // supervisor reports); nothing more to say per frame.
-                Message::Binary(_) => continue,
+                // The attachments of a binary event, announced by its text frame (each
+                // frame is at most the cap: the guard drops longer ones).
+                Message::Binary(bytes) => Incoming::Binary(bytes.to_vec()),
                 // tungstenite answers websocket-level pings itself.
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
             };

@@ -19,9 +19,11 @@ use crate::logging::Throttle;
 use crate::protocol::events::REPLACED;
 
 mod acks;
+mod binary;
 mod online;
 
 use acks::AckTable;
+use binary::{Assembly, Part};
 
 /// What to do next, decided by a finished phase.
 #[derive(Debug)]
@@ -85,6 +87,8 @@ pub(super) struct Supervisor {
     transitions: mpsc::Sender<ConnectionState>,
     /// Why the server is about to disconnect us, when it said so.
     kick_reason: Option<String>,
+    /// The binary event whose attachments are arriving, on the open session.
+    assembly: Option<Assembly>,
 }
 
 /// How often a repeated warning may be logged.
@@ -110,6 +114,7 @@ impl Supervisor {
             garbage: Throttle::new(WARN_EVERY),
             transitions,
             kick_reason: None,
+            assembly: None,
         }
     }
 

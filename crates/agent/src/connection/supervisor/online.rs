@@ -8,6 +8,7 @@ impl Supervisor {
     pub(super) async fn serve(&mut self, mut session: Session) -> Ended {
         let mut acks = AckTable::default();
         self.kick_reason = None;
+        self.assembly = None;
         let mut last_ping = Instant::now();
         let interval = Duration::from_millis(session.open.ping_interval);
         let grace = interval + Duration::from_millis(session.open.ping_timeout);
@@ -43,6 +44,7 @@ impl Supervisor {
             tokio::select! {
                 incoming = session.next() => match incoming {
                     Incoming::Packet(packet) => {
+                        self.end_incomplete_assembly().await;
                         match self.on_packet(&mut session, &mut acks, packet, &mut last_ping, grace).await {
                             Ok(()) => {}
                             Err(ended) => break ended,
@@ -53,7 +55,11 @@ impl Supervisor {
                             tracing::warn!(%detail, unlogged_before = more, "ignored an undecodable frame (more this minute are counted, not logged)");
                         }
                     }
+                    Incoming::Dropped(dropped) if self.assembly.is_some() => {
+                        self.on_attachment(Part::Dropped(dropped.bytes)).await;
+                    }
                     Incoming::Dropped(dropped) => self.on_dropped(dropped).await,
+                    Incoming::Binary(bytes) => self.on_attachment(Part::Bytes(bytes)).await,
                     Incoming::Closed(reason) => break Ended::Lost(reason),
                 },
                 () = sleep_until(last_ping + grace) => {
@@ -75,6 +81,30 @@ impl Supervisor {
         ended
     }
 
+    /// One attachment of the binary event being put together; the event goes on once
+    /// it has them all.
+    async fn on_attachment(&mut self, part: Part) {
+        let Some(assembly) = self.assembly.as_mut() else {
+            tracing::debug!("ignored a binary frame no event announced");
+            return;
+        };
+        assembly.push(part);
+        if assembly.is_complete() {
+            if let Some(assembly) = self.assembly.take() {
+                let _ = self.events.send(assembly.finish()).await;
+            }
+        }
+    }
+
+    /// A packet came before the attachments announced: the event goes on with what
+    /// arrived (a `print` missing its document is then refused by id, not lost).
+    async fn end_incomplete_assembly(&mut self) {
+        if let Some(assembly) = self.assembly.take() {
+            tracing::warn!("a binary event's attachments were cut short by the next packet");
+            let _ = self.events.send(assembly.finish()).await;
+        }
+    }
+
     /// A frame longer than the cap was read and thrown away: say so, and hand on what
     /// its start tells (a `print` and its job id), so the job is refused by id.
     async fn on_dropped(&mut self, dropped: Dropped) {
@@ -93,7 +123,7 @@ impl Supervisor {
                 .send(ServerEvent {
                     name,
                     data: json!({ "jobId": job_id }),
-                    binary: false,
+                    attachments: Vec::new(),
                     dropped_bytes: Some(dropped.bytes),
                     // Dropped unread: an ack id it may have carried is not known.
                     ack: None,
@@ -151,7 +181,7 @@ impl Supervisor {
                     .send(ServerEvent {
                         name,
                         data,
-                        binary: false,
+                        attachments: Vec::new(),
                         dropped_bytes: None,
                         ack: ack_id.map(|id| ServerAck {
                             sid: session.sid.clone(),
@@ -166,21 +196,18 @@ impl Supervisor {
                 attachments,
                 ack_id,
             }) => {
-                tracing::warn!(event = %name, attachments, "an event with binary attachments: not supported yet");
                 let data = data.into_iter().next().unwrap_or(Value::Null);
-                let _ = self
-                    .events
-                    .send(ServerEvent {
-                        name,
-                        data,
-                        binary: true,
-                        dropped_bytes: None,
-                        ack: ack_id.map(|id| ServerAck {
-                            sid: session.sid.clone(),
-                            id,
-                        }),
-                    })
-                    .await;
+                let ack = ack_id.map(|id| ServerAck {
+                    sid: session.sid.clone(),
+                    id,
+                });
+                let assembly =
+                    Assembly::new(name, data, attachments, ack, self.config.max_frame_bytes);
+                if assembly.is_complete() {
+                    let _ = self.events.send(assembly.finish()).await;
+                } else {
+                    self.assembly = Some(assembly);
+                }
             }
             EnginePacket::Message(SocketPacket::Ack { ack_id, data }) => {
                 if let Some(sent_at) = acks.resolve(ack_id, data) {
