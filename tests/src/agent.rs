@@ -105,11 +105,24 @@ impl Agent {
         printer: &str,
         flags: &[&str],
     ) -> Result<Self> {
+        Self::start_in_env(home, server, client_id, printer, flags, &[]).await
+    }
+
+    /// As [`Agent::start_in`], with extra environment variables (e.g. `SSL_CERT_FILE`).
+    pub async fn start_in_env(
+        home: &AgentHome,
+        server: &str,
+        client_id: &str,
+        printer: &str,
+        flags: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Result<Self> {
         let mut command = Command::new(workspace_binary("printrelay-agent")?);
         command
             .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
             .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
-            .env_remove("PRINTRELAY_TOKEN");
+            .env_remove("PRINTRELAY_TOKEN")
+            .envs(env.iter().copied());
         Self::spawn(command, server, client_id, printer, flags).await
     }
 

@@ -145,28 +145,47 @@ impl Session {
 
     /// Clicks the element matching `css`, as a user would.
     pub async fn click(&self, css: &str) -> Result<()> {
-        let element = self.find(css).await?;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{element}/click"),
-            Some(json!({})),
-        )
-        .await
-        .with_context(|| format!("clicking {css}"))?;
+        self.on_element(css, reqwest::Method::POST, "click", Some(json!({})))
+            .await
+            .with_context(|| format!("clicking {css}"))?;
         Ok(())
     }
 
     /// The visible text of the element matching `css`.
     pub async fn text(&self, css: &str) -> Result<String> {
-        let element = self.find(css).await?;
         let text = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/element/{element}/text"),
-                None,
-            )
+            .on_element(css, reqwest::Method::GET, "text", None)
             .await?;
         Ok(text.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Calls `/element/<id>/<action>` on the element matching `css`. The window renders
+    /// its lists anew on every job event: an element replaced between finding and acting
+    /// ("stale element reference") is found again, as a user's second look would.
+    async fn on_element(
+        &self,
+        css: &str,
+        method: reqwest::Method,
+        action: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let mut tries = 0;
+        loop {
+            let element = self.find(css).await?;
+            let answer = self
+                .call(
+                    method.clone(),
+                    &format!("/element/{element}/{action}"),
+                    body.clone(),
+                )
+                .await;
+            match answer {
+                Err(error) if tries < 5 && error.to_string().contains("stale element") => {
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Polls `script` until it returns `true`, or fails with the last value after `limit`.

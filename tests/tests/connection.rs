@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use printrelay_e2e::{
-    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, OriginalServer,
-    RAW_QUEUE, START_PRINT_ACCEPTED,
+    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, AgentHome,
+    OriginalServer, RAW_QUEUE, START_PRINT_ACCEPTED,
 };
 use serde_json::Value;
 use tokio::time::Instant;
@@ -344,31 +344,90 @@ async fn rtt_is_measured_where_the_server_acks_heartbeats() -> Result<()> {
     Ok(())
 }
 
-/// A server whose certificate no public CA signed (a company's own CA, a TLS-inspecting
-/// proxy) is reported as an untrusted certificate, not as a server that cannot be reached.
-#[tokio::test]
-async fn an_untrusted_certificate_is_named_as_such() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+/// Runs openssl with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> Result<()> {
     let made = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
+        .args(args)
+        .current_dir(dir)
         .output()?;
     ensure!(
         made.status.success(),
-        "openssl: {}",
+        "openssl {args:?}: {}",
         String::from_utf8_lossy(&made.stderr)
+    );
+    Ok(())
+}
+
+/// A company's own CA (`ca.pem`) and a server certificate it signed for 127.0.0.1
+/// (`server.pem`, `server-key.pem`), in `dir`.
+fn private_ca(dir: &std::path::Path) -> Result<()> {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=PrintRelay test CA",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+        ],
+    )?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server-key.pem",
+            "-out",
+            "server.csr",
+        ],
+    )?;
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n")?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem",
+        ],
+    )
+}
+
+/// A server whose certificate a company's own CA signed is refused, with the reason
+/// named (an untrusted certificate, not a server that cannot be reached), until the
+/// system trusts that CA: with it in `SSL_CERT_FILE` (the system bundle's stand-in on
+/// Linux) the agent connects.
+#[tokio::test]
+async fn a_private_ca_is_refused_by_name_until_the_system_trusts_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    private_ca(dir.path())?;
+    let (cert, key) = (
+        dir.path().join("server.pem"),
+        dir.path().join("server-key.pem"),
     );
     let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
     let server = OriginalServer::start_with(
@@ -393,6 +452,20 @@ async fn an_untrusted_certificate_is_named_as_such() -> Result<()> {
     );
     let error = gave_up["payload"]["lastError"].as_str().unwrap_or_default();
     assert!(error.contains("certificate"), "{gave_up}");
+
+    let client_id = unique_marker("tls-trusted");
+    let ca = dir.path().join("ca.pem");
+    let mut trusted = Agent::start_in_env(
+        &AgentHome::new()?,
+        &url,
+        &client_id,
+        RAW_QUEUE,
+        &[],
+        &[("SSL_CERT_FILE", ca.as_os_str())],
+    )
+    .await?;
+    // Connected: the TLS handshake and the namespace's CONNECT went through.
+    trusted.wait_for_state("connected", LIMIT).await?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@
 //! - [`outbox`]: the task that sends every stored status until the server has it.
 //! - [`printing`]: the spooler behind a trait (CUPS, Windows' winspool and GDI, a fake);
 //!   every call blocks and runs in `spawn_blocking`. [`fetch`]: documents by URL, from
-//!   allowed hosts only.
+//!   allowed hosts only. [`tls`]: certificates checked as the OS does, for both.
 //! - [`store`]: SQLite: jobs and their documents, the outbox, the connection log.
 //!   [`record`]: a job as it is stored and shown.
 //! - [`events`]: what front ends are told ([`AgentEvent`]); [`warning`]: what the user
@@ -41,6 +41,7 @@ pub mod signals;
 pub mod skip;
 pub mod store;
 pub mod test_page;
+pub mod tls;
 pub mod warning;
 
 pub use printrelay_protocol as protocol;

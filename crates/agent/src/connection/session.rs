@@ -3,7 +3,7 @@
 //! Owned by the supervisor task; a `Session` value is dropped (closing the socket)
 //! before the next one is opened, so at most one underlying client is ever alive.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -116,7 +116,8 @@ pub fn engine_url(server: &Url) -> Result<Url, ConnectError> {
     Ok(url)
 }
 
-/// The TCP connection to the endpoint, with TLS for `wss` (the Mozilla roots).
+/// The TCP connection to the endpoint, with TLS for `wss` (certificates checked as the
+/// OS does).
 async fn connect_stream(endpoint: &Url) -> Result<MaybeTlsStream<TcpStream>, ConnectError> {
     let io_error = |e: std::io::Error| super::problem::transport_error(e.into());
     let port = endpoint
@@ -138,27 +139,12 @@ async fn connect_stream(endpoint: &Url) -> Result<MaybeTlsStream<TcpStream>, Con
     if endpoint.scheme() != "wss" {
         return Ok(MaybeTlsStream::Plain(tcp));
     }
-    let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+    let config = crate::tls::client_config().map_err(|e| ConnectError::Transport(e.to_string()))?;
+    let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
         .map_err(io_error)?;
     Ok(MaybeTlsStream::Rustls(tls))
-}
-
-/// The TLS client settings: the Mozilla root certificates, built once.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    if let Some(config) = CONFIG.get() {
-        return Ok(Arc::clone(config));
-    }
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConnectError::Transport(format!("TLS set-up: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::clone(CONFIG.get_or_init(|| Arc::new(config))))
 }
 
 impl Session {

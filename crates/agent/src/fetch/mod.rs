@@ -213,10 +213,10 @@ async fn checked_addresses(
 /// A client for one request to `url`: it connects only to `addrs` (no lookup of its
 /// own, no proxy that would resolve the name again) and follows no redirect itself.
 fn pinned_client(url: &Url, addrs: &[SocketAddr]) -> Result<reqwest::Client, Failure> {
-    // reqwest is built without a crypto provider; the agent installs one at start, and
-    // this makes the fetch usable on its own (a second install is a no-op).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // The agent's TLS settings: certificates checked as the OS does, as for its server.
+    let tls = crate::tls::client_config().map_err(|e| Failure::Failed(e.to_string()))?;
     let mut builder = reqwest::Client::builder()
+        .use_preconfigured_tls((*tls).clone())
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
