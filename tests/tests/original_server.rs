@@ -125,8 +125,9 @@ async fn statuses_to_a_server_that_never_acks_go_once_and_leave_the_outbox() -> 
 
 /// A server that emits `print` with an ack callback (`socket.timeout(5000).emit(..., cb)`)
 /// hears back once the job is stored: `received` with the job id (made by the agent for
-/// the original shape), `duplicate` for an id sent again, `rejected` with its code for a
-/// bad payload or a Buffer; the job prints once and the connection stays.
+/// the original shape), also for a Buffer document, `duplicate` for an id sent again,
+/// `rejected` with its code for a bad payload or binary data where no document is read;
+/// each job prints once and the connection stays.
 #[tokio::test]
 async fn a_print_sent_with_an_ack_callback_is_answered_once_stored() -> Result<()> {
     let server = OriginalServer::start(10_000, 5_000).await?;
@@ -169,21 +170,35 @@ async fn a_print_sent_with_an_ack_callback_is_answered_once_stored() -> Result<(
         .await?;
     assert_eq!(bad["answer"]["state"], "rejected", "{bad}");
     assert_eq!(bad["answer"]["error"]["code"], "missing_content", "{bad}");
+    // A Buffer document (a binary event) is answered the same way...
+    let buffer_text = unique_marker("acked buffer");
     let binary = server
         .emit_with_ack(
             &client_id,
-            &json!({"printData": "bytes"}),
+            &json!({"printData": buffer_text}),
             Some("printData"),
         )
         .await?;
-    assert_eq!(binary["answer"]["state"], "rejected", "{binary}");
+    assert_eq!(binary["answer"]["state"], "received", "{binary}");
+    // ...and binary data where no document is read is refused by its code.
+    let misplaced_id = unique_marker("misplaced");
+    let misplaced = server
+        .emit_with_ack(
+            &client_id,
+            &json!({"jobId": misplaced_id, "contentType": "text", "content": "x", "title": "t"}),
+            Some("title"),
+        )
+        .await?;
     assert_eq!(
-        binary["answer"]["error"]["code"], "unsupported_binary",
-        "{binary}"
+        answer(&misplaced)["error"]["code"],
+        "unsupported_binary",
+        "{misplaced}"
     );
+    assert_eq!(answer(&misplaced)["jobId"], misplaced_id.as_str());
 
     wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
     wait_for_printed(RAW_QUEUE, original_text.as_bytes(), LIMIT).await?;
+    wait_for_printed(RAW_QUEUE, buffer_text.as_bytes(), LIMIT).await?;
     agent.settle(LIMIT).await?;
     assert_eq!(
         count_printed(RAW_QUEUE, text.as_bytes()),
