@@ -79,6 +79,9 @@ pub struct Agent {
     lines: Lines<BufReader<ChildStdout>>,
     /// Every event line seen so far.
     pub seen: Vec<Value>,
+    /// The folders of an agent started without a home of the caller's: they live as
+    /// long as the agent (dropped with the test's handle, after the process).
+    own_home: Option<AgentHome>,
 }
 
 impl Agent {
@@ -94,7 +97,10 @@ impl Agent {
         printer: &str,
         flags: &[&str],
     ) -> Result<Self> {
-        Self::start_in(&AgentHome::new()?, server, client_id, printer, flags).await
+        let home = AgentHome::new()?;
+        let mut agent = Self::start_in(&home, server, client_id, printer, flags).await?;
+        agent.own_home = Some(home);
+        Ok(agent)
     }
 
     /// Starts the agent on the folders of `home`, which may be reused across restarts.
@@ -156,6 +162,7 @@ impl Agent {
             process: Process::new(child),
             lines: BufReader::new(stdout).lines(),
             seen: Vec::new(),
+            own_home: None,
         })
     }
 

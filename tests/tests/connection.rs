@@ -455,8 +455,10 @@ async fn a_private_ca_is_refused_by_name_until_the_system_trusts_it() -> Result<
 
     let client_id = unique_marker("tls-trusted");
     let ca = dir.path().join("ca.pem");
+    // Its folders live as long as the test: the agent writes there while it runs.
+    let home = AgentHome::new()?;
     let mut trusted = Agent::start_in_env(
-        &AgentHome::new()?,
+        &home,
         &url,
         &client_id,
         RAW_QUEUE,
