@@ -234,12 +234,11 @@ impl Pipeline {
         let mut to_print = Vec::new();
         // The answers come in the order of the jobs.
         for (inserted, ack) in stored.into_iter().zip(acks) {
-            let answer = match &inserted {
-                Inserted::New(record) => PrintAck::received(&record.job_id),
-                Inserted::Duplicate(record) => PrintAck::duplicate(&record.job_id),
-            };
             if let Some(ack) = ack {
-                let _ = ack.send(answer);
+                let _ = ack.send(match &inserted {
+                    Inserted::New(record) => PrintAck::received(&record.job_id),
+                    Inserted::Duplicate(record) => PrintAck::duplicate(&record.job_id),
+                });
             }
             match inserted {
                 Inserted::New(record) => {

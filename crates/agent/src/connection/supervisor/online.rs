@@ -44,7 +44,10 @@ impl Supervisor {
             tokio::select! {
                 incoming = session.next() => match incoming {
                     Incoming::Packet(packet) => {
-                        self.end_incomplete_assembly().await;
+                        // Only a Socket.IO packet cuts attachments short (not a PING).
+                        if matches!(packet, EnginePacket::Message(_)) {
+                            self.end_incomplete_assembly().await;
+                        }
                         match self.on_packet(&mut session, &mut acks, packet, &mut last_ping, grace).await {
                             Ok(()) => {}
                             Err(ended) => break ended,
@@ -183,10 +186,7 @@ impl Supervisor {
                         data,
                         attachments: Vec::new(),
                         dropped_bytes: None,
-                        ack: ack_id.map(|id| ServerAck {
-                            sid: session.sid.clone(),
-                            id,
-                        }),
+                        ack: server_ack(session, ack_id),
                     })
                     .await;
             }
@@ -197,10 +197,7 @@ impl Supervisor {
                 ack_id,
             }) => {
                 let data = data.into_iter().next().unwrap_or(Value::Null);
-                let ack = ack_id.map(|id| ServerAck {
-                    sid: session.sid.clone(),
-                    id,
-                });
+                let ack = server_ack(session, ack_id);
                 let assembly =
                     Assembly::new(name, data, attachments, ack, self.config.max_frame_bytes);
                 if assembly.is_complete() {
@@ -288,4 +285,12 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// The request for an answer to event `ack_id` of `session`, if it asked for one.
+fn server_ack(session: &Session, ack_id: Option<u64>) -> Option<ServerAck> {
+    ack_id.map(|id| ServerAck {
+        sid: session.sid.clone(),
+        id,
+    })
 }
