@@ -42,6 +42,9 @@ function fill(settings, autostart, t) {
   f.serverUrl.value = settings.serverUrl ?? '';
   f.clientId.value = settings.clientId ?? '';
   f.token.value = settings.token ?? '';
+  f.socketPath.value = settings.socketPath ?? '';
+  f.proxy.value = settings.proxy ?? 'system';
+  f.caFile.value = settings.caFile ?? '';
   f.allowServerPrinterChoice.checked = !!settings.allowServerPrinterChoice;
   for (const name of numberFields) {
     const key = name.split('.')[1];
@@ -72,6 +75,9 @@ function draft(ctx) {
     serverUrl: f.serverUrl.value,
     clientId: f.clientId.value,
     token: f.token.value,
+    socketPath: f.socketPath.value,
+    proxy: f.proxy.value,
+    caFile: f.caFile.value,
     printer: $('printer-select').value,
     allowServerPrinterChoice: f.allowServerPrinterChoice.checked,
     reconnect,

@@ -244,6 +244,9 @@ export function normalizeDraft(draft) {
     clientId: String(draft.clientId ?? '').trim(),
     token: draft.token ? String(draft.token) : null,
     printer: draft.printer ? String(draft.printer) : null,
+    socketPath: String(draft.socketPath ?? '').trim() || '/socket.io/',
+    proxy: String(draft.proxy ?? '').trim() || 'system',
+    caFile: String(draft.caFile ?? '').trim() || null,
     reconnect: {
       attempts: number(draft.reconnect.attempts),
       delayMs: number(draft.reconnect.delayMs),

@@ -42,6 +42,7 @@ fn connection_problems() -> Vec<Problem> {
         Problem::ServerUnreachable,
         Problem::NameNotFound,
         Problem::CertificateUntrusted,
+        Problem::ProxyFailed,
         Problem::TokenRefused,
         Problem::ServerRefused,
         Problem::NotSocketIo,
@@ -55,6 +56,7 @@ fn connection_problems() -> Vec<Problem> {
             Problem::ServerUnreachable
             | Problem::NameNotFound
             | Problem::CertificateUntrusted
+            | Problem::ProxyFailed
             | Problem::TokenRefused
             | Problem::ServerRefused
             | Problem::NotSocketIo
@@ -110,11 +112,16 @@ fn settings() -> Settings {
 /// One warning of every code, each of which the UI must put into words.
 fn warnings() -> Vec<Warning> {
     use WarningCode::*;
-    let all = [SettingsFromCopy, SettingsReset, AutostartNotRenewed];
+    let all = [
+        SettingsFromCopy,
+        SettingsReset,
+        AutostartNotRenewed,
+        SettingsMigrated,
+    ];
     // A new code fails to compile here until it is listed above.
     for code in all {
         match code {
-            SettingsFromCopy | SettingsReset | AutostartNotRenewed => {}
+            SettingsFromCopy | SettingsReset | AutostartNotRenewed | SettingsMigrated => {}
         }
     }
     all.into_iter()

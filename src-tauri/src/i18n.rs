@@ -106,6 +106,9 @@ impl Lang {
             (Lang::En, ServerUnreachable) => "The server does not answer. Is it running?",
             (Lang::En, NameNotFound) => "The server's name cannot be found. Check the server URL.",
             (Lang::En, CertificateUntrusted) => "The server's certificate is not trusted.",
+            (Lang::En, ProxyFailed) => {
+                "The proxy did not let the connection through. Check the proxy in Settings."
+            }
             (Lang::En, TokenRefused) => {
                 "The server refused the token. Check the token in Settings."
             }
@@ -117,6 +120,7 @@ impl Lang {
             (Lang::ZhCn, ServerUnreachable) => "服务器没有响应，请确认服务器已启动。",
             (Lang::ZhCn, NameNotFound) => "找不到服务器，请检查服务器地址。",
             (Lang::ZhCn, CertificateUntrusted) => "服务器的证书不受信任。",
+            (Lang::ZhCn, ProxyFailed) => "代理未放行连接，请在设置中检查代理。",
             (Lang::ZhCn, TokenRefused) => "服务器拒绝了令牌，请在设置中检查令牌。",
             (Lang::ZhCn, ServerRefused) => "服务器拒绝了连接。",
             (Lang::ZhCn, NotSocketIo) => "该地址有响应，但不是 PrintRelay 服务器。",

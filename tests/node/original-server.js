@@ -5,10 +5,14 @@
 //
 // Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
 //        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat] [--token T]
-//        [--tls-cert cert.pem --tls-key key.pem]
+//        [--tls-cert cert.pem --tls-key key.pem] [--namespace /printers]
+//        [--path /print/socket.io]
 // --tls-cert/--tls-key serve HTTPS and wss with that certificate (a company's own CA).
 // --ack-heartbeat answers the agent's `heartbeat` like PrintRelay's hub does (for RTT tests);
 // without it the server never acks, as the original.
+// --namespace serves the clients on `io.of(name)` instead of the main namespace, and
+// --path moves the engine path (socket.io behind a reverse proxy at another path): how
+// companies run socket.io that the original did not.
 // Prints one JSON line {"listening": <port>} on stdout once it accepts connections.
 'use strict';
 
@@ -36,7 +40,11 @@ const tlsCert = option('tls-cert', null);
 const server = tlsCert
   ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(option('tls-key', '')) }, app)
   : http.createServer(app);
-const io = new Server(server, { pingInterval, pingTimeout, cors: { origin: '*' } });
+const io = new Server(server, {
+  pingInterval, pingTimeout, cors: { origin: '*' }, path: option('path', '/socket.io'),
+});
+// The namespace the clients live on (the main one, `/`, unless --namespace).
+const nsp = io.of(option('namespace', '/'));
 
 // clientId -> { clientId, connected, socketId }
 const clients = new Map();
@@ -47,13 +55,13 @@ const delivered = new Map();
 const clientInfos = new Map();
 
 if (requiredToken !== null) {
-  io.use((socket, next) => {
+  nsp.use((socket, next) => {
     if (socket.handshake.auth && socket.handshake.auth.token === requiredToken) return next();
     next(new Error('invalid token'));
   });
 }
 
-io.on('connection', (socket) => {
+nsp.on('connection', (socket) => {
   socket.on('register', (clientId) => {
     if (typeof clientId !== 'string' || clientId === '') return;
     socket.data.clientId = clientId;
@@ -109,14 +117,14 @@ app.get('/startPrint', (req, res) => {
   // The original's exact answers (web systems compare them): unknown, offline, accepted.
   if (!entry) return res.json({ message: '客户端不存在' });
   if (!entry.connected) return res.json({ message: '客户端离线' });
-  io.to(entry.socketId).emit('print', { printData });
+  nsp.to(entry.socketId).emit('print', { printData });
   res.json({ message: '参数已接收' });
 });
 
 // Test hook, not in the original: drop a client's socket from the server side.
 app.get('/kick', (req, res) => {
   const entry = clients.get(req.query.clientId);
-  const socket = entry && io.sockets.sockets.get(entry.socketId);
+  const socket = entry && nsp.sockets.get(entry.socketId);
   if (socket) socket.disconnect(true);
   res.json({ kicked: Boolean(socket) });
 });
@@ -131,7 +139,7 @@ app.post('/emit', (req, res) => {
   if (!delivered.has(clientId)) delivered.set(clientId, []);
   for (let i = 0; i < times; i += 1) {
     for (const payload of payloads) {
-      io.to(entry.socketId).emit(event, payload);
+      nsp.to(entry.socketId).emit(event, payload);
       delivered.get(clientId).push(payload);
     }
   }
@@ -142,7 +150,7 @@ app.post('/emit-big', (req, res) => {
   const entry = clients.get(clientId);
   if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
   const content = 'A'.repeat(Number(megabytes) * 1024 * 1024);
-  io.to(entry.socketId).emit('print', { jobId, contentType: 'raw_base64', content });
+  nsp.to(entry.socketId).emit('print', { jobId, contentType: 'raw_base64', content });
   res.json({ emitted: 1 });
 });
 // Test hook: emit `count` text jobs of `kib` KiB each, ids `${prefix}-${i}`, as fast as
@@ -153,7 +161,7 @@ app.post('/emit-many', (req, res) => {
   if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
   const content = 'x'.repeat(Number(kib) * 1024);
   for (let i = 0; i < Number(count); i += 1) {
-    io.to(entry.socketId).emit('print', { jobId: `${prefix}-${i}`, contentType: 'text', content });
+    nsp.to(entry.socketId).emit('print', { jobId: `${prefix}-${i}`, contentType: 'text', content });
   }
   res.json({ emitted: Number(count) });
 });
@@ -165,7 +173,7 @@ app.post('/emit-many', (req, res) => {
 app.post('/emit-with-ack', (req, res) => {
   const { clientId, event = 'print', payload = {}, timeoutMs = 5000, bufferField } = req.body;
   const entry = clients.get(clientId);
-  const socket = entry && entry.connected && io.sockets.sockets.get(entry.socketId);
+  const socket = entry && entry.connected && nsp.sockets.get(entry.socketId);
   if (!socket) return res.status(409).json({ error: 'client offline' });
   if (bufferField) payload[bufferField] = Buffer.from(String(payload[bufferField]));
   const started = Date.now();
@@ -182,7 +190,7 @@ app.post('/emit-binary', (req, res) => {
   if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
   const bytes = Buffer.from(base64 || '', 'base64');
   const payload = contentType ? { jobId, contentType, content: bytes } : { jobId, printData: bytes };
-  io.to(entry.socketId).emit('print', payload);
+  nsp.to(entry.socketId).emit('print', payload);
   res.json({ emitted: 1 });
 });
 app.post('/replay', (req, res) => {
@@ -190,7 +198,7 @@ app.post('/replay', (req, res) => {
   const entry = clients.get(clientId);
   if (!entry || !entry.connected) return res.status(409).json({ error: 'client offline' });
   const payloads = delivered.get(clientId) || [];
-  for (const payload of payloads) io.to(entry.socketId).emit('print', payload);
+  for (const payload of payloads) nsp.to(entry.socketId).emit('print', payload);
   res.json({ emitted: payloads.length });
 });
 app.get('/client-infos', (req, res) => {
@@ -202,7 +210,7 @@ app.get('/statuses', (req, res) => {
 
 // Test hook, not in the original: how many connections the server holds.
 app.get('/stats', (_req, res) => {
-  res.json({ sockets: io.sockets.sockets.size, engineClients: io.engine.clientsCount });
+  res.json({ sockets: nsp.sockets.size, engineClients: io.engine.clientsCount });
 });
 
 function log(object) {

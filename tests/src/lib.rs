@@ -3,6 +3,7 @@
 //!
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
+pub mod connect_proxy;
 pub mod cutting_proxy;
 pub mod desktop;
 pub mod doc_server;
@@ -26,6 +27,7 @@ pub mod wine;
 
 pub use agent::*;
 pub use common::*;
+pub use connect_proxy::ConnectProxy;
 pub use display::*;
 pub use hub::*;
 pub use loadgen::*;

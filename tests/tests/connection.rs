@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use printrelay_e2e::{
     count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, AgentHome,
-    OriginalServer, RAW_QUEUE, START_PRINT_ACCEPTED,
+    ConnectProxy, OriginalServer, RAW_QUEUE, START_PRINT_ACCEPTED,
 };
 use serde_json::Value;
 use tokio::time::Instant;
@@ -419,8 +419,8 @@ fn private_ca(dir: &std::path::Path) -> Result<()> {
 
 /// A server whose certificate a company's own CA signed is refused, with the reason
 /// named (an untrusted certificate, not a server that cannot be reached), until the
-/// system trusts that CA: with it in `SSL_CERT_FILE` (the system bundle's stand-in on
-/// Linux) the agent connects.
+/// agent trusts that CA: with it in `SSL_CERT_FILE` (the system bundle's stand-in on
+/// Linux) or in the `caFile` setting the agent connects.
 #[tokio::test]
 async fn a_private_ca_is_refused_by_name_until_the_system_trusts_it() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -451,7 +451,11 @@ async fn a_private_ca_is_refused_by_name_until_the_system_trusts_it() -> Result<
         "{gave_up}"
     );
     let error = gave_up["payload"]["lastError"].as_str().unwrap_or_default();
-    assert!(error.contains("certificate"), "{gave_up}");
+    // Named by its issuer: what IT checks first.
+    assert!(
+        error.contains("certificate not trusted: issued by PrintRelay test CA"),
+        "{gave_up}"
+    );
 
     let client_id = unique_marker("tls-trusted");
     let ca = dir.path().join("ca.pem");
@@ -468,6 +472,16 @@ async fn a_private_ca_is_refused_by_name_until_the_system_trusts_it() -> Result<
     .await?;
     // Connected: the TLS handshake and the namespace's CONNECT went through.
     trusted.wait_for_state("connected", LIMIT).await?;
+
+    let ca = ca.to_string_lossy();
+    let mut by_setting = Agent::start_with(
+        &url,
+        &unique_marker("tls-ca-file"),
+        RAW_QUEUE,
+        &["--ca-file", ca.as_ref()],
+    )
+    .await?;
+    by_setting.wait_for_state("connected", LIMIT).await?;
     Ok(())
 }
 
@@ -511,5 +525,72 @@ async fn a_refused_token_is_shown_as_such_and_retried_with_backoff() -> Result<(
     .await?;
     agent.wait_for_state("connected", LIMIT).await?;
     wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    Ok(())
+}
+
+/// An office where the way out is an HTTP proxy: the agent finds it in `HTTP_PROXY`
+/// (as set for the whole PC), tunnels to a server whose name only the proxy can
+/// resolve, and prints what the server sends; with the `proxy` setting naming a proxy
+/// that wants a password, the right one gets through and a wrong one is shown as the
+/// proxy's refusal, not as a server that cannot be reached.
+#[tokio::test]
+async fn the_way_out_through_an_http_proxy_is_taken_and_a_refusal_named() -> Result<()> {
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    // Only the proxy knows this name (it sends every tunnel to 127.0.0.1): connecting
+    // at all proves the agent went through it.
+    let url = format!("http://print-hub.test:{}", server.port);
+
+    let proxy = ConnectProxy::start().await?;
+    let client_id = unique_marker("proxy-env");
+    let home = AgentHome::new()?;
+    let proxy_url = proxy.url();
+    let mut agent = Agent::start_in_env(
+        &home,
+        &url,
+        &client_id,
+        RAW_QUEUE,
+        &[],
+        &[("HTTP_PROXY", std::ffi::OsStr::new(&proxy_url))],
+    )
+    .await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    assert_eq!(
+        proxy.tunnels(),
+        [format!("print-hub.test:{}", server.port)],
+        "one tunnel, to the server's name and port"
+    );
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    let text = unique_marker("Through the proxy");
+    let answer = server.start_print(&client_id, &text).await?;
+    assert_eq!(answer["message"], START_PRINT_ACCEPTED, "{answer}");
+    let printed = wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    assert_eq!(printed, text.as_bytes());
+
+    let guarded = ConnectProxy::start_with_credentials("office", "pa ss:word").await?;
+    let with_password = guarded.url();
+    let mut allowed = Agent::start_with(
+        &url,
+        &unique_marker("proxy-auth"),
+        RAW_QUEUE,
+        &["--proxy", with_password.as_str()],
+    )
+    .await?;
+    allowed.wait_for_state("connected", LIMIT).await?;
+
+    let wrong = with_password.replacen("office", "visitor", 1);
+    let mut refused = Agent::start_with(
+        &url,
+        &unique_marker("proxy-refused"),
+        RAW_QUEUE,
+        &flags(&["--reconnect-attempts", "1", "--proxy", wrong.as_str()]),
+    )
+    .await?;
+    let gave_up = refused.wait_for_state("gaveUp", LIMIT).await?;
+    assert_eq!(gave_up["payload"]["problem"], "proxy_failed", "{gave_up}");
+    let error = gave_up["payload"]["lastError"].as_str().unwrap_or_default();
+    assert!(
+        !error.contains("pa ss"),
+        "the password never shows: {error}"
+    );
     Ok(())
 }

@@ -15,8 +15,19 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 async fn print_through_original_server(text: &str) -> Result<()> {
     let server = OriginalServer::start(10_000, 5_000).await?;
+    print_through(&server, &server.url(), &[], text).await
+}
+
+/// Registers an agent started with `server_url` and `flags` at `server`, and prints
+/// `text` sent with `/startPrint` on the raw queue, exactly once.
+async fn print_through(
+    server: &OriginalServer,
+    server_url: &str,
+    flags: &[&str],
+    text: &str,
+) -> Result<()> {
     let client_id = unique_marker("pc");
-    let mut agent = Agent::start(&server.url(), &client_id, RAW_QUEUE).await?;
+    let mut agent = Agent::start_with(server_url, &client_id, RAW_QUEUE, flags).await?;
     agent.wait_for_state("connected", LIMIT).await?;
 
     // `register` is emitted before the state turns connected, but the server handles it
@@ -62,6 +73,47 @@ async fn prints_ascii_text_sent_with_start_print() -> Result<()> {
 #[tokio::test]
 async fn prints_utf8_chinese_text_byte_exact() -> Result<()> {
     print_through_original_server(&format!("打印测试 {}\n第二行", unique_marker("中文"))).await
+}
+
+#[tokio::test]
+async fn a_server_on_a_namespace_is_joined_by_the_path_of_its_url() -> Result<()> {
+    let server =
+        OriginalServer::start_with(0, 10_000, 5_000, &["--namespace", "/printers"]).await?;
+    let url = format!("{}/printers", server.url());
+    print_through(&server, &url, &[], &unique_marker("Namespace /printers")).await
+}
+
+#[tokio::test]
+async fn a_server_at_a_custom_engine_path_is_reached_by_the_socket_path() -> Result<()> {
+    let server =
+        OriginalServer::start_with(0, 10_000, 5_000, &["--path", "/print/socket.io"]).await?;
+    let flags = ["--socket-path", "/print/socket.io"];
+    print_through(
+        &server,
+        &server.url(),
+        &flags,
+        &unique_marker("Path /print/socket.io"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_namespace_the_server_does_not_have_is_refused_with_its_reason() -> Result<()> {
+    let server =
+        OriginalServer::start_with(0, 10_000, 5_000, &["--namespace", "/printers"]).await?;
+    let url = format!("{}/labels", server.url());
+    let mut agent = Agent::start_with(
+        &url,
+        &unique_marker("pc"),
+        RAW_QUEUE,
+        &["--reconnect-attempts", "1"],
+    )
+    .await?;
+    let gave_up = agent.wait_for_state("gaveUp", LIMIT).await?;
+    let error = gave_up["payload"]["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains("Invalid namespace"), "{gave_up}");
+    assert_eq!(gave_up["payload"]["problem"], "server_refused", "{gave_up}");
+    Ok(())
 }
 
 #[tokio::test]

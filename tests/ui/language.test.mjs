@@ -18,7 +18,9 @@ const html = readFileSync(new URL('../../ui/index.html', import.meta.url), 'utf8
 const zh = translator('zh-CN');
 const SERVER = 'http://10.0.0.5:3000';
 const NOW = 1_764_000_001_000;
-const ALLOWED = new Set(['PrintRelay', 'ID', 'IP', 'URL', 'PDF', 'B', 'KB', 'MB', 'GB', 'KiB', 'MiB']);
+// Acronyms, and setting values typed as they are (`system`, `none` for the proxy).
+const ALLOWED = new Set(['PrintRelay', 'ID', 'IP', 'URL', 'PDF', 'B', 'KB', 'MB', 'GB', 'KiB', 'MiB', 'CA', 'PEM',
+  'system', 'none']);
 const DATA_FIELDS = new Set(['title', 'jobId', 'printer', 'systemName', 'name', 'clientId', 'serverUrl',
   'sid', 'lastError', 'detail', 'message', 'reason', 'token', 'reprintOf']);
 
@@ -41,7 +43,8 @@ const DATA = sampleData();
 
 /** Latin-letter words of `text` that a zh-CN user should not see. */
 function foreignWords(text) {
-  let rest = String(text).replace(/https?:\/\/\S*/g, ' ');
+  // Addresses and paths (`/socket.io/`) are typed as they are, in any language.
+  let rest = String(text).replace(/https?:\/\/\S*/g, ' ').replace(/(^|\s)\/[\w./-]*/g, ' ');
   for (const data of DATA) rest = rest.split(data).join(' ');
   return (rest.match(/[A-Za-z]+/g) || []).filter((word) => !ALLOWED.has(word));
 }

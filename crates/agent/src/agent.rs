@@ -1,6 +1,7 @@
 //! The [`Agent`]: wires connection, job pipeline and printers together and offers the
 //! small API that both the desktop shell and the headless binary use.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -276,6 +277,9 @@ impl Agent {
 pub fn connection_config(settings: &Settings) -> Result<ConnectionConfig, SettingsError> {
     Ok(ConnectionConfig {
         server_url: settings.server()?,
+        socket_path: settings.socket_path()?,
+        ca_file: settings.ca_file().map(Path::to_path_buf),
+        proxy: settings.proxy()?,
         client_id: settings.client_id.clone(),
         token: settings.token.clone().filter(|t| !t.is_empty()),
         policy: settings.reconnect.clone(),

@@ -14,7 +14,8 @@
 //! - [`outbox`]: the task that sends every stored status until the server has it.
 //! - [`printing`]: the spooler behind a trait (CUPS, Windows' winspool and GDI, a fake);
 //!   every call blocks and runs in `spawn_blocking`. [`fetch`]: documents by URL, from
-//!   allowed hosts only. [`tls`]: certificates checked as the OS does, for both.
+//!   allowed hosts only. [`tls`]: certificates checked as the OS does, for both;
+//!   [`proxy`]: the HTTP proxy they go through, if any.
 //! - [`store`]: SQLite: jobs and their documents, the outbox, the connection log.
 //!   [`record`]: a job as it is stored and shown.
 //! - [`events`]: what front ends are told ([`AgentEvent`]); [`warning`]: what the user
@@ -35,6 +36,7 @@ pub mod outbox;
 pub mod paths;
 pub mod printing;
 pub mod private;
+pub mod proxy;
 pub mod record;
 pub mod settings;
 pub mod signals;

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Connect to the dispatch server and print its jobs until stopped.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List local printers with their default flag and state.
     Printers,
     /// Search the job history (works while the agent runs).
@@ -35,9 +35,29 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Dispatch server URL, e.g. http://localhost:3000 (default: from settings).
+    /// Dispatch server URL, e.g. http://localhost:3000 (default: from settings). Its path
+    /// is the Socket.IO namespace, as in socket.io-client: http://host:3000/printers
+    /// joins /printers.
     #[arg(long, env = "PRINTRELAY_SERVER")]
     server: Option<String>,
+    /// The server's engine path, for socket.io behind a reverse proxy at another path
+    /// (default: from settings, normally /socket.io/).
+    #[arg(long, env = "PRINTRELAY_SOCKET_PATH", value_name = "PATH")]
+    socket_path: Option<String>,
+    /// A PEM file of CA certificates to trust besides the operating system's (default:
+    /// from settings).
+    #[arg(long, env = "PRINTRELAY_CA_FILE", value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
+    /// The HTTP proxy: `system` (HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY, or Windows'
+    /// Internet Settings), `none`, or http://[user:password@]host:port (default: from
+    /// settings, normally system).
+    #[arg(
+        long,
+        env = "PRINTRELAY_PROXY",
+        value_name = "PROXY",
+        hide_env_values = true
+    )]
+    proxy: Option<printrelay_agent::proxy::ProxySetting>,
     /// Client id the server routes jobs by (default: from settings, made once per install).
     #[arg(long, env = "PRINTRELAY_CLIENT_ID")]
     client_id: Option<String>,
@@ -227,6 +247,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let loaded = SettingsStore::new(paths.settings_file()).load()?;
             let overrides = Overrides {
                 server_url: args.server,
+                socket_path: args.socket_path,
+                ca_file: args.ca_file,
+                proxy: args.proxy,
                 client_id: args.client_id,
                 printer: args.printer,
                 token: args.token,

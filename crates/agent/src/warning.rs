@@ -33,4 +33,7 @@ pub enum WarningCode {
     SettingsReset,
     /// The autostart entry could not be renewed at start.
     AutostartNotRenewed,
+    /// Settings from an older version were carried over: the path of the server URL
+    /// became the socket path (it is the namespace now).
+    SettingsMigrated,
 }

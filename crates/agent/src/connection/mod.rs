@@ -4,6 +4,7 @@
 //! See docs/decisions/0001-own-socketio-client.md for why the client is ours.
 
 mod backoff;
+mod endpoint;
 mod frame_guard;
 mod packet;
 mod problem;
@@ -15,9 +16,11 @@ mod tests;
 pub mod wake;
 
 pub use backoff::{PolicyProblem, ReconnectPolicy};
-pub use session::{engine_url, frame_cap, ConnectError};
+pub use endpoint::{namespace_of, normalize_socket_path, Endpoint, DEFAULT_SOCKET_PATH};
+pub use session::{frame_cap, ConnectError};
 pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat, Problem};
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -29,8 +32,15 @@ use crate::protocol::ClientInfo;
 /// Everything the supervisor needs to know to connect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionConfig {
-    /// The dispatch server; `None` keeps the connection idle.
+    /// The dispatch server; `None` keeps the connection idle. Its path is the
+    /// Socket.IO namespace.
     pub server_url: Option<Url>,
+    /// The engine path on the server (`/socket.io/` unless a reverse proxy moved it).
+    pub socket_path: String,
+    /// A PEM file of CA certificates trusted besides the operating system's.
+    pub ca_file: Option<PathBuf>,
+    /// The HTTP proxy to go through (`system` reads the environment and the OS).
+    pub proxy: crate::proxy::ProxySetting,
     /// The id servers route jobs by; sent as `register` and in the handshake `auth`.
     pub client_id: String,
     /// Optional agent token for the handshake `auth`.
@@ -46,6 +56,9 @@ impl ConnectionConfig {
     /// True when moving from `self` to `next` needs a new connection.
     fn needs_reconnect(&self, next: &ConnectionConfig) -> bool {
         self.server_url != next.server_url
+            || self.socket_path != next.socket_path
+            || self.ca_file != next.ca_file
+            || self.proxy != next.proxy
             || self.client_id != next.client_id
             || self.token != next.token
             || self.max_frame_bytes != next.max_frame_bytes

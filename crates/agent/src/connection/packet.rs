@@ -1,7 +1,8 @@
-//! Engine.IO v4 and Socket.IO v5 packet codec (text frames only).
+//! Engine.IO v4 and Socket.IO v5 packet codec (text frames; binary attachments travel
+//! beside them).
 //!
-//! Pure functions, no I/O: the session task feeds every websocket text frame
-//! through [`decode_frame`] and writes what [`encode_event`] and friends return.
+//! Pure functions, no I/O: the session feeds every text frame through [`decode_frame`]
+//! and writes what [`encode_event`] and friends return, all for one namespace.
 
 use serde_json::Value;
 
@@ -37,7 +38,7 @@ pub struct OpenInfo {
     pub max_payload: Option<u64>,
 }
 
-/// A Socket.IO packet of the default namespace.
+/// A Socket.IO packet of the session's namespace.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SocketPacket {
     /// `0{...}`: namespace connected; carries the Socket.IO session id.
@@ -65,7 +66,7 @@ pub enum SocketPacket {
     },
     /// A binary ack (type 6): never asked for by the agent.
     Binary,
-    /// A packet for a namespace other than "/".
+    /// A packet for another namespace than the session's.
     OtherNamespace(String),
 }
 
@@ -89,8 +90,9 @@ fn malformed(what: &'static str, detail: impl ToString) -> PacketError {
     }
 }
 
-/// Decodes one websocket text frame into an Engine.IO packet.
-pub fn decode_frame(frame: &str) -> Result<EnginePacket, PacketError> {
+/// Decodes one text frame into an Engine.IO packet; Socket.IO packets of another
+/// namespace than `namespace` come back as [`SocketPacket::OtherNamespace`].
+pub fn decode_frame(frame: &str, namespace: &str) -> Result<EnginePacket, PacketError> {
     let mut chars = frame.chars();
     let kind = chars.next().ok_or(PacketError::Empty)?;
     let rest = chars.as_str();
@@ -101,13 +103,13 @@ pub fn decode_frame(frame: &str) -> Result<EnginePacket, PacketError> {
         '1' => Ok(EnginePacket::Close),
         '2' => Ok(EnginePacket::Ping),
         '3' => Ok(EnginePacket::Pong),
-        '4' => decode_socket_packet(rest).map(EnginePacket::Message),
+        '4' => decode_socket_packet(rest, namespace).map(EnginePacket::Message),
         '6' => Ok(EnginePacket::Noop),
         other => Err(PacketError::UnknownEngineType(other)),
     }
 }
 
-fn decode_socket_packet(text: &str) -> Result<SocketPacket, PacketError> {
+fn decode_socket_packet(text: &str, namespace: &str) -> Result<SocketPacket, PacketError> {
     let mut chars = text.chars();
     let kind = chars.next().ok_or(PacketError::Empty)?;
     let mut rest = chars.as_str();
@@ -124,12 +126,15 @@ fn decode_socket_packet(text: &str) -> Result<SocketPacket, PacketError> {
             .map_err(|e| malformed("attachment count", e))?;
         rest = after;
     }
+    // The main namespace goes without a prefix; any other as `/name,`.
+    let mut packet_namespace = "/";
     if rest.starts_with('/') {
         let (nsp, after) = rest.split_once(',').unwrap_or((rest, ""));
-        if nsp != "/" {
-            return Ok(SocketPacket::OtherNamespace(nsp.to_owned()));
-        }
+        packet_namespace = nsp;
         rest = after;
+    }
+    if packet_namespace != namespace {
+        return Ok(SocketPacket::OtherNamespace(packet_namespace.to_owned()));
     }
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let (id_text, payload) = rest.split_at(digits);
@@ -211,7 +216,12 @@ pub fn peek_event(head: &[u8]) -> Option<(String, Option<String>)> {
         .strip_prefix("42")
         .or_else(|| text.strip_prefix("45"))?;
     let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
-    let rest = rest.strip_prefix("/,").unwrap_or(rest);
+    // A namespace prefix (`/printers,`), then maybe an ack id.
+    let rest = match rest.strip_prefix('/') {
+        Some(named) => named.split_once(',')?.1,
+        None => rest,
+    };
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
     let (name, rest) = rest.strip_prefix("[\"")?.split_once('"')?;
     let job_id = rest.find("\"jobId\"").and_then(|at| {
         let value = rest[at + 7..].trim_start().strip_prefix(':')?;
@@ -224,23 +234,40 @@ pub fn peek_event(head: &[u8]) -> Option<(String, Option<String>)> {
 /// The Engine.IO PONG answering a server PING.
 pub const PONG: &str = "3";
 
-/// The Socket.IO CONNECT for the default namespace, with the handshake `auth` object.
-pub fn encode_connect(auth: &Value) -> String {
-    format!("40{auth}")
+/// What goes between a packet's type and its body: nothing for the main namespace,
+/// `/name,` for another.
+fn prefix(namespace: &str) -> String {
+    if namespace == "/" {
+        String::new()
+    } else {
+        format!("{namespace},")
+    }
+}
+
+/// The Socket.IO CONNECT to `namespace`, with the handshake `auth` object.
+pub fn encode_connect(namespace: &str, auth: &Value) -> String {
+    format!("40{}{auth}", prefix(namespace))
+}
+
+/// The Socket.IO DISCONNECT leaving `namespace`.
+pub fn encode_disconnect(namespace: &str) -> String {
+    format!("41{}", prefix(namespace))
 }
 
 /// A Socket.IO ACK: the answer `data` to the server's event `ack_id`.
-pub fn encode_ack(ack_id: u64, data: &Value) -> String {
-    format!("43{ack_id}{}", Value::Array(vec![data.clone()]))
+pub fn encode_ack(namespace: &str, ack_id: u64, data: &Value) -> String {
+    format!(
+        "43{}{ack_id}{}",
+        prefix(namespace),
+        Value::Array(vec![data.clone()])
+    )
 }
 
 /// A Socket.IO EVENT `name(data)`, asking for an ack when `ack_id` is set.
-pub fn encode_event(name: &str, data: &Value, ack_id: Option<u64>) -> String {
+pub fn encode_event(namespace: &str, name: &str, data: &Value, ack_id: Option<u64>) -> String {
     let body = Value::Array(vec![Value::String(name.to_owned()), data.clone()]);
-    match ack_id {
-        Some(id) => format!("42{id}{body}"),
-        None => format!("42{body}"),
-    }
+    let id = ack_id.map(|id| id.to_string()).unwrap_or_default();
+    format!("42{}{id}{body}", prefix(namespace))
 }
 
 #[cfg(test)]

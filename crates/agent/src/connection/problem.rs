@@ -16,6 +16,8 @@ pub enum Problem {
     NameNotFound,
     /// TLS: the server's certificate is not trusted (or not for this name).
     CertificateUntrusted,
+    /// The HTTP proxy cannot be reached, wants other credentials, or refused the tunnel.
+    ProxyFailed,
     /// The server refused the agent's token.
     TokenRefused,
     /// The server refused the connection for another reason.
@@ -38,6 +40,7 @@ impl ConnectError {
             ConnectError::Unreachable(_) => Problem::ServerUnreachable,
             ConnectError::NameNotFound(_) => Problem::NameNotFound,
             ConnectError::Certificate(_) => Problem::CertificateUntrusted,
+            ConnectError::Proxy(_) => Problem::ProxyFailed,
             ConnectError::Transport(_) => Problem::ConnectionLost,
             ConnectError::Handshake(_) | ConnectError::HttpStatus(_) => Problem::NotSocketIo,
             ConnectError::Refused(message) if message.to_lowercase().contains("token") => {

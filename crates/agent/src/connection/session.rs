@@ -3,6 +3,7 @@
 //! Owned by the supervisor task; a `Session` value is dropped (closing the socket)
 //! before the next one is opened, so at most one underlying client is ever alive.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
@@ -12,6 +13,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::{Host, Url};
+
+use super::endpoint::Endpoint;
+use crate::proxy::ProxyRule;
 
 use super::frame_guard::{self, Dropped, DroppedLog, FrameGuard};
 use super::packet::{self, EnginePacket, OpenInfo, SocketPacket};
@@ -28,9 +32,13 @@ pub enum ConnectError {
     /// The server's name does not resolve.
     #[error("cannot find the server: {0}")]
     NameNotFound(String),
-    /// TLS failed: the certificate is not trusted.
-    #[error("the server's certificate is not trusted: {0}")]
+    /// TLS failed: the certificate is not trusted (the text says why, e.g. "certificate
+    /// not trusted: issued by Example Root CA").
+    #[error("{0}")]
     Certificate(String),
+    /// The HTTP proxy failed: unreachable, credentials refused, or the tunnel refused.
+    #[error("proxy: {0}")]
+    Proxy(String),
     /// The websocket upgrade was answered with an HTTP status (not a Socket.IO endpoint).
     #[error("the server answered HTTP {0} instead of opening a websocket")]
     HttpStatus(u16),
@@ -73,9 +81,11 @@ pub fn frame_cap(max_job_bytes: u64) -> u64 {
     max_job_bytes.div_ceil(3).saturating_mul(4) + ENVELOPE_BYTES
 }
 
-/// An open Engine.IO + Socket.IO connection to the default namespace.
+/// An open Engine.IO + Socket.IO connection to one namespace.
 pub(crate) struct Session {
     socket: Socket,
+    /// The Socket.IO namespace every packet is for.
+    namespace: String,
     /// Negotiated heartbeat parameters.
     pub open: OpenInfo,
     /// Socket.IO session id given by the server on CONNECT.
@@ -90,71 +100,85 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// The websocket endpoint of a server URL: `http://host:3000` -> `ws://host:3000/socket.io/?EIO=4&transport=websocket`.
-///
-/// A path in the URL is kept as a prefix (a hub mounted behind a reverse proxy).
-pub fn engine_url(server: &Url) -> Result<Url, ConnectError> {
-    let scheme = match server.scheme() {
-        "http" | "ws" => "ws",
-        "https" | "wss" => "wss",
-        other => {
-            return Err(ConnectError::InvalidUrl(format!(
-                "unsupported scheme {other:?}"
-            )))
-        }
-    };
-    if server.host_str().is_none_or(str::is_empty) {
-        return Err(ConnectError::InvalidUrl("no host".into()));
-    }
-    let mut url = server.clone();
-    url.set_scheme(scheme)
-        .map_err(|()| ConnectError::InvalidUrl(server.to_string()))?;
-    let prefix = server.path().trim_end_matches('/');
-    url.set_path(&format!("{prefix}/socket.io/"));
-    url.set_query(Some("EIO=4&transport=websocket"));
-    url.set_fragment(None);
-    Ok(url)
+/// How a connection leaves this PC: the CA file trusted besides the OS's, and the
+/// proxy rule (resolved from the `proxy` setting before each attempt).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Route<'a> {
+    pub ca_file: Option<&'a Path>,
+    pub proxy: &'a ProxyRule,
 }
 
-/// The TCP connection to the endpoint, with TLS for `wss` (certificates checked as the
-/// OS does).
-async fn connect_stream(endpoint: &Url) -> Result<MaybeTlsStream<TcpStream>, ConnectError> {
+/// The TCP connection to the endpoint, directly or through the proxy's CONNECT tunnel,
+/// with TLS for `wss` (certificates checked as the OS does, plus the route's CA file).
+async fn connect_stream(
+    endpoint: &Url,
+    route: Route<'_>,
+) -> Result<MaybeTlsStream<TcpStream>, ConnectError> {
     let io_error = |e: std::io::Error| super::problem::transport_error(e.into());
     let port = endpoint
         .port_or_known_default()
         .ok_or_else(|| ConnectError::InvalidUrl("no port".into()))?;
-    let (tcp, name) = match endpoint.host() {
+    let (host, name) = match endpoint.host() {
         Some(Host::Domain(domain)) => (
-            TcpStream::connect((domain, port)).await,
+            domain.to_owned(),
             rustls::pki_types::ServerName::try_from(domain.to_owned())
                 .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?,
         ),
-        Some(Host::Ipv4(ip)) => (TcpStream::connect((ip, port)).await, ip.into()),
-        Some(Host::Ipv6(ip)) => (TcpStream::connect((ip, port)).await, ip.into()),
+        Some(Host::Ipv4(ip)) => (ip.to_string(), ip.into()),
+        Some(Host::Ipv6(ip)) => (ip.to_string(), ip.into()),
         None => return Err(ConnectError::InvalidUrl("no host".into())),
     };
-    let tcp = tcp.map_err(io_error)?;
+    let tcp = match route.proxy.proxy_for(endpoint) {
+        Some(proxy) => {
+            tracing::debug!(%proxy, "connecting through the proxy");
+            crate::proxy::connect_via(proxy, &host, port)
+                .await
+                .map_err(|e| ConnectError::Proxy(e.to_string()))?
+        }
+        None => TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(io_error)?,
+    };
     // Heartbeat answers are small and must not wait for more bytes.
     let _ = tcp.set_nodelay(true);
     if endpoint.scheme() != "wss" {
         return Ok(MaybeTlsStream::Plain(tcp));
     }
-    let config = crate::tls::client_config().map_err(|e| ConnectError::Transport(e.to_string()))?;
+    let config = crate::tls::client_config(route.ca_file)
+        .map_err(|e| ConnectError::Certificate(e.to_string()))?;
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(io_error)?;
+        .map_err(tls_error)?;
     Ok(MaybeTlsStream::Rustls(tls))
 }
 
+/// A failed TLS handshake: a refused certificate in words, else sorted as any I/O error.
+fn tls_error(error: std::io::Error) -> ConnectError {
+    let refused = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match refused {
+        Some(rustls::Error::InvalidCertificate(certificate)) => {
+            ConnectError::Certificate(crate::tls::describe_refusal(certificate))
+        }
+        _ => super::problem::transport_error(error.into()),
+    }
+}
+
 impl Session {
-    /// Opens the websocket, reads the Engine.IO handshake and joins the default namespace
-    /// with `auth`. Frames longer than `frame_cap` bytes are dropped as they arrive.
+    /// Opens the websocket, reads the Engine.IO handshake and joins the endpoint's
+    /// namespace with `auth`. Frames longer than `frame_cap` bytes are dropped as they
+    /// arrive.
     ///
     /// Not bounded in time by itself: the supervisor wraps it in the connect timeout.
-    pub async fn open(server: &Url, auth: &Value, frame_cap: u64) -> Result<Self, ConnectError> {
-        let endpoint = engine_url(server)?;
-        let stream = connect_stream(&endpoint).await?;
+    pub async fn open(
+        endpoint: &Endpoint,
+        route: Route<'_>,
+        auth: &Value,
+        frame_cap: u64,
+    ) -> Result<Self, ConnectError> {
+        let stream = connect_stream(&endpoint.websocket, route).await?;
         let dropped = DroppedLog::default();
         let guarded = FrameGuard::new(stream, frame_cap, Arc::clone(&dropped));
         // The guard drops long frames; a message split into many frames stops here.
@@ -162,12 +186,16 @@ impl Session {
         let config = WebSocketConfig::default()
             .max_message_size(Some(cap))
             .max_frame_size(Some(cap));
-        let (socket, _response) =
-            tokio_tungstenite::client_async_with_config(endpoint.as_str(), guarded, Some(config))
-                .await
-                .map_err(super::problem::transport_error)?;
+        let (socket, _response) = tokio_tungstenite::client_async_with_config(
+            endpoint.websocket.as_str(),
+            guarded,
+            Some(config),
+        )
+        .await
+        .map_err(super::problem::transport_error)?;
         let mut session = Session {
             socket,
+            namespace: endpoint.namespace.clone(),
             open: OpenInfo {
                 sid: String::new(),
                 ping_interval: 0,
@@ -186,7 +214,7 @@ impl Session {
             }
         };
         session
-            .send(packet::encode_connect(auth))
+            .send(packet::encode_connect(&endpoint.namespace, auth))
             .await
             .map_err(ConnectError::Transport)?;
         loop {
@@ -205,6 +233,8 @@ impl Session {
                         .map_err(ConnectError::Transport)?;
                 }
                 Incoming::Packet(EnginePacket::Noop) => {}
+                // Another namespace's talk on a shared connection is not ours to answer.
+                Incoming::Packet(EnginePacket::Message(SocketPacket::OtherNamespace(_))) => {}
                 other => {
                     return Err(ConnectError::Handshake(format!(
                         "expected CONNECT, got {other:?}"
@@ -230,7 +260,7 @@ impl Session {
                         None => continue,
                     }
                 }
-                Message::Text(text) => match packet::decode_frame(text.as_str()) {
+                Message::Text(text) => match packet::decode_frame(text.as_str(), &self.namespace) {
                     Ok(packet) => Incoming::Packet(packet),
                     Err(e) => Incoming::Garbage(e.to_string()),
                 },
@@ -254,37 +284,30 @@ impl Session {
             .map_err(|e| e.to_string())
     }
 
+    /// Sends the event `name(data)`, asking for an ack when `ack_id` is set.
+    pub async fn send_event(
+        &mut self,
+        name: &str,
+        data: &Value,
+        ack_id: Option<u64>,
+    ) -> Result<(), String> {
+        let frame = packet::encode_event(&self.namespace, name, data, ack_id);
+        self.send(frame).await
+    }
+
+    /// Answers the server's event `ack_id` with `data`.
+    pub async fn send_ack(&mut self, ack_id: u64, data: &Value) -> Result<(), String> {
+        let frame = packet::encode_ack(&self.namespace, ack_id, data);
+        self.send(frame).await
+    }
+
     /// Leaves the namespace and closes the websocket, politely but without waiting long.
     pub async fn close(mut self) {
+        let leave = packet::encode_disconnect(&self.namespace);
         let polite = async {
-            let _ = self.socket.send(Message::text("41")).await;
+            let _ = self.socket.send(Message::text(leave)).await;
             let _ = self.socket.close(None).await;
         };
         let _ = tokio::time::timeout(std::time::Duration::from_millis(500), polite).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn url(s: &str) -> Url {
-        Url::parse(s).expect("test URL")
-    }
-
-    #[test]
-    fn maps_server_urls_to_the_engine_endpoint() {
-        assert_eq!(
-            engine_url(&url("http://localhost:3000")).map(String::from),
-            Ok("ws://localhost:3000/socket.io/?EIO=4&transport=websocket".into())
-        );
-        assert_eq!(
-            engine_url(&url("https://print.example.com/relay/")).map(String::from),
-            Ok("wss://print.example.com/relay/socket.io/?EIO=4&transport=websocket".into())
-        );
-        assert!(matches!(
-            engine_url(&url("ftp://x")),
-            Err(ConnectError::InvalidUrl(_))
-        ));
     }
 }

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{sleep_until, Instant};
 
+use super::endpoint::Endpoint;
 use super::frame_guard::Dropped;
 use super::packet::{self, EnginePacket, SocketPacket};
-use super::session::{ConnectError, Incoming, Session};
+use super::session::{ConnectError, Incoming, Route, Session};
 use super::state::{now_ms, ConnectionState, Heartbeat, Problem};
 use super::{Command, ConnectionConfig, EmitError, ServerAck, ServerEvent};
 use crate::logging::Throttle;
@@ -265,9 +266,20 @@ impl Supervisor {
         });
         let timeout = self.config.policy.connect_timeout();
         let deadline = Instant::now() + timeout;
+        let endpoint = match Endpoint::new(&url, &self.config.socket_path) {
+            Ok(endpoint) => endpoint,
+            Err(error) => return Ok(Err(error)),
+        };
+        let ca_file = self.config.ca_file.clone();
+        // Read before each attempt: a proxy changed in the OS counts at the next one.
+        let proxy = crate::proxy::ProxyRule::from_setting(&self.config.proxy);
+        let route = Route {
+            ca_file: ca_file.as_deref(),
+            proxy: &proxy,
+        };
         let open = tokio::time::timeout_at(
             deadline,
-            Session::open(&url, &auth, self.config.max_frame_bytes),
+            Session::open(&endpoint, route, &auth, self.config.max_frame_bytes),
         );
         tokio::pin!(open);
         loop {

@@ -23,6 +23,9 @@ fn policy(attempts: u32) -> ReconnectPolicy {
 fn config(url: Option<Url>, attempts: u32) -> ConnectionConfig {
     ConnectionConfig {
         server_url: url,
+        socket_path: DEFAULT_SOCKET_PATH.into(),
+        ca_file: None,
+        proxy: crate::proxy::ProxySetting::None,
         client_id: "pc-1".into(),
         token: None,
         policy: policy(attempts),

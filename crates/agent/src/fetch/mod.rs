@@ -141,9 +141,21 @@ async fn fetch_bytes(
     dns: &Dns,
 ) -> Result<Vec<u8>, Failure> {
     let mut current = url.clone();
+    let proxies = crate::proxy::ProxyRule::from_setting(policy.proxy());
     for _ in 0..=MAX_REDIRECTS {
         let addrs = checked_addresses(&current, policy, dns).await?;
-        let response = pinned_client(&current, &addrs)?
+        let proxy = match proxies.proxy_for(&current) {
+            Some(proxy) => {
+                let at = dns
+                    .lookup(proxy.host(), proxy.port())
+                    .await
+                    .map_err(|e| Failure::Failed(format!("the proxy {proxy}: {e}")))?;
+                Some((proxy, at))
+            }
+            None => None,
+        };
+        let proxy = proxy.as_ref().map(|(proxy, at)| (*proxy, at.as_slice()));
+        let response = pinned_client(&current, &addrs, policy.ca_file(), proxy)?
             .get(current.clone())
             .send()
             .await
@@ -211,16 +223,30 @@ async fn checked_addresses(
 }
 
 /// A client for one request to `url`: it connects only to `addrs` (no lookup of its
-/// own, no proxy that would resolve the name again) and follows no redirect itself.
-fn pinned_client(url: &Url, addrs: &[SocketAddr]) -> Result<reqwest::Client, Failure> {
+/// own) and follows no redirect itself. Through a proxy (the server connection's rule),
+/// the addresses were checked all the same, and the proxy connects by name.
+fn pinned_client(
+    url: &Url,
+    addrs: &[SocketAddr],
+    ca_file: Option<&std::path::Path>,
+    proxy: Option<(&crate::proxy::Proxy, &[SocketAddr])>,
+) -> Result<reqwest::Client, Failure> {
     // The agent's TLS settings: certificates checked as the OS does, as for its server.
-    let tls = crate::tls::client_config().map_err(|e| Failure::Failed(e.to_string()))?;
+    let tls = crate::tls::client_config(ca_file).map_err(|e| Failure::Failed(e.to_string()))?;
     let mut builder = reqwest::Client::builder()
         .use_preconfigured_tls((*tls).clone())
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .dns_resolver(Arc::new(NoLookups));
+    if let Some((proxy, proxy_addrs)) = proxy {
+        let through = reqwest::Proxy::all(proxy.url())
+            .map_err(|e| Failure::Failed(format!("the proxy {proxy}: {}", error_chain(&e))))?;
+        // The proxy is reached at the addresses looked up for it.
+        builder = builder
+            .proxy(through)
+            .resolve_to_addrs(proxy.host(), proxy_addrs);
+    }
     if let Some(Host::Domain(name)) = url.host() {
         builder = builder.resolve_to_addrs(name, addrs);
     }

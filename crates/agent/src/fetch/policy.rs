@@ -14,16 +14,43 @@ pub enum Admission {
     PublicOnly,
 }
 
-/// The hosts the agent fetches documents from.
+/// The hosts the agent fetches documents from, and how it reaches them: the CA file it
+/// trusts besides the system's and the proxy, both those of its server connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FetchPolicy {
     /// Canonical host names and addresses (see [`host_key`]).
     listed: Vec<String>,
     /// `*` was given.
     any_public: bool,
+    /// The `caFile` setting.
+    ca_file: Option<std::path::PathBuf>,
+    /// The `proxy` setting.
+    proxy: crate::proxy::ProxySetting,
 }
 
 impl FetchPolicy {
+    /// This policy, trusting the certificates in `ca_file` too and going through the
+    /// proxy `proxy` names.
+    pub fn with_route(
+        mut self,
+        ca_file: Option<&std::path::Path>,
+        proxy: crate::proxy::ProxySetting,
+    ) -> Self {
+        self.ca_file = ca_file.map(std::path::Path::to_path_buf);
+        self.proxy = proxy;
+        self
+    }
+
+    /// The proxy setting.
+    pub fn proxy(&self) -> &crate::proxy::ProxySetting {
+        &self.proxy
+    }
+
+    /// The CA file trusted besides the system's.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_deref()
+    }
+
     /// The dispatch server's host (when one is set), the hosts in `allowed`, and any
     /// public host if `allowed` holds `*`. Entries that do not parse admit nothing
     /// (settings validation reports them).

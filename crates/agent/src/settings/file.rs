@@ -22,9 +22,37 @@ fn usable(settings: Settings) -> Result<Settings, SettingsError> {
     check.validate().map(|()| settings)
 }
 
+/// Settings written before `socketPath` existed kept the engine path's prefix in the
+/// server URL (`https://hub/relay` meant `/relay/socket.io/`); the URL's path is the
+/// namespace now. Moves such a path to `socket_path`, once (the file is then saved with
+/// `socketPath`), and says what changed.
+fn migrate_server_path(text: &str, settings: &mut Settings) -> Option<String> {
+    let raw: serde_json::Value = serde_json::from_str(text).ok()?;
+    if raw.get("socketPath").is_some() {
+        return None;
+    }
+    let mut url = url::Url::parse(settings.server_url.trim()).ok()?;
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    if prefix.is_empty() {
+        return None;
+    }
+    let before = settings.server_url.clone();
+    url.set_path("");
+    settings.server_url = url.as_str().trim_end_matches('/').to_owned();
+    settings.socket_path = format!("{prefix}/socket.io/");
+    Some(format!(
+        "the server address {before} was saved by an older version, which took its path as the place of socket.io; it is now {} with the socket path {}",
+        settings.server_url, settings.socket_path
+    ))
+}
+
+/// A usable settings file: the settings, its text, and what an older version's file
+/// needed changed (then it is saved again).
+type Read = (Settings, String, Option<String>);
+
 /// Reads the settings at `path`: `Ok(None)` when there is no file, `Err` with why
 /// when it cannot be used.
-fn read_usable(path: &Path) -> Result<Option<(Settings, String)>, String> {
+fn read_usable(path: &Path) -> Result<Option<Read>, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -33,9 +61,10 @@ fn read_usable(path: &Path) -> Result<Option<(Settings, String)>, String> {
     if text.trim().is_empty() {
         return Err("the file is empty".into());
     }
-    let settings = serde_json::from_str::<Settings>(&text).map_err(|e| e.to_string())?;
+    let mut settings = serde_json::from_str::<Settings>(&text).map_err(|e| e.to_string())?;
+    let migrated = migrate_server_path(&text, &mut settings);
     let settings = usable(settings).map_err(|e| e.to_string())?;
-    Ok(Some((settings, text)))
+    Ok(Some((settings, text, migrated)))
 }
 
 /// Settings as loaded, with a warning for the user when the file was unusable.
@@ -84,12 +113,13 @@ impl SettingsStore {
         private::narrow_file(&self.backup_path());
         let backup = || read_usable(&self.backup_path());
         let (parsed, warning) = match read_usable(&self.path) {
-            Ok(Some((settings, text))) => {
+            Ok(Some((settings, text, migrated))) => {
                 self.refresh_backup(&text);
-                (Some(settings), None)
+                let notice = migrated.map(|m| Warning::new(WarningCode::SettingsMigrated, m));
+                (Some(settings), notice)
             }
             Ok(None) => match backup() {
-                Ok(Some((settings, _))) => {
+                Ok(Some((settings, ..))) => {
                     let message = format!(
                         "the settings file {} was missing; the last good copy {} is in use",
                         self.path.display(),
@@ -118,7 +148,7 @@ impl SettingsStore {
                     aside.display()
                 );
                 match backup() {
-                    Ok(Some((settings, _))) => {
+                    Ok(Some((settings, ..))) => {
                         let message = format!(
                             "{what} and the last good copy {} is in use",
                             self.backup_path().display()

@@ -3,12 +3,13 @@
 
 mod file;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::connection::{PolicyProblem, ReconnectPolicy};
+use crate::connection::{PolicyProblem, ReconnectPolicy, DEFAULT_SOCKET_PATH};
+use crate::proxy::ProxySetting;
 
 pub use file::{Loaded, SettingsStore};
 
@@ -32,8 +33,19 @@ pub enum Language {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Settings {
-    /// The dispatch server; empty means "not configured" (state `idle`).
+    /// The dispatch server; empty means "not configured" (state `idle`). Its path is the
+    /// Socket.IO namespace, as in socket.io-client (`http://host:3000/printers`).
     pub server_url: String,
+    /// The engine path on the server, `/socket.io/` unless a reverse proxy moved it.
+    pub socket_path: String,
+    /// A PEM file of CA certificates trusted besides the operating system's (a company
+    /// CA the OS does not know).
+    pub ca_file: Option<PathBuf>,
+    /// The HTTP proxy: `system` (the environment's, or Windows' Internet Settings),
+    /// `none`, or `http://[user:password@]host:port`. Used for the server connection
+    /// and document fetches alike. Kept as typed, so a form can show what is wrong
+    /// with it ([`Settings::proxy`]).
+    pub proxy: String,
     /// The id servers route jobs by.
     pub client_id: String,
     /// Agent token sent in the handshake, if the server wants one.
@@ -64,6 +76,9 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             server_url: DEFAULT_SERVER_URL.into(),
+            socket_path: DEFAULT_SOCKET_PATH.into(),
+            ca_file: None,
+            proxy: ProxySetting::System.into(),
             client_id: String::new(),
             token: None,
             printer: None,
@@ -84,6 +99,12 @@ impl Default for Settings {
 pub enum SettingsError {
     #[error("serverUrl: {0}")]
     ServerUrl(String),
+    #[error("socketPath: {0}")]
+    SocketPath(String),
+    #[error("caFile: {0}")]
+    CaFile(String),
+    #[error("proxy: {0}")]
+    Proxy(String),
     #[error("clientId: must be 1 to 128 characters without control characters")]
     ClientId,
     #[error("{0}")]
@@ -105,8 +126,31 @@ impl Settings {
         }
         let url = Url::parse(trimmed)
             .map_err(|e| SettingsError::ServerUrl(format!("{trimmed:?} is not a URL ({e})")))?;
-        crate::connection::engine_url(&url).map_err(|e| SettingsError::ServerUrl(e.to_string()))?;
+        crate::connection::Endpoint::new(&url, DEFAULT_SOCKET_PATH)
+            .map_err(|e| SettingsError::ServerUrl(e.to_string()))?;
         Ok(Some(url))
+    }
+
+    /// The socket path as the connection uses it (`/` at both ends).
+    pub fn socket_path(&self) -> Result<String, SettingsError> {
+        crate::connection::normalize_socket_path(&self.socket_path)
+            .map_err(SettingsError::SocketPath)
+    }
+
+    /// The proxy setting parsed (an empty one is `system`).
+    pub fn proxy(&self) -> Result<ProxySetting, SettingsError> {
+        let text = self.proxy.trim();
+        if text.is_empty() {
+            return Ok(ProxySetting::System);
+        }
+        ProxySetting::parse(text).map_err(|e| SettingsError::Proxy(e.to_string()))
+    }
+
+    /// The CA file, if one is set (an empty path is none).
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
     }
 
     /// Checks every field a user can type; the first problem found.
@@ -119,6 +163,17 @@ impl Settings {
         let mut problems = Vec::new();
         if let Err(error) = self.server() {
             problems.push(error);
+        }
+        if let Err(error) = self.socket_path() {
+            problems.push(error);
+        }
+        if let Err(error) = self.proxy() {
+            problems.push(error);
+        }
+        if let Some(path) = self.ca_file() {
+            if let Err(error) = crate::tls::read_ca_file(path) {
+                problems.push(SettingsError::CaFile(error.to_string()));
+            }
         }
         let id_len = self.client_id.chars().count();
         if !(1..=128).contains(&id_len) || self.client_id.chars().any(char::is_control) {
@@ -147,6 +202,9 @@ impl SettingsError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             SettingsError::ServerUrl(_) => Some("serverUrl"),
+            SettingsError::SocketPath(_) => Some("socketPath"),
+            SettingsError::CaFile(_) => Some("caFile"),
+            SettingsError::Proxy(_) => Some("proxy"),
             SettingsError::ClientId => Some("clientId"),
             SettingsError::Reconnect(problem) => Some(problem.field),
             SettingsError::FetchAllowedHosts(_) => Some("fetchAllowedHosts"),
@@ -176,6 +234,9 @@ pub fn generate_client_id() -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
     pub server_url: Option<String>,
+    pub socket_path: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: Option<ProxySetting>,
     pub client_id: Option<String>,
     pub printer: Option<String>,
     pub token: Option<String>,
@@ -205,6 +266,15 @@ impl Overrides {
     pub fn apply(&self, mut settings: Settings) -> Settings {
         if let Some(url) = &self.server_url {
             settings.server_url = url.clone();
+        }
+        if let Some(path) = &self.socket_path {
+            settings.socket_path = path.clone();
+        }
+        if let Some(path) = &self.ca_file {
+            settings.ca_file = Some(path.clone());
+        }
+        if let Some(proxy) = &self.proxy {
+            settings.proxy = proxy.clone().into();
         }
         if let Some(id) = &self.client_id {
             settings.client_id = id.clone();
@@ -243,6 +313,9 @@ mod tests {
         };
         settings.reconnect.attempts = 0;
         settings.fetch_allowed_hosts = vec!["docs.office".into(), "http://docs.office:8080".into()];
+        settings.socket_path = "socket.io".into();
+        settings.proxy = "socks5://proxy:1080".into();
+        settings.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
         let fields: Vec<_> = settings
             .problems()
             .iter()
@@ -252,11 +325,24 @@ mod tests {
             fields,
             [
                 "serverUrl",
+                "socketPath",
+                "proxy",
+                "caFile",
                 "clientId",
                 "reconnect.attempts",
                 "fetchAllowedHosts"
             ]
         );
+        // Empty means the default, not a problem.
+        let defaults = Settings {
+            client_id: "pc".into(),
+            socket_path: String::new(),
+            proxy: String::new(),
+            ca_file: Some(PathBuf::new()),
+            ..Settings::default()
+        };
+        assert_eq!(defaults.validate(), Ok(()));
+        assert_eq!(defaults.socket_path().as_deref(), Ok("/socket.io/"));
     }
 
     #[test]

@@ -3,9 +3,14 @@
 use super::*;
 use serde_json::json;
 
+/// A frame of a session on the main namespace.
+fn decode(frame: &str) -> Result<EnginePacket, PacketError> {
+    decode_frame(frame, "/")
+}
+
 #[test]
 fn decodes_the_open_handshake() {
-    let packet = decode_frame(
+    let packet = decode(
         r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
     );
     assert_eq!(
@@ -21,16 +26,16 @@ fn decodes_the_open_handshake() {
 
 #[test]
 fn decodes_heartbeat_and_close() {
-    assert_eq!(decode_frame("2"), Ok(EnginePacket::Ping));
-    assert_eq!(decode_frame("1"), Ok(EnginePacket::Close));
-    assert_eq!(decode_frame(""), Err(PacketError::Empty));
-    assert_eq!(decode_frame("9"), Err(PacketError::UnknownEngineType('9')));
+    assert_eq!(decode("2"), Ok(EnginePacket::Ping));
+    assert_eq!(decode("1"), Ok(EnginePacket::Close));
+    assert_eq!(decode(""), Err(PacketError::Empty));
+    assert_eq!(decode("9"), Err(PacketError::UnknownEngineType('9')));
 }
 
 #[test]
 fn decodes_events_with_and_without_ack() {
     assert_eq!(
-        decode_frame(r#"42["print",{"printData":"hi"}]"#),
+        decode(r#"42["print",{"printData":"hi"}]"#),
         Ok(EnginePacket::Message(SocketPacket::Event {
             name: "print".into(),
             data: vec![json!({"printData": "hi"})],
@@ -38,7 +43,7 @@ fn decodes_events_with_and_without_ack() {
         }))
     );
     assert_eq!(
-        decode_frame(r#"4217["cancel_job",{"jobId":"a"}]"#),
+        decode(r#"4217["cancel_job",{"jobId":"a"}]"#),
         Ok(EnginePacket::Message(SocketPacket::Event {
             name: "cancel_job".into(),
             data: vec![json!({"jobId": "a"})],
@@ -52,7 +57,7 @@ fn decodes_events_with_and_without_ack() {
 #[test]
 fn decodes_binary_events_with_their_placeholders() {
     assert_eq!(
-        decode_frame(r#"451-["print",{"jobId":"j","printData":{"_placeholder":true,"num":0}}]"#),
+        decode(r#"451-["print",{"jobId":"j","printData":{"_placeholder":true,"num":0}}]"#),
         Ok(EnginePacket::Message(SocketPacket::BinaryEvent {
             name: "print".into(),
             data: vec![json!({"jobId": "j", "printData": {"_placeholder": true, "num": 0}})],
@@ -62,19 +67,16 @@ fn decodes_binary_events_with_their_placeholders() {
     );
     // With an ack callback (`socket.timeout(5000).emit("print", {..Buffer}, cb)`).
     assert!(matches!(
-        decode_frame(r#"451-7["print",{"printData":{"_placeholder":true,"num":0}}]"#),
+        decode(r#"451-7["print",{"printData":{"_placeholder":true,"num":0}}]"#),
         Ok(EnginePacket::Message(SocketPacket::BinaryEvent {
             ack_id: Some(7),
             ..
         }))
     ));
-    assert!(
-        decode_frame(r#"45["print",{}]"#).is_err(),
-        "no attachment count"
-    );
-    assert!(decode_frame(r#"45x-["print",{}]"#).is_err());
+    assert!(decode(r#"45["print",{}]"#).is_err(), "no attachment count");
+    assert!(decode(r#"45x-["print",{}]"#).is_err());
     assert_eq!(
-        decode_frame(r#"461-0[{"_placeholder":true,"num":0}]"#),
+        decode(r#"461-0[{"_placeholder":true,"num":0}]"#),
         Ok(EnginePacket::Message(SocketPacket::Binary))
     );
 }
@@ -83,7 +85,7 @@ fn decodes_binary_events_with_their_placeholders() {
 #[test]
 fn encodes_an_ack_with_its_id_and_one_argument() {
     assert_eq!(
-        encode_ack(12, &json!({"jobId": "j", "state": "received"})),
+        encode_ack("/", 12, &json!({"jobId": "j", "state": "received"})),
         r#"4312[{"jobId":"j","state":"received"}]"#
     );
 }
@@ -91,30 +93,30 @@ fn encodes_an_ack_with_its_id_and_one_argument() {
 #[test]
 fn decodes_connect_ack_disconnect_and_errors() {
     assert_eq!(
-        decode_frame(r#"40{"sid":"xyz"}"#),
+        decode(r#"40{"sid":"xyz"}"#),
         Ok(EnginePacket::Message(SocketPacket::Connect {
             sid: Some("xyz".into())
         }))
     );
     assert_eq!(
-        decode_frame(r#"433[{"at":1}]"#),
+        decode(r#"433[{"at":1}]"#),
         Ok(EnginePacket::Message(SocketPacket::Ack {
             ack_id: 3,
             data: vec![json!({"at": 1})]
         }))
     );
     assert_eq!(
-        decode_frame("41"),
+        decode("41"),
         Ok(EnginePacket::Message(SocketPacket::Disconnect))
     );
     assert_eq!(
-        decode_frame(r#"44{"message":"invalid token"}"#),
+        decode(r#"44{"message":"invalid token"}"#),
         Ok(EnginePacket::Message(SocketPacket::ConnectError {
             message: "invalid token".into()
         }))
     );
     assert_eq!(
-        decode_frame(r#"42/admin,["x"]"#),
+        decode(r#"42/admin,["x"]"#),
         Ok(EnginePacket::Message(SocketPacket::OtherNamespace(
             "/admin".into()
         )))
@@ -134,7 +136,7 @@ fn rejects_garbage_without_panicking() {
         "44",
         "42999999999999999999999[\"a\"]",
     ] {
-        assert!(decode_frame(frame).is_err(), "{frame} should not decode");
+        assert!(decode(frame).is_err(), "{frame} should not decode");
     }
 }
 
@@ -164,15 +166,74 @@ fn peeks_at_the_start_of_a_frame_too_long_to_read() {
 #[test]
 fn encodes_what_socket_io_expects() {
     assert_eq!(
-        encode_connect(&json!({"clientId": "pc1"})),
+        encode_connect("/", &json!({"clientId": "pc1"})),
         r#"40{"clientId":"pc1"}"#
     );
     assert_eq!(
-        encode_event("register", &json!("pc1"), None),
+        encode_event("/", "register", &json!("pc1"), None),
         r#"42["register","pc1"]"#
     );
     assert_eq!(
-        encode_event("heartbeat", &json!({"at": 5}), Some(7)),
+        encode_event("/", "heartbeat", &json!({"at": 5}), Some(7)),
         r#"427["heartbeat",{"at":5}]"#
+    );
+}
+
+#[test]
+fn a_session_on_a_namespace_speaks_only_that_namespace() {
+    let on_printers = |frame: &str| decode_frame(frame, "/printers");
+    assert_eq!(
+        on_printers(r#"40/printers,{"sid":"s1"}"#),
+        Ok(EnginePacket::Message(SocketPacket::Connect {
+            sid: Some("s1".into())
+        }))
+    );
+    assert_eq!(
+        on_printers(r#"42/printers,5["print",{"printData":"x"}]"#),
+        Ok(EnginePacket::Message(SocketPacket::Event {
+            name: "print".into(),
+            data: vec![json!({"printData": "x"})],
+            ack_id: Some(5),
+        }))
+    );
+    assert_eq!(
+        on_printers(r#"451-/printers,["print",{"printData":{"_placeholder":true,"num":0}}]"#),
+        Ok(EnginePacket::Message(SocketPacket::BinaryEvent {
+            name: "print".into(),
+            data: vec![json!({"printData": {"_placeholder": true, "num": 0}})],
+            attachments: 1,
+            ack_id: None,
+        }))
+    );
+    // The main namespace's packets are another namespace's to this session.
+    assert_eq!(
+        on_printers(r#"42["print",{}]"#),
+        Ok(EnginePacket::Message(SocketPacket::OtherNamespace(
+            "/".into()
+        )))
+    );
+    assert_eq!(
+        on_printers(r#"44/printers,{"message":"Invalid namespace"}"#),
+        Ok(EnginePacket::Message(SocketPacket::ConnectError {
+            message: "Invalid namespace".into()
+        }))
+    );
+    assert_eq!(
+        encode_connect("/printers", &json!({"clientId": "pc1"})),
+        r#"40/printers,{"clientId":"pc1"}"#
+    );
+    assert_eq!(
+        encode_event("/printers", "register", &json!("pc1"), Some(3)),
+        r#"42/printers,3["register","pc1"]"#
+    );
+    assert_eq!(
+        encode_ack("/printers", 4, &json!({"state": "received"})),
+        r#"43/printers,4[{"state":"received"}]"#
+    );
+    assert_eq!(encode_disconnect("/printers"), "41/printers,");
+    assert_eq!(encode_disconnect("/"), "41");
+    assert_eq!(
+        peek_event(br#"42/printers,12["print",{"jobId":"j9","printData":"AAA"#),
+        Some(("print".into(), Some("j9".into())))
     );
 }

@@ -20,18 +20,12 @@ impl Supervisor {
             rtt_ms: None,
         });
 
-        let register = packet::encode_event(
-            crate::protocol::events::REGISTER,
-            &Value::String(self.config.client_id.clone()),
-            None,
-        );
-        let info = packet::encode_event(
-            crate::protocol::events::CLIENT_INFO,
-            &self.client_info,
-            None,
-        );
-        for frame in [register, info] {
-            if let Err(e) = session.send(frame).await {
+        let register = Value::String(self.config.client_id.clone());
+        for (event, data) in [
+            (crate::protocol::events::REGISTER, &register),
+            (crate::protocol::events::CLIENT_INFO, &self.client_info),
+        ] {
+            if let Err(e) = session.send_event(event, data, None).await {
                 return Ended::Lost(e);
             }
         }
@@ -162,12 +156,14 @@ impl Supervisor {
                 // The application-level heartbeat measures RTT where the server acks it.
                 let id = acks.heartbeat(at);
                 // The last round trip goes along, so the server can show it too.
-                let frame = packet::encode_event(
-                    crate::protocol::events::HEARTBEAT,
-                    &json!(crate::protocol::Heartbeat { at, rtt_ms }),
-                    Some(id),
-                );
-                session.send(frame).await.map_err(Ended::Lost)?;
+                session
+                    .send_event(
+                        crate::protocol::events::HEARTBEAT,
+                        &json!(crate::protocol::Heartbeat { at, rtt_ms }),
+                        Some(id),
+                    )
+                    .await
+                    .map_err(Ended::Lost)?;
             }
             EnginePacket::Close => return Err(Ended::Lost("the server closed the session".into())),
             EnginePacket::Message(SocketPacket::Event { name, data, ack_id }) => {
@@ -248,18 +244,19 @@ impl Supervisor {
             }
             Command::SetClientInfo(info) => {
                 self.client_info = info;
-                let frame = packet::encode_event(
-                    crate::protocol::events::CLIENT_INFO,
-                    &self.client_info,
-                    None,
-                );
-                session.send(frame).await.err().map(Ended::Lost)
+                session
+                    .send_event(
+                        crate::protocol::events::CLIENT_INFO,
+                        &self.client_info,
+                        None,
+                    )
+                    .await
+                    .err()
+                    .map(Ended::Lost)
             }
-            Command::Ack { ack, data } if ack.sid == session.sid => session
-                .send(packet::encode_ack(ack.id, &data))
-                .await
-                .err()
-                .map(Ended::Lost),
+            Command::Ack { ack, data } if ack.sid == session.sid => {
+                session.send_ack(ack.id, &data).await.err().map(Ended::Lost)
+            }
             Command::Ack { ack, .. } => {
                 tracing::debug!(
                     ack_id = ack.id,
@@ -268,9 +265,7 @@ impl Supervisor {
                 None
             }
             Command::Emit { event, data, done } => {
-                let result = session
-                    .send(packet::encode_event(&event, &data, None))
-                    .await;
+                let result = session.send_event(&event, &data, None).await;
                 let lost = result.as_ref().err().cloned();
                 let _ = done.send(result.map_err(|_| EmitError::NotConnected));
                 lost.map(Ended::Lost)
@@ -278,7 +273,7 @@ impl Supervisor {
             Command::EmitWithAck { event, data, reply } => {
                 let id = acks.register(reply);
                 session
-                    .send(packet::encode_event(&event, &data, Some(id)))
+                    .send_event(&event, &data, Some(id))
                     .await
                     .err()
                     .map(Ended::Lost)

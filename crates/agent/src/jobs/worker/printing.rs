@@ -43,7 +43,8 @@ impl Pipeline {
                 crate::fetch::FetchPolicy::new(
                     settings.server().ok().flatten().as_ref(),
                     &settings.fetch_allowed_hosts,
-                ),
+                )
+                .with_route(settings.ca_file(), settings.proxy().unwrap_or_default()),
             )
         };
         let allow_choice = allow_choice || job.origin == crate::protocol::Origin::Local;

@@ -244,3 +244,41 @@ mod modes {
         assert_eq!(mode(&store.backup_path()), 0o600);
     }
 }
+
+#[test]
+fn a_server_path_of_an_older_version_becomes_the_socket_path_once() {
+    let (_dir, store) = store();
+    let folder = store.path().parent().expect("folder");
+    std::fs::create_dir_all(folder).expect("folder");
+    let older =
+        r#"{"serverUrl": "https://hub.example.com/printrelay/", "clientId": "front-desk-7"}"#;
+    std::fs::write(store.path(), older).expect("write");
+
+    let loaded = store.load().expect("load");
+    assert_eq!(loaded.settings.server_url, "https://hub.example.com");
+    assert_eq!(loaded.settings.socket_path, "/printrelay/socket.io/");
+    assert_eq!(loaded.settings.client_id, "front-desk-7");
+    let notice = loaded.warning.expect("the user is told");
+    assert_eq!(notice.code, crate::warning::WarningCode::SettingsMigrated);
+    assert!(
+        notice.detail.contains("/printrelay/socket.io/"),
+        "{}",
+        notice.detail
+    );
+
+    // Saved with its socket path: the next start changes nothing and says nothing.
+    let again = store.load().expect("load again");
+    assert!(again.warning.is_none(), "{:?}", again.warning);
+    assert_eq!(again.settings, loaded.settings);
+
+    // A URL path saved by this version is a namespace and stays.
+    let mut current = loaded.settings;
+    current.server_url = "https://hub.example.com/printers".into();
+    store.save(&current).expect("save");
+    let namespace = store.load().expect("load");
+    assert_eq!(
+        namespace.settings.server_url,
+        "https://hub.example.com/printers"
+    );
+    assert!(namespace.warning.is_none());
+}
