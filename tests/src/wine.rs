@@ -116,6 +116,54 @@ impl Wine {
         Agent::spawn(command, server, client_id, printer, &[]).await
     }
 
+    /// Sets the prefix user's proxy in Internet Settings (`ProxyEnable` 1 and
+    /// `ProxyServer`), as an administrator or group policy does on a Windows PC; `None`
+    /// turns it off again. Loopback stays direct, so other tests are not affected.
+    pub async fn set_internet_proxy(&self, server: Option<&str>) -> Result<()> {
+        const KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
+        let enable = if server.is_some() { "1" } else { "0" };
+        let mut edits = vec![vec![
+            "reg",
+            "add",
+            KEY,
+            "/v",
+            "ProxyEnable",
+            "/t",
+            "REG_DWORD",
+            "/d",
+            enable,
+            "/f",
+        ]];
+        if let Some(server) = server {
+            edits.push(vec![
+                "reg",
+                "add",
+                KEY,
+                "/v",
+                "ProxyServer",
+                "/t",
+                "REG_SZ",
+                "/d",
+                server,
+                "/f",
+            ]);
+        }
+        for args in edits {
+            let mut command = Command::new("wine");
+            command.args(&args).stdin(Stdio::null());
+            self.environment(&mut command);
+            let out = command.output().await.context("running wine reg")?;
+            if !out.status.success() {
+                bail!(
+                    "wine {} failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The prefix user's `%APPDATA%` and `%LOCALAPPDATA%` (as Linux paths).
     pub fn user_folders(&self) -> Result<(PathBuf, PathBuf)> {
         let users = self.prefix.join("drive_c/users");

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use printrelay_e2e::wine::Wine;
 use printrelay_e2e::{
     unique_marker, wait_for_job_output, wait_for_pdf, wait_until_listed, Agent, AgentHome,
-    OriginalServer, RAW_QUEUE,
+    ConnectProxy, OriginalServer, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -129,6 +129,37 @@ async fn cups_pdf_output(job_id: &str) -> Result<PathBuf> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(path)
+}
+
+/// A Windows PC whose way out is the proxy in its Internet Settings (as group policy
+/// sets it): the agent reads it from the registry and tunnels to a server whose name
+/// only the proxy resolves.
+#[tokio::test]
+async fn the_windows_build_goes_through_the_proxy_of_its_internet_settings() -> Result<()> {
+    let Some(wine) = Wine::prepare()? else {
+        return Ok(());
+    };
+    let server = OriginalServer::start(10_000, 5_000).await?;
+    let proxy = ConnectProxy::start().await?;
+    wine.set_internet_proxy(Some(&format!("127.0.0.1:{}", proxy.port())))
+        .await?;
+    let client_id = unique_marker("wine-proxy");
+    let url = format!("http://print-hub.test:{}", server.port);
+    let connected = async {
+        let mut agent = wine.start_agent(None, &url, &client_id, RAW_QUEUE).await?;
+        agent.wait_for_state("connected", LIMIT).await?;
+        wait_until_listed(&server.url(), &client_id, LIMIT).await
+    }
+    .await;
+    // Off again whatever happened: the prefix outlives this test.
+    wine.set_internet_proxy(None).await?;
+    connected?;
+    assert_eq!(
+        proxy.tunnels(),
+        [format!("print-hub.test:{}", server.port)],
+        "the agent went through the proxy of the registry"
+    );
+    Ok(())
 }
 
 #[tokio::test]
