@@ -28,8 +28,12 @@ export function describeConnection(state, t, now, server = '') {
   switch (state.state) {
     case 'connecting':
       return { label, detail: t('attempt', state.attempt, state.maxAttempts), canReconnect: false, urgent: false };
-    case 'connected':
-      return { label, detail: t('since', formatWhen(state.since, t.locale, now)), canReconnect: false, urgent: false };
+    case 'connected': {
+      // How packets travel: long-polling means the network refuses websockets.
+      const since = t('since', formatWhen(state.since, t.locale, now));
+      const detail = state.transport ? `${since} · ${t(`transport.${state.transport}`)}` : since;
+      return { label, detail, canReconnect: false, urgent: false };
+    }
     case 'reconnecting': {
       const seconds = Math.max(0, Math.ceil((state.retryAt - now) / 1000));
       const parts = [t('attempt', state.attempt, state.maxAttempts), t('retryIn', seconds)];

@@ -2,7 +2,7 @@
 //! tests/ui/contract.json. A test here keeps that file current; tests/ui/contract.test.mjs
 //! feeds it to the UI's code, so a change on one side that the other does not follow fails.
 
-use printrelay_agent::connection::{ConnectionState, Heartbeat, Problem};
+use printrelay_agent::connection::{ConnectionState, Heartbeat, Problem, Transport};
 use printrelay_agent::printing::{PrinterInfo, PrinterState};
 use printrelay_agent::protocol::JobState;
 use printrelay_agent::protocol::{ErrorCode as JobErrorCode, JobError};
@@ -78,6 +78,12 @@ fn connection_states() -> Vec<ConnectionState> {
         ConnectionState::Connected {
             since: AT,
             sid: "sid-1".into(),
+            transport: Transport::Websocket,
+        },
+        ConnectionState::Connected {
+            since: AT,
+            sid: "sid-2".into(),
+            transport: Transport::Polling,
         },
         ConnectionState::Reconnecting {
             attempt: 2,

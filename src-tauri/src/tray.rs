@@ -188,6 +188,7 @@ mod tests {
         let mut m = model(ConnectionState::Connected {
             since: 0,
             sid: "s".into(),
+            transport: printrelay_agent::connection::Transport::Websocket,
         });
         assert_eq!(m.icon(), TrayIcon::Connected);
         m.paused = true;

@@ -6,13 +6,14 @@
 // Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
 //        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat] [--token T]
 //        [--tls-cert cert.pem --tls-key key.pem] [--namespace /printers]
-//        [--path /print/socket.io]
+//        [--path /print/socket.io] [--transports polling]
 // --tls-cert/--tls-key serve HTTPS and wss with that certificate (a company's own CA).
 // --ack-heartbeat answers the agent's `heartbeat` like PrintRelay's hub does (for RTT tests);
 // without it the server never acks, as the original.
 // --namespace serves the clients on `io.of(name)` instead of the main namespace, and
 // --path moves the engine path (socket.io behind a reverse proxy at another path): how
-// companies run socket.io that the original did not.
+// companies run socket.io that the original did not. --transports polling stands for
+// a network whose proxy lets no websocket through.
 // Prints one JSON line {"listening": <port>} on stdout once it accepts connections.
 'use strict';
 
@@ -41,7 +42,11 @@ const server = tlsCert
   ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(option('tls-key', '')) }, app)
   : http.createServer(app);
 const io = new Server(server, {
-  pingInterval, pingTimeout, cors: { origin: '*' }, path: option('path', '/socket.io'),
+  pingInterval,
+  pingTimeout,
+  cors: { origin: '*' },
+  path: option('path', '/socket.io'),
+  transports: option('transports', 'polling,websocket').split(','),
 });
 // The namespace the clients live on (the main one, `/`, unless --namespace).
 const nsp = io.of(option('namespace', '/'));

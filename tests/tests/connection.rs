@@ -594,3 +594,73 @@ async fn the_way_out_through_an_http_proxy_is_taken_and_a_refusal_named() -> Res
     );
     Ok(())
 }
+
+/// A network that lets no websocket through (the server takes long-polling only): the
+/// agent falls back to long-polling, says so, heartbeats, prints text and a Buffer byte
+/// for byte, and still finds a frozen server within pingInterval + pingTimeout.
+#[tokio::test]
+async fn where_websockets_are_refused_long_polling_carries_heartbeat_jobs_and_freeze_detection(
+) -> Result<()> {
+    let (interval, timeout) = (1_000, 1_000);
+    let server =
+        OriginalServer::start_with(0, interval, timeout, &["--transports", "polling"]).await?;
+    let (mut agent, client_id) =
+        connected(&server, "polling", &flags(&["--reconnect-attempts", "50"])).await?;
+    let state = agent
+        .seen
+        .iter()
+        .rev()
+        .find(|e| e["payload"]["state"] == "connected")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(state["payload"]["transport"], "polling", "{state}");
+    let since = state["payload"]["since"].as_u64().unwrap_or_default();
+    // A PING that came over a poll, after the handshake.
+    agent
+        .wait_for(LIMIT, "a heartbeat over long-polling", |e| {
+            e["type"] == "heartbeat"
+                && e["payload"]["lastPingAt"]
+                    .as_u64()
+                    .is_some_and(|at| at >= since + interval / 2)
+        })
+        .await?;
+
+    wait_until_listed(&server.url(), &client_id, LIMIT).await?;
+    let text = unique_marker("Over long-polling");
+    let answer = server.start_print(&client_id, &text).await?;
+    assert_eq!(answer["message"], START_PRINT_ACCEPTED, "{answer}");
+    let printed = wait_for_printed(RAW_QUEUE, text.as_bytes(), LIMIT).await?;
+    assert_eq!(printed, text.as_bytes());
+    let mut bytes = unique_marker("polling-buffer").into_bytes();
+    bytes.extend(0..=255u8);
+    let job_id = format!("{client_id}-buffer");
+    server
+        .emit_binary_job(&client_id, &job_id, &bytes, None)
+        .await?;
+    let printed = wait_for_printed(RAW_QUEUE, &bytes, LIMIT).await?;
+    assert_eq!(printed, bytes, "a Buffer over polling prints byte for byte");
+
+    server.process.signal("STOP")?;
+    let lost = agent.wait_for_state("reconnecting", LIMIT).await?;
+    let last_beat = agent
+        .seen
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "heartbeat" && e["payload"]["deadAt"].is_u64())
+        .ok_or_else(|| anyhow::anyhow!("no heartbeat with a deadline"))?;
+    let dead_at = last_beat["payload"]["deadAt"].as_u64().unwrap_or_default();
+    let ping_at = last_beat["payload"]["lastPingAt"]
+        .as_u64()
+        .unwrap_or_default();
+    assert_eq!(dead_at - ping_at, interval + timeout, "{last_beat}");
+    // Declared dead at the deadline; the first retry is one delay (at most 300 ms)
+    // later, and the machine may be loaded: within the bound + 1 s.
+    let retry_at = lost["payload"]["retryAt"].as_u64().unwrap_or_default();
+    assert!(
+        (dead_at..=dead_at + 1_000).contains(&retry_at),
+        "declared dead {} ms after the deadline",
+        retry_at as i64 - dead_at as i64
+    );
+    server.process.signal("CONT")?;
+    Ok(())
+}

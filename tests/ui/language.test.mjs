@@ -20,7 +20,7 @@ const SERVER = 'http://10.0.0.5:3000';
 const NOW = 1_764_000_001_000;
 // Acronyms, and setting values typed as they are (`system`, `none` for the proxy).
 const ALLOWED = new Set(['PrintRelay', 'ID', 'IP', 'URL', 'PDF', 'B', 'KB', 'MB', 'GB', 'KiB', 'MiB', 'CA', 'PEM',
-  'system', 'none']);
+  'system', 'none', 'WebSocket', 'HTTP']);
 const DATA_FIELDS = new Set(['title', 'jobId', 'printer', 'systemName', 'name', 'clientId', 'serverUrl',
   'sid', 'lastError', 'detail', 'message', 'reason', 'token', 'reprintOf']);
 

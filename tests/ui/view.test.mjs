@@ -23,6 +23,13 @@ test('gave up offers Reconnect; connected does not', () => {
   assert.equal(describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x' }, zh, 0).label, '离线');
 });
 
+test('connected says how packets travel: long-polling is named as the network refusing WebSocket', () => {
+  const polling = describeConnection({ state: 'connected', since: 0, sid: 's', transport: 'polling' }, en, 0);
+  assert.match(polling.detail, / · HTTP long-polling \(the network refuses WebSocket\)$/);
+  const websocket = describeConnection({ state: 'connected', since: 0, sid: 's', transport: 'websocket' }, zh, 0);
+  assert.match(websocket.detail, / · WebSocket$/);
+});
+
 test('gave up says when the background retry comes, or nothing when it is off', () => {
   const at = Date.UTC(2026, 11, 1, 14, 5, 0);
   const on = describeConnection({ state: 'gaveUp', attempts: 5, lastError: 'x', problem: 'token_refused', retryAt: at }, en, at);

@@ -4,9 +4,11 @@
 //! See docs/decisions/0001-own-socketio-client.md for why the client is ours.
 
 mod backoff;
+mod dial;
 mod endpoint;
 mod frame_guard;
 mod packet;
+mod polling;
 mod problem;
 mod session;
 mod state;
@@ -18,7 +20,7 @@ pub mod wake;
 pub use backoff::{PolicyProblem, ReconnectPolicy};
 pub use endpoint::{namespace_of, normalize_socket_path, Endpoint, DEFAULT_SOCKET_PATH};
 pub use session::{frame_cap, ConnectError};
-pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat, Problem};
+pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat, Problem, Transport};
 
 use std::path::PathBuf;
 use std::sync::Arc;

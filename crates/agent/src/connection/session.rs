@@ -1,24 +1,20 @@
-//! One live Socket.IO connection over a websocket: opening it and speaking its packets.
+//! One live Socket.IO connection, over a websocket or, where the network refuses
+//! those, long-polling: opening it and speaking its packets.
 //!
 //! Owned by the supervisor task; a `Session` value is dropped (closing the socket)
 //! before the next one is opened, so at most one underlying client is ever alive.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use url::{Host, Url};
 
+pub(crate) use super::dial::Route;
+use super::dial::{open_websocket, Socket};
 use super::endpoint::Endpoint;
-use crate::proxy::ProxyRule;
-
-use super::frame_guard::{self, Dropped, DroppedLog, FrameGuard};
+use super::frame_guard::{self, Dropped, DroppedLog};
 use super::packet::{self, EnginePacket, OpenInfo, SocketPacket};
+use super::polling::{Frame, Polling};
+use super::state::Transport;
 
 /// Why a connect attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,8 +66,6 @@ pub(crate) enum Incoming {
     Binary(Vec<u8>),
 }
 
-type Socket = WebSocketStream<FrameGuard<MaybeTlsStream<TcpStream>>>;
-
 /// Room for the packet around a document: event name, job fields, JSON quoting.
 const ENVELOPE_BYTES: u64 = 64 * 1024;
 
@@ -81,9 +75,26 @@ pub fn frame_cap(max_job_bytes: u64) -> u64 {
     max_job_bytes.div_ceil(3).saturating_mul(4) + ENVELOPE_BYTES
 }
 
+/// The way packets travel.
+enum Link {
+    Websocket(Box<Socket>),
+    Polling(Polling),
+}
+
+impl ConnectError {
+    /// True when the websocket itself was refused (an HTTP answer to the upgrade, a
+    /// proxy that cut it), so long-polling to the same server may still work.
+    fn may_poll(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::HttpStatus(_) | ConnectError::Transport(_) | ConnectError::Handshake(_)
+        )
+    }
+}
+
 /// An open Engine.IO + Socket.IO connection to one namespace.
 pub(crate) struct Session {
-    socket: Socket,
+    link: Link,
     /// The Socket.IO namespace every packet is for.
     namespace: String,
     /// Negotiated heartbeat parameters.
@@ -100,76 +111,10 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// How a connection leaves this PC: the CA file trusted besides the OS's, and the
-/// proxy rule (resolved from the `proxy` setting before each attempt).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Route<'a> {
-    pub ca_file: Option<&'a Path>,
-    pub proxy: &'a ProxyRule,
-}
-
-/// The TCP connection to the endpoint, directly or through the proxy's CONNECT tunnel,
-/// with TLS for `wss` (certificates checked as the OS does, plus the route's CA file).
-async fn connect_stream(
-    endpoint: &Url,
-    route: Route<'_>,
-) -> Result<MaybeTlsStream<TcpStream>, ConnectError> {
-    let io_error = |e: std::io::Error| super::problem::transport_error(e.into());
-    let port = endpoint
-        .port_or_known_default()
-        .ok_or_else(|| ConnectError::InvalidUrl("no port".into()))?;
-    let (host, name) = match endpoint.host() {
-        Some(Host::Domain(domain)) => (
-            domain.to_owned(),
-            rustls::pki_types::ServerName::try_from(domain.to_owned())
-                .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?,
-        ),
-        Some(Host::Ipv4(ip)) => (ip.to_string(), ip.into()),
-        Some(Host::Ipv6(ip)) => (ip.to_string(), ip.into()),
-        None => return Err(ConnectError::InvalidUrl("no host".into())),
-    };
-    let tcp = match route.proxy.proxy_for(endpoint) {
-        Some(proxy) => {
-            tracing::debug!(%proxy, "connecting through the proxy");
-            crate::proxy::connect_via(proxy, &host, port)
-                .await
-                .map_err(|e| ConnectError::Proxy(e.to_string()))?
-        }
-        None => TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(io_error)?,
-    };
-    // Heartbeat answers are small and must not wait for more bytes.
-    let _ = tcp.set_nodelay(true);
-    if endpoint.scheme() != "wss" {
-        return Ok(MaybeTlsStream::Plain(tcp));
-    }
-    let config = crate::tls::client_config(route.ca_file)
-        .map_err(|e| ConnectError::Certificate(e.to_string()))?;
-    let tls = tokio_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .map_err(tls_error)?;
-    Ok(MaybeTlsStream::Rustls(tls))
-}
-
-/// A failed TLS handshake: a refused certificate in words, else sorted as any I/O error.
-fn tls_error(error: std::io::Error) -> ConnectError {
-    let refused = error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-    match refused {
-        Some(rustls::Error::InvalidCertificate(certificate)) => {
-            ConnectError::Certificate(crate::tls::describe_refusal(certificate))
-        }
-        _ => super::problem::transport_error(error.into()),
-    }
-}
-
 impl Session {
-    /// Opens the websocket, reads the Engine.IO handshake and joins the endpoint's
-    /// namespace with `auth`. Frames longer than `frame_cap` bytes are dropped as they
-    /// arrive.
+    /// Opens the transport (a websocket; long-polling when the websocket is refused),
+    /// reads the Engine.IO handshake and joins the endpoint's namespace with `auth`.
+    /// Frames longer than `frame_cap` bytes are dropped as they arrive.
     ///
     /// Not bounded in time by itself: the supervisor wraps it in the connect timeout.
     pub async fn open(
@@ -178,23 +123,27 @@ impl Session {
         auth: &Value,
         frame_cap: u64,
     ) -> Result<Self, ConnectError> {
-        let stream = connect_stream(&endpoint.websocket, route).await?;
         let dropped = DroppedLog::default();
-        let guarded = FrameGuard::new(stream, frame_cap, Arc::clone(&dropped));
-        // The guard drops long frames; a message split into many frames stops here.
-        let cap = usize::try_from(frame_cap.saturating_mul(2)).unwrap_or(usize::MAX);
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(cap))
-            .max_frame_size(Some(cap));
-        let (socket, _response) = tokio_tungstenite::client_async_with_config(
-            endpoint.websocket.as_str(),
-            guarded,
-            Some(config),
-        )
-        .await
-        .map_err(super::problem::transport_error)?;
+        let link = match open_websocket(&endpoint.websocket, route, frame_cap, &dropped).await {
+            Ok(socket) => Link::Websocket(Box::new(socket)),
+            Err(refused) if refused.may_poll() => {
+                // A payload holds a frame's packets and their attachments in base64.
+                let cap = frame_cap.saturating_mul(2);
+                match Polling::open(&endpoint.websocket, route, cap).await {
+                    Ok(polling) => {
+                        tracing::info!(websocket = %refused, "the websocket was refused; long-polling");
+                        Link::Polling(polling)
+                    }
+                    Err(also) => {
+                        tracing::debug!(polling = %also, "long-polling failed too");
+                        return Err(refused);
+                    }
+                }
+            }
+            Err(error) => return Err(error),
+        };
         let mut session = Session {
-            socket,
+            link,
             namespace: endpoint.namespace.clone(),
             open: OpenInfo {
                 sid: String::new(),
@@ -244,10 +193,28 @@ impl Session {
         }
     }
 
+    /// The transport in use.
+    pub fn transport(&self) -> Transport {
+        match self.link {
+            Link::Websocket(_) => Transport::Websocket,
+            Link::Polling(_) => Transport::Polling,
+        }
+    }
+
     /// Waits for the next frame. Cancel-safe: it can sit in a `select!`.
     pub async fn next(&mut self) -> Incoming {
+        let socket = match &mut self.link {
+            Link::Websocket(socket) => socket,
+            Link::Polling(polling) => {
+                return match polling.next().await {
+                    Frame::Text(text) => decode(&text, &self.namespace),
+                    Frame::Binary(bytes) => Incoming::Binary(bytes),
+                    Frame::Closed(reason) => Incoming::Closed(reason),
+                }
+            }
+        };
         loop {
-            let message = match self.socket.next().await {
+            let message = match socket.next().await {
                 None => return Incoming::Closed("the server closed the connection".into()),
                 Some(Err(e)) => return Incoming::Closed(e.to_string()),
                 Some(Ok(message)) => message,
@@ -260,10 +227,7 @@ impl Session {
                         None => continue,
                     }
                 }
-                Message::Text(text) => match packet::decode_frame(text.as_str(), &self.namespace) {
-                    Ok(packet) => Incoming::Packet(packet),
-                    Err(e) => Incoming::Garbage(e.to_string()),
-                },
+                Message::Text(text) => decode(text.as_str(), &self.namespace),
                 Message::Close(frame) => Incoming::Closed(
                     frame.map_or_else(|| "closed by the server".into(), |f| f.reason.to_string()),
                 ),
@@ -278,10 +242,13 @@ impl Session {
 
     /// Sends one text frame.
     pub async fn send(&mut self, frame: String) -> Result<(), String> {
-        self.socket
-            .send(Message::text(frame))
-            .await
-            .map_err(|e| e.to_string())
+        match &mut self.link {
+            Link::Websocket(socket) => socket
+                .send(Message::text(frame))
+                .await
+                .map_err(|e| e.to_string()),
+            Link::Polling(polling) => polling.send(frame),
+        }
     }
 
     /// Sends the event `name(data)`, asking for an ack when `ack_id` is set.
@@ -301,13 +268,31 @@ impl Session {
         self.send(frame).await
     }
 
-    /// Leaves the namespace and closes the websocket, politely but without waiting long.
-    pub async fn close(mut self) {
+    /// Leaves the namespace and closes the transport, politely but without waiting long.
+    pub async fn close(self) {
+        const POLITE: std::time::Duration = std::time::Duration::from_millis(500);
         let leave = packet::encode_disconnect(&self.namespace);
-        let polite = async {
-            let _ = self.socket.send(Message::text(leave)).await;
-            let _ = self.socket.close(None).await;
-        };
-        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), polite).await;
+        match self.link {
+            Link::Websocket(mut socket) => {
+                let polite = async {
+                    let _ = socket.send(Message::text(leave)).await;
+                    let _ = Socket::close(&mut socket, None).await;
+                };
+                let _ = tokio::time::timeout(POLITE, polite).await;
+            }
+            Link::Polling(polling) => {
+                // The Engine.IO CLOSE after the namespace's DISCONNECT.
+                let _ = polling.send(leave);
+                polling.flush_and_close("1".into(), POLITE).await;
+            }
+        }
+    }
+}
+
+/// A text frame as the session's namespace reads it.
+fn decode(text: &str, namespace: &str) -> Incoming {
+    match packet::decode_frame(text, namespace) {
+        Ok(packet) => Incoming::Packet(packet),
+        Err(e) => Incoming::Garbage(e.to_string()),
     }
 }

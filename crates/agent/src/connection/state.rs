@@ -19,7 +19,12 @@ pub enum ConnectionState {
     /// First attempt of a round (start-up or a manual reconnect).
     Connecting { attempt: u32, max_attempts: u32 },
     /// Socket.IO connected and registered.
-    Connected { since: EpochMillis, sid: String },
+    Connected {
+        since: EpochMillis,
+        sid: String,
+        /// How packets travel: a websocket, or long-polling where that is refused.
+        transport: Transport,
+    },
     /// Waiting for, or making, retry `attempt` of `max_attempts`.
     Reconnecting {
         attempt: u32,
@@ -42,6 +47,15 @@ pub enum ConnectionState {
     Kicked { reason: String },
     /// Disconnected on request, or shutting down.
     Stopped,
+}
+
+/// The Engine.IO transport of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Transport {
+    Websocket,
+    /// HTTP long-polling: a network that refuses websockets.
+    Polling,
 }
 
 impl ConnectionState {

@@ -32,6 +32,7 @@ impl Supervisor {
         self.publish(ConnectionState::Connected {
             since: now_ms(),
             sid: session.sid.clone(),
+            transport: session.transport(),
         });
 
         let ended = loop {
