@@ -29,6 +29,8 @@ pub struct ConnectProxy {
 #[derive(Debug, Default)]
 struct Seen {
     tunnels: Mutex<Vec<String>>,
+    /// `host:port/path` of every plain-HTTP request relayed (`GET http://…`).
+    forwarded: Mutex<Vec<String>>,
     opened: Notify,
 }
 
@@ -89,6 +91,16 @@ impl ConnectProxy {
         }
     }
 
+    /// `host:port/path` of every plain-HTTP request relayed (`GET http://host:port/path`,
+    /// as a client sends `http://` URLs to a proxy), in order.
+    pub fn forwarded(&self) -> Vec<String> {
+        self.seen
+            .forwarded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// `host:port` of every CONNECT answered `200`, in order.
     pub fn tunnels(&self) -> Vec<String> {
         self.seen.tunnels().clone()
@@ -129,6 +141,10 @@ async fn serve(mut client: TcpStream, expected: Option<String>, seen: Arc<Seen>)
     let request_line = lines.next().unwrap_or("");
     let mut words = request_line.split(' ');
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    if let Some(url) = target.strip_prefix("http://") {
+        forward(client, &head, method, url, &seen).await;
+        return;
+    }
     if method != "CONNECT" {
         let _ = client
             .write_all(b"HTTP/1.1 405 Method Not Allowed\r\nAllow: CONNECT\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -176,6 +192,34 @@ async fn serve(mut client: TcpStream, expected: Option<String>, seen: Arc<Seen>)
     }
     seen.tunnels().push(target.to_owned());
     seen.opened.notify_waiters();
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+}
+
+/// Relays a plain-HTTP request for `url` (`host:port/path`) to 127.0.0.1 on that port,
+/// in origin form (`GET /path`), and the answer back.
+async fn forward(mut client: TcpStream, head: &str, method: &str, url: &str, seen: &Seen) {
+    let (authority, path) = url.split_once('/').unwrap_or((url, ""));
+    let port = authority
+        .rsplit_once(':')
+        .and_then(|(_, port)| port.parse::<u16>().ok())
+        .unwrap_or(80);
+    let Ok(mut server) = TcpStream::connect(("127.0.0.1", port)).await else {
+        let _ = client
+            .write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+        return;
+    };
+    let headers = head.split_once("\r\n").map_or("", |(_, rest)| rest);
+    let request = format!("{method} /{path} HTTP/1.1\r\n{headers}");
+    if server.write_all(request.as_bytes()).await.is_err() {
+        return;
+    }
+    seen.forwarded
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(url.to_owned());
     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
 }
 

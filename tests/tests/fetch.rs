@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use printrelay_e2e::doc_server::DocServer;
 use printrelay_e2e::{
-    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, OriginalServer,
-    RAW_QUEUE,
+    count_printed, unique_marker, wait_for_printed, wait_until_listed, Agent, ConnectProxy,
+    OriginalServer, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -195,5 +195,33 @@ async fn explicitly_listed_hosts_are_fetched_from_even_on_this_machine() -> Resu
     assert_refused(&by_job, "unlisted");
     assert_eq!(unlisted.hits(), 0);
     assert_eq!(count_printed(RAW_QUEUE, markers[3].as_bytes()), 0);
+    Ok(())
+}
+
+/// Behind an HTTP proxy, a document is fetched the way the server connection goes: a
+/// listed host only the proxy can name is fetched through it and printed.
+#[tokio::test]
+async fn a_listed_document_host_is_fetched_through_the_proxy() -> Result<()> {
+    let body = unique_marker("fetched through the proxy").into_bytes();
+    let docs = DocServer::document("127.0.0.1", body.clone()).await?;
+    let proxy = ConnectProxy::start().await?;
+    let proxy_url = proxy.url();
+    let url = docs.url_as("docs.test", "/label.bin");
+    let flags = [
+        "--proxy",
+        proxy_url.as_str(),
+        "--fetch-allowed-host",
+        "docs.test",
+    ];
+    let relayed = url.trim_start_matches("http://").to_owned();
+    let by_job = fetch_jobs("fetch-proxy", &flags, &[("label", url)]).await?;
+    assert_completed(&by_job, "label");
+    assert_eq!(
+        proxy.forwarded(),
+        [relayed],
+        "the request went through the proxy"
+    );
+    assert_eq!(docs.hits(), 1);
+    wait_for_printed(RAW_QUEUE, &body, LIMIT).await?;
     Ok(())
 }

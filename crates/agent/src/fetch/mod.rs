@@ -5,7 +5,10 @@
 //! unlisted host is refused before any lookup or connection; every host is resolved
 //! here, its addresses checked, and the connection pinned to those very addresses (a
 //! DNS answer that changes between check and connect cannot slip through); redirects
-//! are followed one by one, each target checked the same way. What the server hears
+//! are followed one by one, each target checked the same way. Through an HTTP proxy
+//! (the `proxy` setting, as for the server connection), a listed host is left to the
+//! proxy to resolve; a host admitted by `*` only is still resolved and checked here
+//! first. What the server hears
 //! says nothing about the network (no OS error text, which tells open from closed
 //! ports); the detail goes to the agent's log.
 
@@ -143,7 +146,14 @@ async fn fetch_bytes(
     let mut current = url.clone();
     let proxies = crate::proxy::ProxyRule::from_setting(policy.proxy());
     for _ in 0..=MAX_REDIRECTS {
-        let addrs = checked_addresses(&current, policy, dns).await?;
+        let through_proxy = proxies.proxy_for(&current).is_some();
+        // A listed host reached through the proxy is the proxy's to resolve (the PC
+        // may have no DNS for the outside); any other is checked here as always.
+        let addrs = if through_proxy && policy.admission(&current) == Some(Admission::Listed) {
+            Vec::new()
+        } else {
+            checked_addresses(&current, policy, dns).await?
+        };
         let proxy = match proxies.proxy_for(&current) {
             Some(proxy) => {
                 let at = dns
@@ -247,7 +257,7 @@ fn pinned_client(
             .proxy(through)
             .resolve_to_addrs(proxy.host(), proxy_addrs);
     }
-    if let Some(Host::Domain(name)) = url.host() {
+    if let (Some(Host::Domain(name)), false) = (url.host(), addrs.is_empty()) {
         builder = builder.resolve_to_addrs(name, addrs);
     }
     builder
