@@ -131,6 +131,15 @@ impl Drop for ConnectProxy {
     }
 }
 
+#[cfg(test)]
+impl ConnectProxy {
+    /// Stops accepting and waits until the listener is gone.
+    async fn stop(mut self) {
+        self.accept.abort();
+        let _ = (&mut self.accept).await;
+    }
+}
+
 /// Answers one client: `405` to anything but CONNECT, `407` without the expected
 /// credentials, else `200` and a relay to 127.0.0.1 on the port asked for.
 async fn serve(mut client: TcpStream, expected: Option<String>, seen: Arc<Seen>) {
@@ -357,15 +366,12 @@ mod tests {
         let port = proxy.port();
         let (_, answer) = ask(
             &proxy,
-            "GET http://print-hub.test/ HTTP/1.1\r\nHost: print-hub.test\r\n\r\n",
+            "DELETE /jobs HTTP/1.1\r\nHost: print-hub.test\r\n\r\n",
         )
         .await;
         assert!(answer.starts_with("HTTP/1.1 405 "), "{answer}");
         assert!(proxy.tunnels().is_empty());
-        drop(proxy);
-        // The aborted accept task drops the listener; give the runtime a turn to do so.
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        proxy.stop().await;
         assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
     }
 }
