@@ -4,7 +4,7 @@
 // It deliberately knows nothing of PrintRelay's protocol v1 (no acks, no job status).
 //
 // Usage: node original-server.js [--port 3000] [--host 127.0.0.1]
-//        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat] [--token T]
+//        [--ping-interval 10000] [--ping-timeout 5000] [--ack-heartbeat [--ack-with-buffer]] [--token T]
 //        [--tls-cert cert.pem --tls-key key.pem] [--namespace /printers]
 //        [--path /print/socket.io] [--transports polling]
 // --tls-cert/--tls-key serve HTTPS and wss with that certificate (a company's own CA).
@@ -33,6 +33,8 @@ const host = option('host', '127.0.0.1');
 const pingInterval = Number(option('ping-interval', 10000));
 const pingTimeout = Number(option('ping-timeout', 5000));
 const ackHeartbeat = process.argv.includes('--ack-heartbeat');
+// --ack-with-buffer puts a Buffer into that answer (a Socket.IO BINARY_ACK).
+const ackWithBuffer = process.argv.includes('--ack-with-buffer');
 // --token T refuses handshakes whose auth.token is not T (as PrintRelay's hub does).
 const requiredToken = option('token', null);
 
@@ -75,7 +77,9 @@ nsp.on('connection', (socket) => {
   });
   if (ackHeartbeat) {
     socket.on('heartbeat', (data, ack) => {
-      if (typeof ack === 'function') ack({ at: data && data.at, serverTime: Date.now() });
+      const answer = { at: data && data.at, serverTime: Date.now() };
+      if (ackWithBuffer) answer.signature = Buffer.from([0, 1, 2, 255]);
+      if (typeof ack === 'function') ack(answer);
     });
   }
   socket.on('client_info', (info) => {

@@ -328,7 +328,19 @@ async fn two_hundred_reconnect_cycles_leave_one_connection_and_print_once() -> R
 
 #[tokio::test]
 async fn rtt_is_measured_where_the_server_acks_heartbeats() -> Result<()> {
-    let server = OriginalServer::start_with(0, 300, 300, &["--ack-heartbeat"]).await?;
+    for server_flags in [
+        &["--ack-heartbeat"][..],
+        &["--ack-heartbeat", "--ack-with-buffer"],
+    ] {
+        rtt_measured_with(server_flags).await?;
+    }
+    Ok(())
+}
+
+/// The RTT is measured against a server started with `server_flags`; with
+/// `--ack-with-buffer` its answer holds a Buffer (a binary ack).
+async fn rtt_measured_with(server_flags: &[&str]) -> Result<()> {
+    let server = OriginalServer::start_with(0, 300, 300, server_flags).await?;
     let (mut agent, _client_id) = connected(&server, "rtt", &flags(&[])).await?;
     let with_rtt = agent
         .wait_for(LIMIT, "a heartbeat with RTT", |e| {

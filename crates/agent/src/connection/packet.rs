@@ -64,8 +64,14 @@ pub enum SocketPacket {
         attachments: usize,
         ack_id: Option<u64>,
     },
-    /// A binary ack (type 6): never asked for by the agent.
-    Binary,
+    /// `6n-id[...]`: the answer to one of our acked emits, with `attachments` binary
+    /// frames after it (a server whose ack callback got a Buffer). The agent reads no
+    /// bytes from its answers: the ack is resolved, the frames are read and let go.
+    BinaryAck {
+        ack_id: u64,
+        data: Vec<Value>,
+        attachments: usize,
+    },
     /// A packet for another namespace than the session's.
     OtherNamespace(String),
 }
@@ -113,14 +119,11 @@ fn decode_socket_packet(text: &str, namespace: &str) -> Result<SocketPacket, Pac
     let mut chars = text.chars();
     let kind = chars.next().ok_or(PacketError::Empty)?;
     let mut rest = chars.as_str();
-    if kind == '6' {
-        return Ok(SocketPacket::Binary);
-    }
     let mut attachments = 0;
-    if kind == '5' {
+    if kind == '5' || kind == '6' {
         let (count, after) = rest
             .split_once('-')
-            .ok_or_else(|| malformed("binary event", "no attachment count"))?;
+            .ok_or_else(|| malformed("binary packet", "no attachment count"))?;
         attachments = count
             .parse()
             .map_err(|e| malformed("attachment count", e))?;
@@ -179,10 +182,18 @@ fn decode_socket_packet(text: &str, namespace: &str) -> Result<SocketPacket, Pac
                 }
             })
         }
-        '3' => {
+        '3' | '6' => {
             let ack_id = ack_id.ok_or_else(|| malformed("ack packet", "no ack id"))?;
             let data = parse_array(payload, "ack packet")?;
-            Ok(SocketPacket::Ack { ack_id, data })
+            Ok(if kind == '6' {
+                SocketPacket::BinaryAck {
+                    ack_id,
+                    data,
+                    attachments,
+                }
+            } else {
+                SocketPacket::Ack { ack_id, data }
+            })
         }
         '4' => {
             let value: Value =

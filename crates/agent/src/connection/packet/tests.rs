@@ -75,10 +75,16 @@ fn decodes_binary_events_with_their_placeholders() {
     ));
     assert!(decode(r#"45["print",{}]"#).is_err(), "no attachment count");
     assert!(decode(r#"45x-["print",{}]"#).is_err());
+    // A binary ack: the answer to our emit 0, its Buffer in one frame after it.
     assert_eq!(
         decode(r#"461-0[{"_placeholder":true,"num":0}]"#),
-        Ok(EnginePacket::Message(SocketPacket::Binary))
+        Ok(EnginePacket::Message(SocketPacket::BinaryAck {
+            ack_id: 0,
+            data: vec![json!({"_placeholder": true, "num": 0})],
+            attachments: 1,
+        }))
     );
+    assert!(decode(r#"461-[{}]"#).is_err(), "a binary ack without an id");
 }
 
 /// The answer to a server's event, as socket.io's ack callback reads it.

@@ -203,7 +203,9 @@ impl Supervisor {
                     self.assembly = Some(assembly);
                 }
             }
-            EnginePacket::Message(SocketPacket::Ack { ack_id, data }) => {
+            EnginePacket::Message(
+                SocketPacket::Ack { ack_id, data } | SocketPacket::BinaryAck { ack_id, data, .. },
+            ) => {
                 if let Some(sent_at) = acks.resolve(ack_id, data) {
                     let rtt = now_ms().saturating_sub(sent_at);
                     self.heartbeat.send_modify(|hb| hb.rtt_ms = Some(rtt));
