@@ -60,6 +60,8 @@ const statuses = new Map();
 const delivered = new Map();
 // ...and every `client_info` (printers, versions) it sent.
 const clientInfos = new Map();
+// ...and every `upload` with its Buffer's bytes.
+const uploads = [];
 
 if (requiredToken !== null) {
   nsp.use((socket, next) => {
@@ -86,6 +88,11 @@ nsp.on('connection', (socket) => {
     const id = socket.data.clientId;
     if (!clientInfos.has(id)) clientInfos.set(id, []);
     clientInfos.get(id).push(info);
+  });
+  // Test hook: what a client sent with Buffers (`upload` {name, file: Buffer}).
+  socket.on('upload', (payload) => {
+    const file = payload && payload.file;
+    uploads.push({ socketId: socket.id, name: payload && payload.name, bytes: Buffer.isBuffer(file) ? [...file] : null });
   });
   // The original ignores job_status; the test peer records it for assertions.
   socket.on('job_status', (status) => {
@@ -212,6 +219,9 @@ app.post('/replay', (req, res) => {
 });
 app.get('/client-infos', (req, res) => {
   res.json({ clientInfos: clientInfos.get(req.query.clientId) || [] });
+});
+app.get('/uploads', (_req, res) => {
+  res.json({ uploads });
 });
 app.get('/statuses', (req, res) => {
   res.json({ statuses: statuses.get(req.query.clientId) || [] });

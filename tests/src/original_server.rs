@@ -249,6 +249,16 @@ impl OriginalServer {
         }
     }
 
+    /// Every `upload` event a client sent, with its Buffer's bytes (`bytes`: null when
+    /// `file` was no Buffer).
+    pub async fn uploads(&self) -> Result<Vec<Value>> {
+        let answer: Value = http_get(format!("{}/uploads", self.url()))
+            .await?
+            .json()
+            .await?;
+        Ok(answer["uploads"].as_array().cloned().unwrap_or_default())
+    }
+
     /// `GET /stats` -> `{sockets, engineClients}` (a test hook of the reference server).
     pub async fn stats(&self) -> Result<Value> {
         Ok(http_get(format!("{}/stats", self.url()))

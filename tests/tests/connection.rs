@@ -676,3 +676,71 @@ async fn where_websockets_are_refused_long_polling_carries_heartbeat_jobs_and_fr
     server.process.signal("CONT")?;
     Ok(())
 }
+
+/// The agent's own binary emits (a Buffer for the server's handler) reach a socket.io 4
+/// server byte for byte, over a websocket and over long-polling alike.
+#[tokio::test]
+async fn a_binary_emit_reaches_the_server_as_a_buffer_over_both_transports() -> Result<()> {
+    use printrelay_agent::connection::{self, placeholder, ConnectionConfig, ReconnectPolicy};
+    for transports in ["polling,websocket", "polling"] {
+        let server =
+            OriginalServer::start_with(0, 10_000, 5_000, &["--transports", transports]).await?;
+        let config = ConnectionConfig {
+            server_url: Some(server.url().parse()?),
+            socket_path: connection::DEFAULT_SOCKET_PATH.into(),
+            ca_file: None,
+            proxy: printrelay_agent::proxy::ProxySetting::None,
+            client_id: unique_marker("binary-emit"),
+            token: None,
+            policy: ReconnectPolicy::default(),
+            max_frame_bytes: connection::frame_cap(1 << 20),
+        };
+        let info = printrelay_agent::protocol::ClientInfo {
+            client_id: config.client_id.clone(),
+            protocol: printrelay_agent::protocol::PROTOCOL_VERSION,
+            app: printrelay_agent::protocol::AppInfo {
+                name: "test".into(),
+                version: "0".into(),
+            },
+            host: printrelay_agent::protocol::HostInfo {
+                hostname: "test".into(),
+                os: "linux".into(),
+                arch: "x86_64".into(),
+            },
+            printers: Vec::new(),
+            selected_printer: None,
+        };
+        let (handle, _events) = connection::spawn(config, &info);
+        let mut state = handle.watch_state();
+        tokio::time::timeout(LIMIT, state.wait_for(|s| s.is_connected())).await??;
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        handle
+            .emit_binary(
+                "upload",
+                serde_json::json!({"name": transports, "file": placeholder(0)}),
+                vec![bytes.clone()],
+            )
+            .await?;
+        let deadline = Instant::now() + LIMIT;
+        let upload = loop {
+            let uploads = server.uploads().await?;
+            if let Some(upload) = uploads.into_iter().find(|u| u["name"] == transports) {
+                break upload;
+            }
+            ensure!(Instant::now() < deadline, "no upload over {transports}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let received: Vec<u8> = upload["bytes"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .filter_map(|x| x.as_u64())
+                    .map(|x| x as u8)
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(received, bytes, "over {transports}: {upload}");
+        handle.shutdown().await;
+    }
+    Ok(())
+}

@@ -19,6 +19,7 @@ pub mod wake;
 
 pub use backoff::{PolicyProblem, ReconnectPolicy};
 pub use endpoint::{namespace_of, normalize_socket_path, Endpoint, DEFAULT_SOCKET_PATH};
+pub use packet::placeholder;
 pub use session::{frame_cap, ConnectError};
 pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat, Problem, Transport};
 
@@ -120,6 +121,8 @@ pub(crate) enum Command {
     Emit {
         event: String,
         data: Value,
+        /// Binary attachments (a binary event when not empty).
+        attachments: Vec<Vec<u8>>,
         done: oneshot::Sender<Result<(), EmitError>>,
     },
     EmitWithAck {
@@ -249,11 +252,24 @@ impl ConnectionHandle {
 
     /// Emits `event(data)` if connected.
     pub async fn emit(&self, event: &str, data: Value) -> Result<(), EmitError> {
+        self.emit_binary(event, data, Vec::new()).await
+    }
+
+    /// Emits `event(data)` with binary `attachments` (a Socket.IO binary event, as a
+    /// socket.io server reads a Buffer): `data` holds [`placeholder`]`(n)` where the
+    /// server's handler is to find attachment `n`.
+    pub async fn emit_binary(
+        &self,
+        event: &str,
+        data: Value,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), EmitError> {
         let (done, result) = oneshot::channel();
         self.commands
             .send(Command::Emit {
                 event: event.to_owned(),
                 data,
+                attachments,
                 done,
             })
             .await

@@ -274,6 +274,23 @@ pub fn encode_ack(namespace: &str, ack_id: u64, data: &Value) -> String {
     )
 }
 
+/// A Socket.IO BINARY_EVENT `name(data)` whose `data` holds placeholders
+/// ([`placeholder`]) for the `attachments` binary frames sent after it.
+pub fn encode_binary_event(
+    namespace: &str,
+    name: &str,
+    data: &Value,
+    attachments: usize,
+) -> String {
+    let body = Value::Array(vec![Value::String(name.to_owned()), data.clone()]);
+    format!("45{attachments}-{}{body}", prefix(namespace))
+}
+
+/// What stands in `data` for attachment `num` of a binary event.
+pub fn placeholder(num: usize) -> Value {
+    serde_json::json!({"_placeholder": true, "num": num})
+}
+
 /// A Socket.IO EVENT `name(data)`, asking for an ack when `ack_id` is set.
 pub fn encode_event(namespace: &str, name: &str, data: &Value, ack_id: Option<u64>) -> String {
     let body = Value::Array(vec![Value::String(name.to_owned()), data.clone()]);

@@ -213,6 +213,12 @@ impl Polling {
             .map_err(|_| "the server does not take packets any more".to_owned())
     }
 
+    /// Queues one binary attachment (`b` + base64).
+    pub fn send_binary(&self, bytes: &[u8]) -> Result<(), String> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        self.send(format!("b{encoded}"))
+    }
+
     /// Sends what is queued and then `last`, waiting at most `limit`.
     pub async fn flush_and_close(mut self, last: String, limit: Duration) {
         let _ = self.outgoing.try_send(last);

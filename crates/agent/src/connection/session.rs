@@ -262,6 +262,28 @@ impl Session {
         self.send(frame).await
     }
 
+    /// Sends the binary event `name(data)`: its text packet, then each attachment (a
+    /// binary frame on a websocket, `b` + base64 in a poll), in order.
+    pub async fn send_binary_event(
+        &mut self,
+        name: &str,
+        data: &Value,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
+        let frame = packet::encode_binary_event(&self.namespace, name, data, attachments.len());
+        self.send(frame).await?;
+        for bytes in attachments {
+            match &mut self.link {
+                Link::Websocket(socket) => socket
+                    .send(Message::binary(bytes))
+                    .await
+                    .map_err(|e| e.to_string())?,
+                Link::Polling(polling) => polling.send_binary(&bytes)?,
+            }
+        }
+        Ok(())
+    }
+
     /// Answers the server's event `ack_id` with `data`.
     pub async fn send_ack(&mut self, ack_id: u64, data: &Value) -> Result<(), String> {
         let frame = packet::encode_ack(&self.namespace, ack_id, data);

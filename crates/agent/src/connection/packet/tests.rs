@@ -243,3 +243,22 @@ fn a_session_on_a_namespace_speaks_only_that_namespace() {
         Some(("print".into(), Some("j9".into())))
     );
 }
+
+#[test]
+fn a_binary_event_announces_its_attachments_and_decodes_back() {
+    let data = json!({"jobId": "j", "file": placeholder(0)});
+    let frame = encode_binary_event("/printers", "upload", &data, 1);
+    assert_eq!(
+        frame,
+        r#"451-/printers,["upload",{"file":{"_placeholder":true,"num":0},"jobId":"j"}]"#
+    );
+    assert_eq!(
+        decode_frame(&frame, "/printers"),
+        Ok(EnginePacket::Message(SocketPacket::BinaryEvent {
+            name: "upload".into(),
+            data: vec![data],
+            attachments: 1,
+            ack_id: None,
+        }))
+    );
+}

@@ -267,8 +267,17 @@ impl Supervisor {
                 );
                 None
             }
-            Command::Emit { event, data, done } => {
-                let result = session.send_event(&event, &data, None).await;
+            Command::Emit {
+                event,
+                data,
+                attachments,
+                done,
+            } => {
+                let result = if attachments.is_empty() {
+                    session.send_event(&event, &data, None).await
+                } else {
+                    session.send_binary_event(&event, &data, attachments).await
+                };
                 let lost = result.as_ref().err().cloned();
                 let _ = done.send(result.map_err(|_| EmitError::NotConnected));
                 lost.map(Ended::Lost)
