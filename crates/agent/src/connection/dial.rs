@@ -11,7 +11,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::{Host, Url};
 
 use super::frame_guard::{DroppedLog, FrameGuard};
-use super::session::ConnectError;
+use super::problem::ConnectError;
 use crate::proxy::ProxyRule;
 
 /// The websocket of a session: frames longer than the cap are dropped as they arrive.

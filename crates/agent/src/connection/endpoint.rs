@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use super::session::ConnectError;
+use super::problem::ConnectError;
 
 /// The engine path socket.io servers listen on unless configured otherwise.
 pub const DEFAULT_SOCKET_PATH: &str = "/socket.io/";

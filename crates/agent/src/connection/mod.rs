@@ -20,7 +20,8 @@ pub mod wake;
 pub use backoff::{PolicyProblem, ReconnectPolicy};
 pub use endpoint::{namespace_of, normalize_socket_path, Endpoint, DEFAULT_SOCKET_PATH};
 pub use packet::placeholder;
-pub use session::{frame_cap, ConnectError};
+pub use problem::ConnectError;
+pub use session::frame_cap;
 pub use state::{now_ms, ConnectionState, EpochMillis, Heartbeat, Problem, Transport};
 
 use std::path::PathBuf;

@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::session::{ConnectError, Route};
+use super::dial::Route;
+use super::problem::ConnectError;
 
 /// The separator of packets in one polling payload.
 const SEPARATOR: char = '\u{1e}';

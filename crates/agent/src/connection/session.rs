@@ -14,43 +14,8 @@ use super::endpoint::Endpoint;
 use super::frame_guard::{self, Dropped, DroppedLog};
 use super::packet::{self, EnginePacket, OpenInfo, SocketPacket};
 use super::polling::{Frame, Polling};
+use super::problem::ConnectError;
 use super::state::Transport;
-
-/// Why a connect attempt failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConnectError {
-    /// The server URL cannot be used (not http, https, ws or wss, or no host).
-    #[error("invalid server URL: {0}")]
-    InvalidUrl(String),
-    /// Nothing answers at the address (refused, unreachable network).
-    #[error("cannot reach the server: {0}")]
-    Unreachable(String),
-    /// The server's name does not resolve.
-    #[error("cannot find the server: {0}")]
-    NameNotFound(String),
-    /// TLS failed: the certificate is not trusted (the text says why, e.g. "certificate
-    /// not trusted: issued by Example Root CA").
-    #[error("{0}")]
-    Certificate(String),
-    /// The HTTP proxy failed: unreachable, credentials refused, or the tunnel refused.
-    #[error("proxy: {0}")]
-    Proxy(String),
-    /// The websocket upgrade was answered with an HTTP status (not a Socket.IO endpoint).
-    #[error("the server answered HTTP {0} instead of opening a websocket")]
-    HttpStatus(u16),
-    /// The connection failed or broke otherwise.
-    #[error("cannot reach the server: {0}")]
-    Transport(String),
-    /// The server answered, but not as a Socket.IO v4 server would.
-    #[error("handshake failed: {0}")]
-    Handshake(String),
-    /// The server refused the connection (Socket.IO CONNECT_ERROR), e.g. a bad token.
-    #[error("the server refused the connection: {0}")]
-    Refused(String),
-    /// The attempt did not finish within the configured bound.
-    #[error("no answer within {0} ms")]
-    Timeout(u64),
-}
 
 /// A decoded frame, or the reason the connection ended.
 #[derive(Debug)]
