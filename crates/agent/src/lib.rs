@@ -28,6 +28,7 @@
 pub mod agent;
 pub mod allocator;
 pub mod connection;
+pub mod error_text;
 pub mod events;
 pub mod fetch;
 pub mod jobs;

@@ -75,6 +75,19 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// The proxy an address from the environment or the registry names: `host[:port]`,
+    /// perhaps written `http://host:port`; `None` for another scheme (not an HTTP
+    /// proxy) or a value that is no address.
+    fn from_address(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let url = if text.contains("://") {
+            Url::parse(text).ok()?
+        } else {
+            Url::parse(&format!("http://{text}")).ok()?
+        };
+        Self::from_url(&url).ok()
+    }
+
     /// The proxy an `http://` URL names; its path, if any, is ignored.
     fn from_url(url: &Url) -> Result<Self, ProxySettingError> {
         if url.scheme() != "http" {
@@ -256,8 +269,8 @@ impl ProxyRule {
         }
         let no_proxy = first(&["no_proxy", "NO_PROXY"]).unwrap_or_default();
         Some(Self {
-            http: http.as_deref().and_then(env_proxy),
-            https: https.as_deref().and_then(env_proxy),
+            http: http.as_deref().and_then(Proxy::from_address),
+            https: https.as_deref().and_then(Proxy::from_address),
             bypass: Bypass::NoProxy(NoProxy::parse(&no_proxy)),
         })
     }
@@ -297,18 +310,6 @@ impl ProxyRule {
             };
         (!bypassed).then_some(proxy)
     }
-}
-
-/// The proxy an environment variable names; `None` for a scheme other than http or a
-/// value that is no URL.
-fn env_proxy(value: &str) -> Option<Proxy> {
-    let value = value.trim();
-    let url = if value.contains("://") {
-        Url::parse(value).ok()?
-    } else {
-        Url::parse(&format!("http://{value}")).ok()?
-    };
-    Proxy::from_url(&url).ok()
 }
 
 /// `localhost`, `*.localhost` (RFC 6761 keeps them on this machine), 127.0.0.0/8, `::1`

@@ -88,12 +88,7 @@ fn client(url: &Url, route: Route<'_>) -> Result<reqwest::Client, ConnectError> 
 
 /// Sorts a failed request by what a person can do about it.
 fn request_error(error: &reqwest::Error) -> ConnectError {
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
+    let detail = crate::error_text::error_chain(error);
     let lower = detail.to_lowercase();
     if lower.contains("certificate") {
         ConnectError::Certificate(detail)

@@ -25,6 +25,7 @@ use url::{Host, Url};
 pub use address::{reach, Reach};
 pub use policy::{parse_allowed_host, Admission, FetchPolicy};
 
+use crate::error_text::error_chain;
 use crate::protocol::{Document, ErrorCode, JobError, RemoteKind};
 
 /// Bound on one fetch, first lookup to last byte, redirects included.
@@ -313,18 +314,6 @@ async fn read_body(response: reqwest::Response, max_bytes: u64) -> Result<Vec<u8
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// An error with its causes, for the log (reqwest's own text stops at the outermost).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! their parsing. Pure, so that it is tested on every platform; the registry is read in
 //! `windows.rs`.
 
-use url::{Host, Url};
+use url::Host;
 
 use super::Proxy;
 
@@ -36,22 +36,10 @@ pub(super) fn parse_proxy_server(value: &str) -> (Option<Proxy>, Option<Proxy>) 
         let address = entry.split_once('=').map_or(entry, |(_, address)| address);
         // The first entry for a protocol wins; a broken one does not hide a later one.
         if slot.is_none() {
-            *slot = server(address);
+            *slot = Proxy::from_address(address);
         }
     }
     (http.or_else(|| bare.clone()), https.or(bare))
-}
-
-/// `host[:port]`, perhaps written `http://host:port`; another scheme is not an HTTP
-/// proxy.
-fn server(address: &str) -> Option<Proxy> {
-    let address = address.trim();
-    let url = if address.contains("://") {
-        Url::parse(address).ok()?
-    } else {
-        Url::parse(&format!("http://{address}")).ok()?
-    };
-    Proxy::from_url(&url).ok()
 }
 
 /// A parsed `ProxyOverride` value.
