@@ -21,8 +21,8 @@
 //! - [`events`]: what front ends are told ([`AgentEvent`]); [`warning`]: what the user
 //!   should know that is not one job's error.
 //! - [`settings`], [`paths`], [`private`], [`logging`], [`signals`]: configuration,
-//!   folders, 0600 files, logs, OS signals. [`test_page`], [`allocator`], [`skip`]:
-//!   small helpers.
+//!   folders, 0600 files, logs, OS signals. [`test_page`], [`allocator`], [`skip`],
+//!   [`error_text`]: small helpers.
 //! - [`protocol`]: the wire contract, shared with the hub (crate `printrelay-protocol`).
 
 pub mod agent;

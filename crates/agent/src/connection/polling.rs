@@ -129,6 +129,11 @@ async fn get_payload(client: &reqwest::Client, url: &Url, cap: u64) -> Result<St
     if !status.is_success() {
         return Err(format!("the server answered the poll with HTTP {status}"));
     }
+    read_bounded(response, cap).await
+}
+
+/// A poll answer's body, up to `cap` bytes.
+async fn read_bounded(response: reqwest::Response, cap: u64) -> Result<String, String> {
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
@@ -157,10 +162,9 @@ impl Polling {
         if !status.is_success() {
             return Err(ConnectError::HttpStatus(status.as_u16()));
         }
-        let body = response
-            .text()
+        let body = read_bounded(response, cap)
             .await
-            .map_err(|e| ConnectError::Transport(e.to_string()))?;
+            .map_err(ConnectError::Transport)?;
         let first = split_payload(&body);
         let sid = match first.first() {
             Some(Frame::Text(open)) => {
