@@ -1,11 +1,16 @@
 //! Start with the OS: the autostart entry as the OS really has it, behind a small trait so
-//! command tests run without touching the test machine's login items.
+//! command tests run without touching the test machine's login items. Windows gets a
+//! per-user Run entry of our own ([`run_key`]); macOS and Linux the autostart plugin's
+//! login item / desktop file.
+
+#[cfg(windows)]
+mod run_key;
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use serde::Serialize;
-use tauri::{AppHandle, Runtime};
-use tauri_plugin_autostart::ManagerExt;
+use tauri::{AppHandle, Builder, Runtime};
 
 /// The OS refused to read or change the autostart entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,12 +49,67 @@ pub fn state(autostart: &dyn Autostart, error: Option<AutostartError>) -> Autost
     }
 }
 
+/// Makes the entry match the setting at start: written again when on (so it points at
+/// this executable even after an update moved it), removed when off.
+pub fn sync(autostart: &dyn Autostart, wanted: bool) -> Result<(), AutostartError> {
+    if wanted || autostart.is_enabled()? {
+        autostart.set(wanted)
+    } else {
+        Ok(())
+    }
+}
+
+/// Adds what the platform's autostart needs to the app (the plugin, except on Windows).
+pub fn register<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    #[cfg(windows)]
+    return builder;
+    #[cfg(not(windows))]
+    builder.plugin(
+        tauri_plugin_autostart::Builder::new()
+            .arg(crate::launch::HIDDEN_FLAG)
+            .build(),
+    )
+}
+
+/// The platform's autostart entry for this app.
+pub fn system<R: Runtime>(app: &AppHandle<R>) -> Arc<dyn Autostart> {
+    #[cfg(windows)]
+    {
+        let _ = app;
+        match run_key::RunKeyAutostart::for_current_exe() {
+            Ok(entry) => Arc::new(entry),
+            Err(error) => Arc::new(Unavailable(error)),
+        }
+    }
+    #[cfg(not(windows))]
+    Arc::new(PluginAutostart(app.clone()))
+}
+
+/// No entry can be made (the program's own path is unknown); says so on every use.
+#[cfg(windows)]
+#[derive(Debug)]
+struct Unavailable(AutostartError);
+
+#[cfg(windows)]
+impl Autostart for Unavailable {
+    fn is_enabled(&self) -> Result<bool, AutostartError> {
+        Err(self.0.clone())
+    }
+
+    fn set(&self, _enabled: bool) -> Result<(), AutostartError> {
+        Err(self.0.clone())
+    }
+}
+
 /// The OS's login items through tauri-plugin-autostart.
+#[cfg(not(windows))]
 #[derive(Debug)]
 pub struct PluginAutostart<R: Runtime>(pub AppHandle<R>);
 
+#[cfg(not(windows))]
 impl<R: Runtime> Autostart for PluginAutostart<R> {
     fn is_enabled(&self) -> Result<bool, AutostartError> {
+        use tauri_plugin_autostart::ManagerExt;
         self.0
             .autolaunch()
             .is_enabled()
@@ -57,6 +117,7 @@ impl<R: Runtime> Autostart for PluginAutostart<R> {
     }
 
     fn set(&self, enabled: bool) -> Result<(), AutostartError> {
+        use tauri_plugin_autostart::ManagerExt;
         let manager = self.0.autolaunch();
         let result = if enabled {
             manager.enable()

@@ -52,6 +52,9 @@ impl Lang {
             (Lang::En, Stopped) => "Stopped",
             (Lang::En, JobFailed) => "Print job failed",
             (Lang::En, GaveUp) => "PrintRelay is offline",
+            (Lang::En, WebView2Missing) => {
+                "PrintRelay cannot open its window: this PC lacks the Microsoft Edge WebView2 Runtime.\n\nPrinting goes on in the background. To see the window, install the runtime from Microsoft (link below) or ask your IT department, then choose Show window again."
+            }
             (Lang::ZhCn, ShowWindow) => "显示窗口",
             (Lang::ZhCn, Reconnect) => "重新连接",
             (Lang::ZhCn, Pause) => "暂停打印",
@@ -70,6 +73,9 @@ impl Lang {
             (Lang::ZhCn, Stopped) => "已停止",
             (Lang::ZhCn, JobFailed) => "打印任务失败",
             (Lang::ZhCn, GaveUp) => "PrintRelay 已离线",
+            (Lang::ZhCn, WebView2Missing) => {
+                "PrintRelay 无法打开窗口：本机缺少 Microsoft Edge WebView2 Runtime。\n\n打印仍在后台继续。如需查看窗口，请从微软下载安装该运行时（见下方链接）或联系 IT 部门，然后再次选择“显示窗口”。"
+            }
         }
     }
 }
@@ -186,6 +192,7 @@ pub enum Text {
     Stopped,
     JobFailed,
     GaveUp,
+    WebView2Missing,
 }
 
 #[cfg(test)]

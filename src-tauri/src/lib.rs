@@ -11,9 +11,11 @@ mod contract;
 mod control;
 mod error;
 mod i18n;
+mod launch;
 mod notify;
 mod tray;
 mod tray_app;
+mod webview_runtime;
 mod window;
 mod window_app;
 mod window_process;
@@ -27,8 +29,7 @@ use printrelay_agent::paths::Paths;
 
 pub use window_process::WINDOW_FLAG;
 
-/// Command-line flag the autostart entry passes: start in the tray, no window.
-pub const HIDDEN_FLAG: &str = "--hidden";
+pub use launch::HIDDEN_FLAG;
 
 /// Runs the tray app, or with `--window` the window process.
 pub fn run() -> ExitCode {
@@ -60,7 +61,7 @@ pub fn run() -> ExitCode {
     if window_mode {
         window_app::run(context)
     } else {
-        let hidden = args.iter().any(|a| a == HIDDEN_FLAG);
-        tray_app::run(context, paths, hidden, window_env_remove)
+        let action = launch::Action::from_args(&args);
+        tray_app::run(context, paths, action, window_env_remove)
     }
 }

@@ -116,6 +116,7 @@ pub fn create<R: Runtime>(
     model: &TrayModel,
     on_menu: impl Fn(&AppHandle<R>, &str) + Send + Sync + 'static,
 ) -> tauri::Result<()> {
+    log_shown(model);
     TrayIconBuilder::with_id(ids::TRAY)
         .icon(image(model.icon())?)
         .tooltip(model.tooltip())
@@ -131,6 +132,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) {
     let Some(tray) = app.tray_by_id(ids::TRAY) else {
         return;
     };
+    log_shown(model);
     if let Ok(icon) = image(model.icon()) {
         let _ = tray.set_icon(Some(icon));
     }
@@ -138,6 +140,12 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) {
     if let Ok(menu) = menu(app, model) {
         let _ = tray.set_menu(Some(menu));
     }
+}
+
+/// The tooltip cannot be read back from every desktop (not from an XEmbed tray at all),
+/// so each one shown is logged, for support and for the Windows tests.
+fn log_shown(model: &TrayModel) {
+    tracing::debug!(icon = ?model.icon(), tooltip = %model.tooltip(), "tray shows");
 }
 
 fn menu<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) -> tauri::Result<Menu<R>> {

@@ -8,45 +8,44 @@ use std::sync::Arc;
 use printrelay_agent::connection::ConnectionState;
 use printrelay_agent::paths::Paths;
 use printrelay_agent::printing::SystemBackend;
-use printrelay_agent::settings::{Overrides, Settings, SettingsStore};
+use printrelay_agent::settings::{Language, Overrides, Settings, SettingsStore};
 use printrelay_agent::store::Store;
 use printrelay_agent::warning::{Warning, WarningCode};
 use printrelay_agent::{Agent, AgentEvent};
 use tauri::{AppHandle, Context, Manager, Runtime, Wry};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::autostart::{Autostart, PluginAutostart};
+use crate::autostart;
 use crate::control::Desktop;
+use crate::i18n::Lang;
+use crate::launch::Action;
 use crate::notify;
 use crate::tray::{self, TrayModel};
+use crate::webview_runtime;
 use crate::window_process::WindowProcess;
-use crate::HIDDEN_FLAG;
 
-/// Runs the tray app until the user quits.
+/// Runs the tray app until the user quits; `action` is what this launch asked for.
 pub fn run(
     context: Context<Wry>,
     paths: Paths,
-    start_hidden: bool,
+    action: Action,
     window_env_remove: Vec<&'static str>,
 ) -> ExitCode {
-    let app = tauri::Builder::default()
-        // First plugin, so a second launch is caught before anything else starts.
+    let builder = tauri::Builder::default()
+        // First plugin, so a second launch is caught before anything else starts: it
+        // hands its command line over and exits.
         .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
-            if !args.iter().any(|a| a == HIDDEN_FLAG) {
-                show_window(app);
-            }
-        }))
-        .plugin(
-            tauri_plugin_autostart::Builder::new()
-                .arg(HIDDEN_FLAG)
-                .build(),
-        )
+            act(app, Action::from_args(&args));
+        }));
+    let app = crate::autostart::register(builder)
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
-            setup(app.handle(), &paths, window_env_remove)?;
-            if !start_hidden {
-                show_window(app.handle());
+            if action == Action::Quit {
+                // The first launch asked to quit: nothing runs that could.
+                return Ok(());
             }
+            setup(app.handle(), &paths, window_env_remove)?;
+            act(app.handle(), action);
             Ok(())
         })
         .build(context);
@@ -57,8 +56,11 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     };
+    if action == Action::Quit {
+        return ExitCode::SUCCESS;
+    }
     app.run(|_app, event| {
-        // Only Quit in the tray menu ends the app.
+        // Only Quit (tray menu or `--quit`) ends the app.
         if let tauri::RunEvent::ExitRequested {
             code: None, api, ..
         } = event
@@ -75,7 +77,6 @@ fn setup<R: Runtime>(
     window_env_remove: Vec<&'static str>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let settings_store = SettingsStore::new(paths.settings_file());
-    let autostart: Arc<dyn Autostart> = Arc::new(PluginAutostart(app.clone()));
     let (agent, settings, mut warnings) = match start_agent(&settings_store, paths) {
         Ok((agent, settings, warnings)) => (Ok(agent), settings, warnings),
         Err(error) => {
@@ -84,15 +85,18 @@ fn setup<R: Runtime>(
             (Err(error.to_string()), Settings::default(), Vec::new())
         }
     };
-    if settings.autostart {
-        // Rewrites the entry so it points at this executable even after an update moved it.
-        if let Err(error) = autostart.set(true) {
-            tracing::warn!(%error, "cannot renew the autostart entry");
-            warnings.push(Warning::new(
-                WarningCode::AutostartNotRenewed,
-                error.to_string(),
-            ));
-        }
+    let autostart = autostart::system(app);
+    // When the agent did not start, the settings are unknown: leave the entry alone.
+    let synced = match &agent {
+        Ok(_) => autostart::sync(autostart.as_ref(), settings.autostart),
+        Err(_) => Ok(()),
+    };
+    if let Err(error) = synced {
+        tracing::warn!(%error, "cannot renew the autostart entry");
+        warnings.push(Warning::new(
+            WarningCode::AutostartNotRenewed,
+            error.to_string(),
+        ));
     }
     let model = match &agent {
         Ok(agent) => TrayModel::new(agent.connection().state(), agent.is_paused(), &settings),
@@ -174,22 +178,49 @@ async fn follow_events<R: Runtime>(
 }
 
 fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
-    let agent = app
-        .try_state::<Arc<Desktop>>()
-        .and_then(|d| d.agent.as_ref().ok().cloned());
-    match (id, agent) {
-        (tray::ids::SHOW, _) => show_window(app),
-        (tray::ids::RECONNECT, Some(agent)) => {
+    let action = match id {
+        tray::ids::SHOW => Action::ShowWindow,
+        tray::ids::RECONNECT => Action::Reconnect,
+        tray::ids::PAUSE if running_agent(app).is_some_and(|a| a.is_paused()) => Action::Resume,
+        tray::ids::PAUSE => Action::Pause,
+        tray::ids::QUIT => Action::Quit,
+        _ => return,
+    };
+    act(app, action);
+}
+
+/// Does what the tray menu or a launch asked for.
+fn act<R: Runtime>(app: &AppHandle<R>, action: Action) {
+    tracing::debug!(?action, "asked");
+    match (action, running_agent(app)) {
+        (Action::ShowWindow, _) => show_window(app),
+        (Action::Stay, _) => {}
+        (Action::Reconnect, Some(agent)) => {
             tauri::async_runtime::spawn(async move { agent.reconnect().await });
         }
-        (tray::ids::PAUSE, Some(agent)) => agent.set_paused(!agent.is_paused()),
-        (tray::ids::QUIT, _) => app.exit(0),
-        _ => {}
+        (Action::Pause, Some(agent)) => agent.set_paused(true),
+        (Action::Resume, Some(agent)) => agent.set_paused(false),
+        (Action::Quit, _) => app.exit(0),
+        (Action::Reconnect | Action::Pause | Action::Resume, None) => {}
     }
 }
 
-/// Focuses the window, starting the window process if needed.
+fn running_agent<R: Runtime>(app: &AppHandle<R>) -> Option<Agent> {
+    app.try_state::<Arc<Desktop>>()
+        .and_then(|d| d.agent.as_ref().ok().cloned())
+}
+
+/// Focuses the window, starting the window process if needed; where the web view
+/// runtime is missing, says so instead.
 fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Err(missing) = webview_runtime::check() {
+        let lang = app
+            .try_state::<Arc<Desktop>>()
+            .and_then(|d| d.settings_store.load().ok())
+            .map_or(Language::System, |loaded| loaded.settings.language);
+        webview_runtime::tell_missing(Lang::resolve(lang), &missing);
+        return;
+    }
     if let Some(window) = app.try_state::<Arc<WindowProcess>>() {
         let window = Arc::clone(&window);
         // The child process needs the runtime's reactor.

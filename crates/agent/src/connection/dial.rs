@@ -53,7 +53,6 @@ async fn connect_stream(
     endpoint: &Url,
     route: Route<'_>,
 ) -> Result<MaybeTlsStream<TcpStream>, ConnectError> {
-    let io_error = |e: std::io::Error| super::problem::transport_error(e.into());
     let port = endpoint
         .port_or_known_default()
         .ok_or_else(|| ConnectError::InvalidUrl("no port".into()))?;
@@ -76,7 +75,7 @@ async fn connect_stream(
         }
         None => TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(io_error)?,
+            .map_err(|e| super::problem::io_error(&e))?,
     };
     // Heartbeat answers are small and must not wait for more bytes.
     let _ = tcp.set_nodelay(true);
@@ -101,6 +100,6 @@ fn tls_error(error: std::io::Error) -> ConnectError {
         Some(rustls::Error::InvalidCertificate(certificate)) => {
             ConnectError::Certificate(crate::tls::describe_refusal(certificate))
         }
-        _ => super::problem::transport_error(error.into()),
+        _ => super::problem::io_error(&error),
     }
 }

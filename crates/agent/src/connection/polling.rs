@@ -88,6 +88,16 @@ fn client(url: &Url, route: Route<'_>) -> Result<reqwest::Client, ConnectError> 
 
 /// Sorts a failed request by what a person can do about it.
 fn request_error(error: &reqwest::Error) -> ConnectError {
+    // A socket error in the same words as over a websocket (and on every OS).
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            if error.is_connect() && io.raw_os_error().is_some() {
+                return super::problem::io_error(io);
+            }
+        }
+        source = inner.source();
+    }
     let detail = crate::error_text::error_chain(error);
     let lower = detail.to_lowercase();
     if lower.contains("certificate") {

@@ -95,28 +95,77 @@ pub(crate) fn transport_error(error: tokio_tungstenite::tungstenite::Error) -> C
         Error::Http(response) => ConnectError::HttpStatus(response.status().as_u16()),
         Error::Url(_) => ConnectError::InvalidUrl(detail),
         Error::Tls(_) => ConnectError::Certificate(detail),
-        Error::Io(io) => {
-            use std::io::ErrorKind;
-            let text = io.to_string().to_lowercase();
-            if text.contains("lookup") || text.contains("name or service") || text.contains("11001")
-            {
-                ConnectError::NameNotFound(detail)
-            } else if text.contains("certificate") {
-                ConnectError::Certificate(detail)
-            } else if matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::HostUnreachable
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::AddrNotAvailable
-                    | ErrorKind::TimedOut
-            ) {
-                ConnectError::Unreachable(detail)
-            } else {
-                ConnectError::Transport(detail)
-            }
-        }
+        Error::Io(io) => io_error(&io),
         _ => ConnectError::Transport(detail),
+    }
+}
+
+/// Sorts a failed socket call by what a person can do about it, in [`socket_words`].
+pub(crate) fn io_error(io: &std::io::Error) -> ConnectError {
+    use std::io::ErrorKind;
+    let words = socket_words(io);
+    if words.starts_with(HOST_NOT_FOUND) {
+        ConnectError::NameNotFound(words)
+    } else if words.contains("certificate") {
+        ConnectError::Certificate(words)
+    } else if matches!(
+        io.kind(),
+        ErrorKind::ConnectionRefused
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::AddrNotAvailable
+            | ErrorKind::TimedOut
+    ) || matches!(
+        io.raw_os_error(),
+        Some(10049 | 10051 | 10060 | 10061 | 10065)
+    ) {
+        ConnectError::Unreachable(words)
+    } else {
+        ConnectError::Transport(words)
+    }
+}
+
+const HOST_NOT_FOUND: &str = "host not found";
+
+/// A socket error in the same words on every OS, with the OS's number kept for IT staff:
+/// Windows says "No connection could be made because the target machine actively
+/// refused it. (os error 10061)" where Linux says "Connection refused (os error 111)";
+/// both read "connection refused (os error N)" here. Windows' numbers (WSA*) are matched
+/// by value, so this reads them the same on any build.
+pub fn socket_words(io: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let code = io.raw_os_error();
+    let by_code = match code {
+        Some(10061) => Some("connection refused"),
+        Some(10060) => Some("timed out"),
+        Some(10065) => Some("no route to host"),
+        Some(10051) => Some("network unreachable"),
+        Some(10054) => Some("connection reset"),
+        Some(10049) => Some("address not available"),
+        // WSAHOST_NOT_FOUND, WSATRY_AGAIN, WSANO_DATA: the name does not resolve.
+        Some(11001 | 11002 | 11004) => Some(HOST_NOT_FOUND),
+        _ => None,
+    };
+    let text = io.to_string();
+    let words = by_code.or(match io.kind() {
+        ErrorKind::ConnectionRefused => Some("connection refused"),
+        ErrorKind::TimedOut => Some("timed out"),
+        ErrorKind::HostUnreachable => Some("no route to host"),
+        ErrorKind::NetworkUnreachable => Some("network unreachable"),
+        ErrorKind::ConnectionReset => Some("connection reset"),
+        ErrorKind::AddrNotAvailable => Some("address not available"),
+        // Linux's resolver errors carry no OS number, only this text.
+        _ if text.contains("failed to lookup address")
+            || text.to_lowercase().contains("name or service not known") =>
+        {
+            Some(HOST_NOT_FOUND)
+        }
+        _ => None,
+    });
+    match (words, code) {
+        (Some(words), Some(code)) => format!("{words} (os error {code})"),
+        (Some(words), None) => words.to_owned(),
+        (None, _) => text,
     }
 }
 
@@ -128,24 +177,26 @@ mod tests {
     #[test]
     fn connect_failures_are_sorted_by_what_a_person_can_do() {
         let io = |kind, text: &str| Error::Io(std::io::Error::new(kind, text.to_owned()));
-        let refused = io(
-            std::io::ErrorKind::ConnectionRefused,
-            "Connection refused (os error 111)",
-        );
+        let refused = Error::Io(std::io::Error::from_raw_os_error(111));
         assert_eq!(
             transport_error(refused).problem(),
             Problem::ServerUnreachable
         );
-        let windows = io(std::io::ErrorKind::ConnectionRefused, "os error 10061");
+        let windows = Error::Io(std::io::Error::from_raw_os_error(10061));
         assert_eq!(
             transport_error(windows).problem(),
             Problem::ServerUnreachable
         );
         let dns = io(
             std::io::ErrorKind::Other,
-            "failed to lookup address information",
+            "failed to lookup address information: Name or service not known",
         );
         assert_eq!(transport_error(dns).problem(), Problem::NameNotFound);
+        let windows_dns = Error::Io(std::io::Error::from_raw_os_error(11001));
+        assert_eq!(
+            transport_error(windows_dns).problem(),
+            Problem::NameNotFound
+        );
         let cert = io(
             std::io::ErrorKind::InvalidData,
             "invalid peer certificate: UnknownIssuer",
@@ -165,5 +216,26 @@ mod tests {
             serde_json::to_value(Problem::CertificateUntrusted).ok(),
             Some(serde_json::json!("certificate_untrusted"))
         );
+    }
+
+    #[test]
+    fn windows_socket_errors_read_like_the_linux_ones() {
+        let words = |code| socket_words(&std::io::Error::from_raw_os_error(code));
+        // Windows (WSA) numbers beside the Linux ones: the same words, each OS's number.
+        assert_eq!(words(10061), "connection refused (os error 10061)");
+        assert_eq!(words(111), "connection refused (os error 111)");
+        assert_eq!(words(10060), "timed out (os error 10060)");
+        assert_eq!(words(110), "timed out (os error 110)");
+        assert_eq!(words(11001), "host not found (os error 11001)");
+        let linux_dns = std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        );
+        assert_eq!(socket_words(&linux_dns), "host not found");
+        assert_eq!(
+            ConnectError::Unreachable(words(10061)).to_string(),
+            "cannot reach the server: connection refused (os error 10061)"
+        );
+        // What has no common words keeps the OS's own.
+        assert_eq!(words(13), std::io::Error::from_raw_os_error(13).to_string());
     }
 }

@@ -103,18 +103,6 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
-/// The `printers` crate's printer state in the agent's terms.
-fn spooler_state(state: &printers::common::base::printer::PrinterState) -> PrinterState {
-    use printers::common::base::printer::PrinterState as Crate;
-    match state {
-        Crate::READY => PrinterState::Ready,
-        Crate::PRINTING => PrinterState::Printing,
-        Crate::PAUSED => PrinterState::Paused,
-        Crate::OFFLINE => PrinterState::Offline,
-        Crate::UNKNOWN => PrinterState::Unknown,
-    }
-}
-
 /// Picks the queue for a job: the explicit name if it exists, else the system default.
 pub fn resolve_printer(
     printers: &[PrinterInfo],

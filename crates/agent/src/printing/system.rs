@@ -12,7 +12,7 @@ use crate::protocol::{Document, Orientation, Sides};
 
 use super::cups_ipp::{self, CupsJobState};
 use super::{
-    spooler_state, PrintError, PrinterBackend, PrinterInfo, SpoolerJobState, Submission,
+    PrintError, PrinterBackend, PrinterInfo, PrinterState, SpoolerJobState, Submission,
     SystemBackend,
 };
 
@@ -238,5 +238,17 @@ impl PrinterBackend for SystemBackend {
         printer
             .cancel_job(spooler_job_id)
             .map_err(|e| PrintError::Spooler(e.message))
+    }
+}
+
+/// The `printers` crate's printer state in the agent's terms.
+fn spooler_state(state: &printers::common::base::printer::PrinterState) -> PrinterState {
+    use printers::common::base::printer::PrinterState as Crate;
+    match state {
+        Crate::READY => PrinterState::Ready,
+        Crate::PRINTING => PrinterState::Printing,
+        Crate::PAUSED => PrinterState::Paused,
+        Crate::OFFLINE => PrinterState::Offline,
+        Crate::UNKNOWN => PrinterState::Unknown,
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::protocol::{Orientation, PrintOptions, Sides};
 
-use super::SpoolerJobState;
+use super::{PrinterState, SpoolerJobState};
 
 /// Text typography, the same as the PDF path's (decision 0002): 11 pt type, lines
 /// 1.45 times that, 48 pt margins from the paper's edge.
@@ -139,6 +139,34 @@ pub fn job_state(status_bits: u32) -> SpoolerJobState {
         SpoolerJobState::Cancelled
     } else {
         SpoolerJobState::Active
+    }
+}
+
+/// Printer status bits (`PRINTER_INFO_2::Status`) the agent tells apart.
+mod printer_status {
+    pub const PAUSED: u32 = 0x1;
+    pub const ERROR: u32 = 0x2;
+    pub const PAPER_JAM: u32 = 0x8;
+    pub const PAPER_OUT: u32 = 0x10;
+    pub const OFFLINE: u32 = 0x80;
+    pub const PRINTING: u32 = 0x400;
+    pub const NOT_AVAILABLE: u32 = 0x1000;
+    pub const PROCESSING: u32 = 0x4000;
+}
+
+/// What a printer's status bits mean to the agent: paused wins, then anything that
+/// stops paper coming out (offline, error, jam, out of paper, not available), then
+/// printing; no bits is ready.
+pub fn printer_state(status_bits: u32) -> PrinterState {
+    use printer_status::*;
+    if status_bits & PAUSED != 0 {
+        PrinterState::Paused
+    } else if status_bits & (OFFLINE | ERROR | PAPER_JAM | PAPER_OUT | NOT_AVAILABLE) != 0 {
+        PrinterState::Offline
+    } else if status_bits & (PRINTING | PROCESSING) != 0 {
+        PrinterState::Printing
+    } else {
+        PrinterState::Ready
     }
 }
 

@@ -1,6 +1,6 @@
-//! The Windows spooler: printers listed by the `printers` crate with the default read
-//! from the OS; raw jobs written to winspool untouched; text laid out and PDF pages
-//! rasterized onto pages through GDI (never sent RAW); job completion followed by the
+//! The Windows spooler: printers and the default listed by winspool itself; raw jobs
+//! written to winspool untouched; text laid out and PDF pages rasterized onto pages
+//! through GDI (never sent RAW); job completion followed by the
 //! spooler's job id. All calls block (the job worker runs them on the blocking pool).
 
 mod gdi;
@@ -10,11 +10,8 @@ mod text;
 
 use crate::protocol::Document;
 
-use super::windows_plan::job_state;
-use super::{
-    spooler_state, PrintError, PrinterBackend, PrinterInfo, SpoolerJobState, Submission,
-    SystemBackend,
-};
+use super::windows_plan::{job_state, printer_state};
+use super::{PrintError, PrinterBackend, PrinterInfo, SpoolerJobState, Submission, SystemBackend};
 
 impl PrinterBackend for SystemBackend {
     /// Windows removes a printed job from its queue (and Wine never lists jobs).
@@ -24,15 +21,15 @@ impl PrinterBackend for SystemBackend {
 
     fn printers(&self) -> Vec<PrinterInfo> {
         let default = spooler::default_printer();
-        printers::get_printers()
+        spooler::list_printers()
             .into_iter()
             .map(|p| PrinterInfo {
-                state: spooler_state(&p.state),
+                state: printer_state(p.status),
                 // Raw data is chosen per job on Windows (`raw_base64`), not per queue.
                 raw_queue: false,
-                is_default: default.as_deref() == Some(p.system_name.as_str()),
-                name: p.name,
-                system_name: p.system_name,
+                is_default: default.as_deref() == Some(p.name.as_str()),
+                name: p.name.clone(),
+                system_name: p.name,
             })
             .collect()
     }

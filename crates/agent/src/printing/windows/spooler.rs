@@ -1,4 +1,4 @@
-//! winspool calls: the default printer, raw jobs, device modes, and the spooler's
+//! winspool calls: the printer list, the default printer, raw jobs, device modes, and the spooler's
 //! view of a job. Every function blocks; callers are on the blocking pool.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -11,9 +11,10 @@ use windows_sys::Win32::Graphics::Gdi::{
     DM_PAPERSIZE, DM_PAPERWIDTH,
 };
 use windows_sys::Win32::Graphics::Printing::{
-    ClosePrinter, DocumentPropertiesW, EndDocPrinter, EndPagePrinter, EnumJobsW,
+    ClosePrinter, DocumentPropertiesW, EndDocPrinter, EndPagePrinter, EnumJobsW, EnumPrintersW,
     GetDefaultPrinterW, GetJobW, OpenPrinterW, SetJobW, StartDocPrinterW, StartPagePrinter,
-    WritePrinter, DOC_INFO_1W, JOB_CONTROL_DELETE, JOB_INFO_1W, PRINTER_HANDLE,
+    WritePrinter, DOC_INFO_1W, JOB_CONTROL_DELETE, JOB_INFO_1W, PRINTER_ENUM_CONNECTIONS,
+    PRINTER_ENUM_LOCAL, PRINTER_HANDLE, PRINTER_INFO_2W,
 };
 use windows_sys::Win32::Storage::Xps::{DeviceCapabilitiesW, DC_COPIES};
 
@@ -207,17 +208,73 @@ impl Printer {
         Ok(mode)
     }
 
-    /// Runs a two-call winspool query (size, then data) into aligned storage.
-    fn query(&self, mut call: impl FnMut(*mut u8, u32, &mut u32) -> i32) -> Option<Vec<u64>> {
-        let mut needed = 0u32;
-        call(ptr::null_mut(), 0, &mut needed);
-        if needed == 0 {
-            return None;
-        }
-        let mut buffer = vec![0u64; (needed as usize).div_ceil(8)];
-        let size = (buffer.len() * 8) as u32;
-        (call(buffer.as_mut_ptr().cast(), size, &mut needed) != 0).then_some(buffer)
+    /// Runs a two-call winspool query about this printer.
+    fn query(&self, call: impl FnMut(*mut u8, u32, &mut u32) -> i32) -> Option<Vec<u64>> {
+        query(call)
     }
+}
+
+/// Runs a two-call winspool query (size, then data) into aligned storage; `None` when
+/// there is nothing to read or the second call fails.
+fn query(mut call: impl FnMut(*mut u8, u32, &mut u32) -> i32) -> Option<Vec<u64>> {
+    let mut needed = 0u32;
+    call(ptr::null_mut(), 0, &mut needed);
+    if needed == 0 {
+        return None;
+    }
+    let mut buffer = vec![0u64; (needed as usize).div_ceil(8)];
+    let size = (buffer.len() * 8) as u32;
+    (call(buffer.as_mut_ptr().cast(), size, &mut needed) != 0).then_some(buffer)
+}
+
+/// A printer as the spooler lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPrinter {
+    /// The name programs open it by (local, or `\\server\share` for a connection).
+    pub name: String,
+    /// `PRINTER_INFO_2::Status` bits.
+    pub status: u32,
+}
+
+/// The user's local printers and printer connections. A PC with none is an empty list:
+/// the `printers` crate builds a slice from a null pointer there, which aborts a debug
+/// build and is undefined behaviour in a release build.
+pub fn list_printers() -> Vec<ListedPrinter> {
+    let mut count = 0u32;
+    let buffer = query(|buf, size, needed| {
+        // SAFETY: `buf` is valid for `size` bytes (or null with size 0); `needed` and
+        // `count` are valid out pointers; a null name means this machine.
+        unsafe {
+            EnumPrintersW(
+                PRINTER_ENUM_LOCAL | PRINTER_ENUM_CONNECTIONS,
+                ptr::null(),
+                2,
+                buf,
+                size,
+                needed,
+                &mut count,
+            )
+        }
+    });
+    let Some(buffer) = buffer else {
+        return Vec::new();
+    };
+    if count == 0 {
+        return Vec::new();
+    }
+    // SAFETY: on success the buffer starts with `count` PRINTER_INFO_2W records, and
+    // `query` returns 8-byte-aligned, non-null storage.
+    let printers = unsafe {
+        std::slice::from_raw_parts(buffer.as_ptr().cast::<PRINTER_INFO_2W>(), count as usize)
+    };
+    printers
+        .iter()
+        .map(|p| ListedPrinter {
+            name: from_wide_ptr(p.pPrinterName),
+            status: p.Status,
+        })
+        .filter(|p| !p.name.is_empty())
+        .collect()
 }
 
 impl std::fmt::Debug for Printer {

@@ -172,3 +172,14 @@ fn page_ranges_select_pages() {
     assert_eq!(selected_pages(Some("2,2,1"), 3), [0, 1]);
     assert_eq!(selected_pages(Some(",-,0"), 2), [0, 1]);
 }
+
+#[test]
+fn printer_status_bits_read_as_the_state_users_see() {
+    assert_eq!(printer_state(0), PrinterState::Ready);
+    assert_eq!(printer_state(0x400), PrinterState::Printing);
+    assert_eq!(printer_state(0x80 | 0x400), PrinterState::Offline);
+    assert_eq!(printer_state(0x10), PrinterState::Offline);
+    assert_eq!(printer_state(0x1 | 0x80), PrinterState::Paused);
+    // Bits the agent does not tell apart (e.g. "waiting", 0x2000) leave it ready.
+    assert_eq!(printer_state(0x2000), PrinterState::Ready);
+}
