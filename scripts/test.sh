@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, then formatting, lints, unit and
 # end-to-end tests (real CUPS, the reference Node server, the desktop app under
-# Xvfb, the agent's Windows build under Wine), the benchmarks in short mode, with
+# Xvfb, the Windows builds of the agent and the desktop app under Wine), the benchmarks in short mode, with
 # the Windows build linted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +17,9 @@ cargo fmt --all -- --check
 step "build"
 timed cargo build --workspace --all-targets --locked
 
-step "Windows build of the agent (x86_64-pc-windows-gnu; tests/tests/windows_wine.rs runs it under Wine)"
+step "Windows builds of the agent and the desktop app (x86_64-pc-windows-gnu; tests/tests/windows_wine.rs and windows_desktop.rs run them under Wine)"
 timed cargo build --locked --target x86_64-pc-windows-gnu -p printrelay-agent
+timed cargo build --locked --target x86_64-pc-windows-gnu -p printrelay-desktop
 
 step "lint"
 timed cargo clippy --workspace --all-targets --locked -- -D warnings

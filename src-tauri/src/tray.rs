@@ -145,7 +145,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) {
 /// The tooltip cannot be read back from every desktop (not from an XEmbed tray at all),
 /// so each one shown is logged, for support and for the Windows tests.
 fn log_shown(model: &TrayModel) {
-    tracing::debug!(icon = ?model.icon(), tooltip = %model.tooltip(), "tray shows");
+    tracing::debug!(icon = ?model.icon(), tooltip = ?model.tooltip(), "tray shows");
 }
 
 fn menu<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) -> tauri::Result<Menu<R>> {

@@ -24,6 +24,7 @@ mod process;
 mod spool;
 
 pub mod wine;
+pub mod wine_desktop;
 
 pub use agent::*;
 pub use common::*;

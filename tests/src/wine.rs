@@ -24,30 +24,47 @@ pub struct Wine {
 }
 
 impl Wine {
-    /// Makes the prefix (once per test process) and finds the .exe. `Ok(None)` only
-    /// when Wine is missing outside CI (a printed skip, see [`crate::skip`]); everything
-    /// else that is missing is an error saying what to run.
+    /// Makes the prefix (once per test process) and finds the agent's .exe. `Ok(None)`
+    /// only when Wine is missing outside CI (a printed skip, see [`crate::skip`]);
+    /// everything else that is missing is an error saying what to run.
     pub fn prepare() -> Result<Option<Self>> {
+        let prefix = std::env::var_os("PRINTRELAY_WINEPREFIX").map(PathBuf::from);
+        Self::prepare_for(
+            "printrelay-agent",
+            prefix.unwrap_or_else(|| "wine-prefix".into()),
+        )
+    }
+
+    /// As [`Wine::prepare`] for the desktop app's .exe, in a prefix of its own
+    /// (`target/wine-prefix-desktop`): its settings live in the prefix user's
+    /// `%APPDATA%`, its single-instance lock in the prefix' wineserver, and Wine's
+    /// tray (explorer.exe) keeps the display it first saw.
+    pub fn prepare_desktop() -> Result<Option<Self>> {
+        Self::prepare_for("printrelay-desktop", "wine-prefix-desktop".into())
+    }
+
+    /// `prefix` relative to the target folder unless absolute.
+    fn prepare_for(package: &str, prefix: PathBuf) -> Result<Option<Self>> {
         if !has_command("wine") {
             crate::skip::skip_or_fail("wine is not installed (scripts/setup.sh test installs it)")?;
             return Ok(None);
         }
         let target_dir = target_dir()?;
-        let exe = target_dir.join(TARGET).join("debug/printrelay-agent.exe");
+        let exe = target_dir.join(TARGET).join(format!("debug/{package}.exe"));
+        let build = format!("cargo build --target {TARGET} -p {package}");
         if !exe.exists() {
             bail!(
-                "{} is missing: run `cargo build --target {TARGET} -p printrelay-agent` (scripts/test.sh does)",
+                "{} is missing: run `{build}` (scripts/test.sh does)",
                 exe.display()
             );
         }
         if newest_source(&exe)? > std::fs::metadata(&exe)?.modified()? {
             bail!(
-                "{} is older than the agent's sources: rebuild it with `cargo build --target {TARGET} -p printrelay-agent`",
+                "{} is older than its sources: rebuild it with `{build}`",
                 exe.display()
             );
         }
-        let prefix = std::env::var_os("PRINTRELAY_WINEPREFIX")
-            .map_or_else(|| target_dir.join("wine-prefix"), PathBuf::from);
+        let prefix = target_dir.join(prefix);
         make_prefix(&prefix)?;
         Ok(Some(Self { prefix, exe }))
     }
@@ -69,7 +86,9 @@ impl Wine {
         command
     }
 
-    fn environment(&self, command: &mut Command) {
+    /// The variables every Wine command of the tests gets: this prefix, quiet, no
+    /// display, and none of the agent's variables from the test's own environment.
+    pub fn environment(&self, command: &mut Command) {
         command
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
@@ -122,8 +141,7 @@ impl Wine {
     pub async fn set_internet_proxy(&self, server: Option<&str>) -> Result<()> {
         const KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings";
         let enable = if server.is_some() { "1" } else { "0" };
-        let mut edits = vec![vec![
-            "reg",
+        self.reg(&[
             "add",
             KEY,
             "/v",
@@ -133,35 +151,54 @@ impl Wine {
             "/d",
             enable,
             "/f",
-        ]];
+        ])
+        .await?;
         if let Some(server) = server {
-            edits.push(vec![
-                "reg",
-                "add",
-                KEY,
-                "/v",
-                "ProxyServer",
-                "/t",
-                "REG_SZ",
-                "/d",
-                server,
-                "/f",
-            ]);
-        }
-        for args in edits {
-            let mut command = Command::new("wine");
-            command.args(&args).stdin(Stdio::null());
-            self.environment(&mut command);
-            let out = command.output().await.context("running wine reg")?;
-            if !out.status.success() {
-                bail!(
-                    "wine {} failed: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
+            self.reg_add(KEY, "ProxyServer", server).await?;
         }
         Ok(())
+    }
+
+    /// Sets string value `name` under `key` to `data` (`wine reg add`).
+    pub async fn reg_add(&self, key: &str, name: &str, data: &str) -> Result<()> {
+        self.reg(&["add", key, "/v", name, "/t", "REG_SZ", "/d", data, "/f"])
+            .await
+    }
+
+    async fn reg(&self, args: &[&str]) -> Result<()> {
+        let mut command = Command::new("wine");
+        command.arg("reg").args(args).stdin(Stdio::null());
+        self.environment(&mut command);
+        let out = command.output().await.context("running wine reg")?;
+        if !out.status.success() {
+            bail!(
+                "wine reg {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// The data of registry value `name` under `key` (`wine reg query`), `None` when the
+    /// value (or the key) does not exist.
+    pub async fn reg_value(&self, key: &str, name: &str) -> Result<Option<String>> {
+        let mut command = Command::new("wine");
+        command
+            .args(["reg", "query", key, "/v", name])
+            .stdin(Stdio::null());
+        self.environment(&mut command);
+        let out = command.output().await.context("running wine reg query")?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        // `    <name>    REG_SZ    <data>`; the data may contain spaces.
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        Ok(text.lines().find_map(|line| {
+            let rest = line.trim_start().strip_prefix(name)?.trim_start();
+            let data = rest.strip_prefix("REG_SZ")?;
+            Some(data.trim().to_owned())
+        }))
     }
 
     /// The prefix user's `%APPDATA%` and `%LOCALAPPDATA%` (as Linux paths).
@@ -220,13 +257,14 @@ fn newest_source(exe: &Path) -> Result<std::time::SystemTime> {
     Ok(newest)
 }
 
-/// Runs the idempotent prefix script once per process (tests run in parallel threads).
+/// Runs the idempotent prefix script once per prefix and process (tests run in
+/// parallel threads).
 fn make_prefix(prefix: &Path) -> Result<()> {
-    static DONE: Mutex<bool> = Mutex::new(false);
+    static DONE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let mut done = DONE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if *done {
+    if done.iter().any(|p| p == prefix) {
         return Ok(());
     }
     let output = std::process::Command::new(repo_root().join("tests/wine/prefix.sh"))
@@ -239,6 +277,6 @@ fn make_prefix(prefix: &Path) -> Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    *done = true;
+    done.push(prefix.to_path_buf());
     Ok(())
 }

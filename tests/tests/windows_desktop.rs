@@ -1,0 +1,320 @@
+//! The desktop app's Windows build (`printrelay-desktop.exe`) under Wine, as an office
+//! user meets it: started `--hidden` with its settings in `%APPDATA%`, its icon docked
+//! in an XEmbed tray (trayer) and screenshot to `artifacts/windows-desktop/`, printing
+//! through GDI and winspool into the real CUPS queues, driven by second launches (Wine
+//! cannot open a tray icon's menu), writing its own Run entry, and telling the user
+//! when the WebView2 Runtime is missing. Without Wine each test fails under CI and
+//! prints a `SKIPPED:` line elsewhere (printrelay_e2e::skip).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use base64::Engine as _;
+use printrelay_e2e::wine_desktop::{DesktopRig, LIMIT};
+use printrelay_e2e::{unique_marker, wait_for_job_output, wait_for_pdf, Hub, RAW_QUEUE};
+use serde_json::{json, Value};
+
+/// The cups-pdf queue whose PDFs tests read back.
+const PDF_QUEUE: &str = "PrintRelayPDF";
+
+const RUN_KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+const MACHINE_RUN_KEY: &str = r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run";
+
+/// Settings as the app writes them, for a hub at `server`.
+fn settings(server: &str, client_id: &str, autostart: bool) -> Value {
+    json!({
+        "serverUrl": server,
+        "clientId": client_id,
+        "printer": PDF_QUEUE,
+        "allowServerPrinterChoice": true,
+        "autostart": autostart,
+        "language": "en",
+        "reconnect": {"attempts": 3, "delayMs": 300, "delayMaxMs": 600, "connectTimeoutMs": 3000}
+    })
+}
+
+/// Runs a poppler tool on `file` and returns its stdout.
+fn poppler(program: &str, file: &Path) -> Result<String> {
+    let mut command = std::process::Command::new(program);
+    command.arg(file);
+    if program == "pdftotext" {
+        command.arg("-");
+    }
+    let out = command.output()?;
+    ensure!(
+        out.status.success(),
+        "{program} failed on {}",
+        file.display()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The PDF cups-pdf made of a job (titled `printrelay:<job id>`), once whole.
+async fn cups_pdf_output(job_id: &str) -> Result<std::path::PathBuf> {
+    let id_part = job_id.rsplit('-').next().unwrap_or(job_id);
+    let path = wait_for_pdf(PDF_QUEUE, id_part, LIMIT).await?;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while !poppler("pdfinfo", &path).is_ok_and(|info| info.contains("Pages:")) {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{} never became a whole PDF",
+            path.display()
+        );
+        // Written by cupsd's backend in another process; poll.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(path)
+}
+
+/// Runs a second launch with `args` and checks it handed over and left at once.
+async fn ask(rig: &DesktopRig, args: &[&str]) -> Result<()> {
+    let out = rig.launch_again(args).await?;
+    ensure!(
+        out.status.success(),
+        "the second launch {args:?} failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Waits until no process of the rig's prefix runs the app.
+async fn until_no_app_process(rig: &DesktopRig) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let left = rig.processes_named("printrelay-desktop.exe");
+        if left.is_empty() {
+            return Ok(());
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "processes left after Quit: {left:?}"
+        );
+        // Processes end without telling the test; poll /proc.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() -> Result<()> {
+    let Some(rig) = DesktopRig::start().await? else {
+        return Ok(());
+    };
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let port = hub.port;
+    let client_id = unique_marker("windesk");
+    rig.write_settings(&settings(&hub.url(), &client_id, false))?;
+    let mut app = rig
+        .launch(None, &["--hidden"], "windows-desktop.log")
+        .await?;
+
+    let tooltip = app.wait_for_tooltip("PrintRelay: Connected").await?;
+    assert_eq!(
+        tooltip,
+        format!("PrintRelay: Connected\\nClient ID: {client_id}\\nPrinter: {PDF_QUEUE}")
+    );
+    let icon = rig.host.wait_for_tray_icon().await?;
+    // Docked and painted: the icon is not one flat colour.
+    let connected = loop {
+        let pixels = rig.host.pixels(&icon)?;
+        if pixels.chunks(3).any(|p| p != &pixels[..3]) {
+            break pixels;
+        }
+        // The first paint comes when Wine gets to it; poll.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    rig.host.screenshot("1-connected")?;
+
+    // A text job with Chinese through GDI, read back from the PDF printer.
+    let text_job = unique_marker("windesk-text");
+    let lines = ["PrintRelay invoice 42", "打印测试：发票编号 42"];
+    let (status, body) = hub
+        .submit(
+            &json!({"clientId": client_id, "jobId": text_job, "contentType": "text",
+            "content": lines.join("\n")}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{body}");
+    let pdf = cups_pdf_output(&text_job).await?;
+    let extracted: String = poppler("pdftotext", &pdf)?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    for line in lines {
+        let line: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(extracted.contains(&line), "{line:?} not in {extracted:?}");
+    }
+    // A raw job through winspool, byte-exact, on the printer the job names.
+    let raw_job = unique_marker("windesk-raw");
+    let mut bytes = format!("^XA^FD{raw_job}^FS^XZ").into_bytes();
+    bytes.extend(0u8..=255);
+    let content = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let (status, body) = hub
+        .submit(
+            &json!({"clientId": client_id, "jobId": raw_job, "printer": RAW_QUEUE,
+            "contentType": "raw_base64", "content": content}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        wait_for_job_output(RAW_QUEUE, &raw_job, LIMIT).await?,
+        bytes
+    );
+    hub.wait_for_job_state(&raw_job, "spooled", LIMIT).await?;
+
+    // The hub goes away: reconnecting, then offline, each with its own icon.
+    drop(hub);
+    app.wait_for_tooltip("PrintRelay: Reconnecting").await?;
+    let reconnecting = rig.host.wait_for_other_pixels(&icon, &connected).await?;
+    rig.host.screenshot("2-reconnecting")?;
+    let offline_tooltip = app.wait_for_tooltip("PrintRelay: Offline").await?;
+    assert!(offline_tooltip.contains(&client_id), "{offline_tooltip}");
+    let offline = rig.host.wait_for_other_pixels(&icon, &reconnecting).await?;
+    assert_ne!(offline, connected);
+    rig.host.screenshot("3-offline")?;
+
+    // The tray menu's actions, through second launches: Pause, Reconnect (the hub is
+    // back on its port), Resume, Quit.
+    ask(&rig, &["--pause"]).await?;
+    app.wait_for_tooltip("PrintRelay: Offline, printing paused")
+        .await?;
+    let paused = rig.host.wait_for_other_pixels(&icon, &offline).await?;
+    let hub = Hub::start_at(port, &db.path().join("hub.db"), 2_000, 1_000, &[]).await?;
+    ask(&rig, &["--reconnect"]).await?;
+    app.wait_for_tooltip("PrintRelay: Connected, printing paused")
+        .await?;
+    assert_eq!(
+        rig.host.pixels(&icon)?,
+        paused,
+        "paused shows over connected"
+    );
+    ask(&rig, &["--resume"]).await?;
+    app.wait_for_tooltip("PrintRelay: Connected\\n").await?;
+    rig.host.wait_for_other_pixels(&icon, &paused).await?;
+    assert_eq!(
+        rig.host.pixels(&icon)?,
+        connected,
+        "the connected icon again"
+    );
+    rig.host.screenshot("4-reconnected")?;
+
+    ask(&rig, &["--quit"]).await?;
+    assert_eq!(app.wait_for_exit().await?, Some(0));
+    until_no_app_process(&rig).await?;
+    drop(hub);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_second_launch_opens_the_first_ones_window_or_says_webview2_is_missing_while_printing_goes_on(
+) -> Result<()> {
+    let Some(rig) = DesktopRig::start().await? else {
+        return Ok(());
+    };
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("windesk-wv2");
+    rig.write_settings(&settings(&hub.url(), &client_id, false))?;
+    let mut app = rig
+        .launch(None, &["--hidden"], "windows-desktop-webview2.log")
+        .await?;
+    app.wait_for_tooltip("PrintRelay: Connected").await?;
+    assert!(
+        !app.log.all().iter().any(|l| l.contains("webview2_missing")),
+        "--hidden shows nothing"
+    );
+
+    // A plain second launch (a double-click on the shortcut) hands over and leaves.
+    ask(&rig, &[]).await?;
+    app.log.wait_for("action=ShowWindow").await?;
+    app.log.wait_for("code=\"webview2_missing\"").await?;
+    rig.host
+        .wait_for("the message box", |tree| {
+            tree.contains("\"PrintRelay\": (\"printrelay-desktop.exe\"")
+                .then_some(())
+        })
+        .await?;
+    rig.host.screenshot("5-webview2-missing")?;
+    assert_eq!(
+        rig.processes_named("printrelay-desktop.exe").len(),
+        1,
+        "one app process; the second launch is gone"
+    );
+
+    // The box is open: the app still prints.
+    let job_id = unique_marker("windesk-wv2-raw");
+    let bytes = format!("printed while the box is open {job_id}").into_bytes();
+    let content = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let (status, body) = hub
+        .submit(
+            &json!({"clientId": client_id, "jobId": job_id, "printer": RAW_QUEUE,
+            "contentType": "raw_base64", "content": content}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(wait_for_job_output(RAW_QUEUE, &job_id, LIMIT).await?, bytes);
+
+    // Quit ends everything, the open box included.
+    ask(&rig, &["--quit"]).await?;
+    assert_eq!(app.wait_for_exit().await?, Some(0));
+    until_no_app_process(&rig).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn autostart_is_a_quoted_per_user_run_entry_that_follows_the_exe_and_the_setting(
+) -> Result<()> {
+    let Some(rig) = DesktopRig::start().await? else {
+        return Ok(());
+    };
+    // Installed under Program Files, where an unquoted path breaks; the loader DLL
+    // ships beside the exe.
+    let install = |folder: &str| -> Result<String> {
+        let dir = rig.wine.prefix.join("drive_c/Program Files").join(folder);
+        std::fs::create_dir_all(&dir)?;
+        let built = rig.wine.exe.parent().context("exe folder")?;
+        for file in ["printrelay-desktop.exe", "WebView2Loader.dll"] {
+            std::fs::copy(built.join(file), dir.join(file))
+                .with_context(|| format!("copying {file}"))?;
+        }
+        Ok(format!(r"C:\Program Files\{folder}\printrelay-desktop.exe"))
+    };
+    let first = install("PrintRelay Test")?;
+    let moved = install("PrintRelay Moved")?;
+    // What tauri-plugin-autostart left behind for an administrator: HKLM, unquoted.
+    rig.wine
+        .reg_add(MACHINE_RUN_KEY, "PrintRelay", &format!("{first} --hidden"))
+        .await?;
+    let client_id = unique_marker("windesk-auto");
+    // No server: the entry does not depend on being connected.
+    rig.write_settings(&settings("", &client_id, true))?;
+
+    for (exe, autostart, expected) in [
+        (&first, true, Some(format!("\"{first}\" --hidden"))),
+        (&moved, true, Some(format!("\"{moved}\" --hidden"))),
+        (&moved, false, None),
+    ] {
+        rig.write_settings(&settings("", &client_id, autostart))?;
+        let mut app = rig
+            .launch(Some(exe), &["--hidden"], "windows-desktop-autostart.log")
+            .await?;
+        // The entry is made to match the setting before the tray icon appears.
+        app.wait_for_tooltip("PrintRelay: ").await?;
+        assert_eq!(
+            rig.wine.reg_value(RUN_KEY, "PrintRelay").await?,
+            expected,
+            "{exe} with autostart {autostart}"
+        );
+        assert_eq!(
+            rig.wine.reg_value(MACHINE_RUN_KEY, "PrintRelay").await?,
+            None,
+            "the old machine-wide entry is gone"
+        );
+        ask(&rig, &["--quit"]).await?;
+        assert_eq!(app.wait_for_exit().await?, Some(0));
+        until_no_app_process(&rig).await?;
+    }
+    Ok(())
+}
