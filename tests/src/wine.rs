@@ -226,13 +226,18 @@ fn has_command(name: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Cargo's target folder: the test binary lives in `<target>/debug/deps/`.
+/// Cargo's target folder: a test binary lives in `<target>/debug/deps/`, the benchmark
+/// in `<target>/<profile>/`.
 fn target_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
+    let in_deps = exe
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|name| name == "deps");
     exe.ancestors()
-        .nth(3)
+        .nth(if in_deps { 3 } else { 2 })
         .map(Path::to_path_buf)
-        .ok_or_else(|| anyhow!("unexpected test binary location {}", exe.display()))
+        .ok_or_else(|| anyhow!("unexpected binary location {}", exe.display()))
 }
 
 /// The latest modification time of the sources the .exe was built from, as listed in

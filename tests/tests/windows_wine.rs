@@ -502,3 +502,59 @@ async fn wait_for_file_text(path: &Path, needle: &str) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// What a failed connection says, without the OS's error number: `cannot reach the
+/// server: connection refused (os error 10061)` -> `cannot reach the server: connection
+/// refused`.
+fn error_words(event: &Value) -> String {
+    let text = event["payload"]["lastError"].as_str().unwrap_or_default();
+    match text.rsplit_once(" (os error ") {
+        Some((words, _)) => words.to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+/// Windows' socket errors (10061 refused, 11001 host not found) read like Linux's:
+/// the same words and problem code from both builds, each keeping its OS's number.
+#[tokio::test]
+async fn connection_errors_read_the_same_from_the_windows_build_as_from_linux() -> Result<()> {
+    let Some(wine) = Wine::prepare()? else {
+        return Ok(());
+    };
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let cases = [
+        (
+            format!("http://127.0.0.1:{closed}"),
+            "server_unreachable",
+            "connection refused",
+        ),
+        (
+            "http://printrelay-test.invalid".to_owned(),
+            "name_not_found",
+            "host not found",
+        ),
+    ];
+    for (server, problem, words) in cases {
+        let mut linux = Agent::start(&server, &unique_marker("err-linux"), RAW_QUEUE).await?;
+        let linux = linux.wait_for_state("reconnecting", LIMIT).await?;
+        let home = AgentHome::new()?;
+        let mut windows = wine
+            .start_agent(Some(&home), &server, &unique_marker("err-win"), RAW_QUEUE)
+            .await?;
+        let windows = windows.wait_for_state("reconnecting", LIMIT).await?;
+        for event in [&linux, &windows] {
+            assert_eq!(event["payload"]["problem"], problem, "{event}");
+            assert!(error_words(event).ends_with(words), "{event}");
+        }
+        assert_eq!(error_words(&windows), error_words(&linux));
+        let windows_text = windows["payload"]["lastError"].as_str().unwrap_or_default();
+        assert!(
+            windows_text.contains("(os error 100") || windows_text.contains("(os error 110"),
+            "Windows' own number is kept: {windows_text}"
+        );
+    }
+    Ok(())
+}

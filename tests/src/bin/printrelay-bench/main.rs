@@ -10,6 +10,7 @@
 
 mod jobs;
 mod memory;
+mod memory_wine;
 mod reconnect;
 mod scale;
 mod stats;

@@ -1,6 +1,7 @@
 //! Memory and idle CPU of the agent: the headless agent, and the desktop app in the tray
 //! (fresh, window open, after the window closed), totals over every process of the app;
-//! beside the same UI in a Chromium app window under the same Xvfb.
+//! beside the same UI in a Chromium app window under the same Xvfb; and the tray process
+//! of the Windows build under Wine (`memory_wine`).
 //!
 //! Memory is read once the process has settled (a fixed pause after it is ready: a
 //! measurement window, not a synchronization). CPU is utime + stime from /proc over idle
@@ -78,6 +79,8 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
         let (app, home) = desktop_cycle(&hub, &display.display, &bus, rep, &mut desktop).await?;
         idle_app = Some((app, home));
     }
+
+    let wine_tray = crate::memory_wine::tray_rss(&hub, plan.reps.min(3)).await;
 
     // Idle CPU: both stay connected to the hub (heartbeats every 10 s) and do nothing else.
     let agent_pid = idle_agent
@@ -159,6 +162,18 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
             }
             report.add(figure);
         }
+    }
+    match wine_tray {
+        Ok(Some(samples)) => report.add(
+            Figure::new("memory.tray.wine.rss", "MiB", &samples)
+                .reference(
+                    "the Linux tray process (memory.tray.fresh.rss), same run",
+                    &rss(&desktop.fresh),
+                )
+                .detail(json!({"build": "debug", "state": "tray process under Wine 8, idle, connected"})),
+        ),
+        Ok(None) => report.note("Wine is not installed: memory.tray.wine not measured"),
+        Err(error) => report.note(format!("memory.tray.wine not measured: {error:#}")),
     }
     let idle_what = format!("{} windows of {} s", plan.idle_windows, window.as_secs());
     report.add(
