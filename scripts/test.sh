@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, then formatting, lints, unit and
-# end-to-end tests (real CUPS, the reference Node server, the desktop app under
-# Xvfb, the Windows builds of the agent and the desktop app under Wine), the benchmarks in short mode, with
-# the Windows build linted.
+# end-to-end tests (real CUPS, the reference Node server, the desktop app under Xvfb,
+# the Windows builds of the agent and the desktop app under Wine), the benchmarks in
+# short mode, with the Windows builds linted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
