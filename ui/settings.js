@@ -32,6 +32,7 @@ export function mount(ctx) {
 export async function shown(ctx) {
   dirty = false;
   fill(ctx.model.settings, ctx.model.autostart, ctx.t);
+  lock(ctx.model.locked ?? [], ctx.t);
   showErrors([], ctx.t);
   message('');
   await loadPrinters(ctx);
@@ -60,6 +61,26 @@ function fill(settings, autostart, t) {
   f.notifications.checked = settings.notifications !== false;
   f.language.value = settings.language || 'system';
   $('printer-select').dataset.value = settings.printer || '';
+}
+
+/** Fields the administrator's policy fixed: shown, not editable, and said so. */
+function lock(locked, t) {
+  for (const note of form().querySelectorAll('.locked-note')) note.remove();
+  for (const input of form().querySelectorAll('[data-locked]')) {
+    input.disabled = false;
+    delete input.dataset.locked;
+  }
+  for (const name of locked) {
+    const input = name === 'printer' ? $('printer-select') : form().elements[name];
+    if (!input || !input.after) continue;
+    input.disabled = true;
+    input.dataset.locked = 'true';
+    const note = document.createElement('p');
+    note.className = 'locked-note';
+    note.id = `locked-${name}`;
+    note.textContent = t('lockedByPolicy');
+    input.after(note);
+  }
 }
 
 /** The form as settings: fields the form does not show are kept from the agent's. */

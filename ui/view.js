@@ -149,7 +149,8 @@ export function commandErrorText(error, t) {
   // Problems the form found itself carry no code: their message is already in words.
   if (!error.code) return error.message || String(error);
   const keys = [];
-  if (error.field) keys.push(`settingsProblem.${error.field}`);
+  // A field's rule explains an invalid value; a locked field has one sentence for all.
+  if (error.field && error.code === 'invalid_settings') keys.push(`settingsProblem.${error.field}`);
   keys.push(`commandError.${error.code}`);
   for (const key of keys) {
     const words = t(key);

@@ -123,11 +123,13 @@ fn warnings() -> Vec<Warning> {
         SettingsReset,
         AutostartNotRenewed,
         SettingsMigrated,
+        AdminSettingUnusable,
     ];
     // A new code fails to compile here until it is listed above.
     for code in all {
         match code {
-            SettingsFromCopy | SettingsReset | AutostartNotRenewed | SettingsMigrated => {}
+            SettingsFromCopy | SettingsReset | AutostartNotRenewed | SettingsMigrated
+            | AdminSettingUnusable => {}
         }
     }
     all.into_iter()
@@ -146,6 +148,7 @@ fn command_error_codes() -> Vec<ErrorCode> {
     let all = [
         AgentNotRunning,
         InvalidSettings,
+        LockedByPolicy,
         SettingsNotSaved,
         JobNotFound,
         JobFinished,
@@ -157,8 +160,8 @@ fn command_error_codes() -> Vec<ErrorCode> {
     // A new code fails to compile here until it is listed above.
     for code in all {
         match code {
-            AgentNotRunning | InvalidSettings | SettingsNotSaved | JobNotFound | JobFinished
-            | Store | Spooler | Autostart | Disconnected => {}
+            AgentNotRunning | InvalidSettings | LockedByPolicy | SettingsNotSaved | JobNotFound
+            | JobFinished | Store | Spooler | Autostart | Disconnected => {}
         }
     }
     all.to_vec()
@@ -283,6 +286,7 @@ pub fn samples() -> Value {
             enabled: true,
             error: None,
         },
+        locked: vec!["serverUrl".into(), "token".into()],
         warnings: warnings(),
     };
     let mut bad = settings();
@@ -294,6 +298,7 @@ pub fn samples() -> Value {
     bad.reconnect.connect_timeout_ms = 0;
     let mut problems: Vec<CommandError> = bad.problems().into_iter().map(Into::into).collect();
     problems.push(CommandError::from(SettingsError::ClientId));
+    problems.push(CommandError::from(SettingsError::Locked("token".into())));
     problems.push(CommandError {
         field: Some("printer".into()),
         ..CommandError::from(SettingsError::ClientId)

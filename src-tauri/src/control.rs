@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use printrelay_agent::admin::AdminValues;
 use printrelay_agent::settings::{Settings, SettingsStore};
 use printrelay_agent::store::JobQuery;
 use printrelay_agent::warning::Warning;
@@ -51,6 +52,9 @@ pub struct DesktopSnapshot {
     #[serde(flatten)]
     pub agent: Snapshot,
     pub autostart: AutostartState,
+    /// Settings fields the administrator's policy fixed (settings.json names): shown
+    /// locked, refused on save.
+    pub locked: Vec<String>,
     /// Things the user should know from start-up (e.g. a settings file kept aside).
     pub warnings: Vec<Warning>,
 }
@@ -70,6 +74,8 @@ pub struct Desktop {
     pub agent: Result<Agent, String>,
     pub settings_store: SettingsStore,
     pub autostart: Arc<dyn Autostart>,
+    /// The administrator's policy the settings are under.
+    pub policy: AdminValues,
     pub warnings: Vec<Warning>,
 }
 
@@ -87,6 +93,7 @@ impl Desktop {
             Request::Snapshot => to_value(DesktopSnapshot {
                 agent: agent.snapshot().await,
                 autostart: autostart::state(self.autostart.as_ref(), None),
+                locked: self.policy.fields(),
                 warnings: self.warnings.clone(),
             }),
             Request::Reconnect => {
@@ -111,6 +118,9 @@ impl Desktop {
     async fn problems(&self, agent: &Agent, settings: &Settings) -> Vec<CommandError> {
         let mut problems: Vec<CommandError> =
             settings.problems().into_iter().map(Into::into).collect();
+        if let Some(locked) = self.policy.refused_change(settings) {
+            problems.push(locked.into());
+        }
         if let Some(printer) = &settings.printer {
             let printers = agent.printers().await;
             if !printers.iter().any(|p| &p.system_name == printer) {

@@ -13,6 +13,8 @@ pub enum ErrorCode {
     AgentNotRunning,
     /// A settings value cannot be used; `field` names it.
     InvalidSettings,
+    /// The administrator's policy fixed the field `field` names.
+    LockedByPolicy,
     /// The settings were applied but the file could not be written.
     SettingsNotSaved,
     /// No such job in the history.
@@ -55,6 +57,7 @@ impl From<SettingsError> for CommandError {
     fn from(error: SettingsError) -> Self {
         let code = match error {
             SettingsError::Write { .. } | SettingsError::Read { .. } => ErrorCode::SettingsNotSaved,
+            SettingsError::Locked(_) => ErrorCode::LockedByPolicy,
             _ => ErrorCode::InvalidSettings,
         };
         Self {

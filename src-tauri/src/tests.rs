@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use printrelay_agent::admin::AdminValues;
 use printrelay_agent::printing::FakeBackend;
 use printrelay_agent::settings::{Settings, SettingsStore};
 use printrelay_agent::store::Store;
@@ -46,6 +47,12 @@ fn harness() -> Harness {
         agent: Ok(agent),
         settings_store: SettingsStore::new(dir.path().join("settings.json")),
         autostart: autostart.clone(),
+        // The administrator fixed one field the other tests leave alone.
+        policy: AdminValues::from_pairs(
+            "test policy",
+            [("allowServerPrinterChoice".to_owned(), json!(false))],
+        )
+        .values,
         warnings: vec![Warning::new(
             WarningCode::SettingsFromCopy,
             "kept a broken file aside",
@@ -197,6 +204,22 @@ fn a_bad_value_is_refused_with_its_field_and_changes_nothing() {
     assert!(h
         .invoke("save_settings", json!({"settings": {"clientId": 7}}))
         .is_err());
+}
+
+#[test]
+fn a_field_the_policy_fixed_shows_locked_and_a_change_to_it_is_refused_by_name() {
+    let h = harness();
+    let snapshot = h.invoke("snapshot", json!({})).expect("snapshot");
+    assert_eq!(snapshot["locked"], json!(["allowServerPrinterChoice"]));
+    let mut draft = h.settings();
+    draft["allowServerPrinterChoice"] = json!(true);
+    let refused = h
+        .invoke("save_settings", json!({"settings": draft}))
+        .expect_err("refused");
+    assert_eq!(refused["code"], "locked_by_policy");
+    assert_eq!(refused["field"], "allowServerPrinterChoice");
+    assert_eq!(h.settings()["allowServerPrinterChoice"], false);
+    assert!(!h.desktop.settings_store.path().exists());
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use printrelay_agent::admin::{self, AdminValues, InForce};
 use printrelay_agent::connection::ConnectionState;
 use printrelay_agent::paths::Paths;
 use printrelay_agent::printing::SystemBackend;
@@ -77,12 +78,23 @@ fn setup<R: Runtime>(
     window_env_remove: Vec<&'static str>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let settings_store = SettingsStore::new(paths.settings_file());
-    let (agent, settings, mut warnings) = match start_agent(&settings_store, paths) {
-        Ok((agent, settings, warnings)) => (Ok(agent), settings, warnings),
+    let (agent, settings, policy, mut warnings) = match start_agent(&settings_store, paths) {
+        Ok((agent, in_force)) => (
+            Ok(agent),
+            in_force.settings,
+            in_force.policy,
+            in_force.warnings,
+        ),
         Err(error) => {
             // Keep running so the window can say what is wrong.
             tracing::error!(%error, "the agent did not start");
-            (Err(error.to_string()), Settings::default(), Vec::new())
+            let none = AdminValues::default();
+            (
+                Err(error.to_string()),
+                Settings::default(),
+                none,
+                Vec::new(),
+            )
         }
     };
     let autostart = autostart::system(app);
@@ -107,6 +119,7 @@ fn setup<R: Runtime>(
         agent,
         settings_store,
         autostart,
+        policy,
         warnings,
     });
     let window = Arc::new(WindowProcess::new(Arc::clone(&desktop), window_env_remove));
@@ -125,20 +138,20 @@ fn setup<R: Runtime>(
     Ok(())
 }
 
-/// Loads settings (flags/env over the file) and starts the agent core.
+/// Loads the settings in force (presets, the user's file, the environment, the
+/// administrator's policy) and starts the agent core.
 fn start_agent(
     settings_store: &SettingsStore,
     paths: &Paths,
-) -> Result<(Agent, Settings, Vec<Warning>), Box<dyn std::error::Error>> {
-    let loaded = settings_store.load()?;
-    let settings = Overrides::from_env().apply(loaded.settings);
+) -> Result<(Agent, InForce), Box<dyn std::error::Error>> {
+    let in_force = admin::settings_in_force(settings_store.clone(), &Overrides::from_env())?;
     let store = Store::open(&paths.database_file())?;
     let agent = tauri::async_runtime::block_on(Agent::start(
-        settings.clone(),
+        in_force.settings.clone(),
         Arc::new(SystemBackend::default()),
         store,
     ))?;
-    Ok((agent, settings, loaded.warning.into_iter().collect()))
+    Ok((agent, in_force))
 }
 
 /// Keeps the tray, notifications and the open window in step with the agent.

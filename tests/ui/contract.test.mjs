@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { channels } from '../../ui/api.js';
 import {
-  describeConnection, describeConnectionEvent, describeHeartbeat, describeJob, describePrinter,
+  commandErrorText, describeConnection, describeConnectionEvent, describeHeartbeat, describeJob, describePrinter,
   jobDetails, normalizeDraft,
 } from '../../ui/view.js';
 import { translator } from '../../ui/i18n.js';
@@ -92,7 +92,7 @@ test('job events render without holes', () => {
 
 test('the snapshot has every field the window reads', () => {
   const snap = contract.snapshot;
-  for (const key of ['connection', 'heartbeat', 'settings', 'connectionEvents', 'paused', 'autostart', 'warnings']) {
+  for (const key of ['connection', 'heartbeat', 'settings', 'connectionEvents', 'paused', 'autostart', 'locked', 'warnings']) {
     assert.ok(key in snap, key);
   }
   assert.equal(typeof snap.autostart.enabled, 'boolean');
@@ -116,6 +116,20 @@ test('every field Rust can blame has a place for its message in the form', () =>
   for (const problem of contract.settingsProblems) {
     assert.ok(problem.code && problem.message, JSON.stringify(problem));
     assert.ok(html.includes(`id="err-${problem.field}"`), `no err-${problem.field} in index.html`);
+  }
+});
+
+test('a field the policy locked is a field of the form, and a refused change says who set it', () => {
+  assert.ok(contract.snapshot.locked.length > 0);
+  for (const field of contract.snapshot.locked) {
+    assert.ok(html.includes(`name="${field}"`), `no input named ${field} in index.html`);
+  }
+  const locked = contract.settingsProblems.find((p) => p.code === 'locked_by_policy');
+  assert.ok(locked, 'a locked_by_policy sample');
+  for (const t of languages) {
+    const text = commandErrorText(locked, t);
+    assert.equal(text, t('commandError.locked_by_policy'));
+    assert.ok(!untranslated(text), text);
   }
 });
 

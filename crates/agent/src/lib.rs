@@ -21,10 +21,12 @@
 //! - [`events`]: what front ends are told ([`AgentEvent`]); [`warning`]: what the user
 //!   should know that is not one job's error.
 //! - [`settings`], [`paths`], [`private`], [`logging`], [`signals`]: configuration,
-//!   folders, 0600 files, logs, OS signals. [`test_page`], [`allocator`], [`skip`],
+//!   folders, 0600 files, logs, OS signals; [`admin`]: an administrator's presets and
+//!   policy over the settings. [`test_page`], [`allocator`], [`skip`],
 //!   [`error_text`]: small helpers.
 //! - [`protocol`]: the wire contract, shared with the hub (crate `printrelay-protocol`).
 
+pub mod admin;
 pub mod agent;
 pub mod allocator;
 pub mod connection;

@@ -218,7 +218,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::PrintTest { printer } => {
-            let settings = SettingsStore::new(paths.settings_file()).load()?.settings;
+            let settings = printrelay_agent::admin::settings_in_force(
+                SettingsStore::new(paths.settings_file()),
+                &Overrides::default(),
+            )?
+            .settings;
             let wanted = printer.or(settings.printer);
             let printers = system.printers();
             if printers.is_empty() {
@@ -244,7 +248,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Run(args) => {
             let _guard = printrelay_agent::logging::init(&paths.log_dir(), "agent");
-            let loaded = SettingsStore::new(paths.settings_file()).load()?;
             let overrides = Overrides {
                 server_url: args.server,
                 socket_path: args.socket_path,
@@ -261,13 +264,23 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 fetch_allowed_hosts: (!args.fetch_allowed_hosts.is_empty())
                     .then_some(args.fetch_allowed_hosts),
             };
-            let settings = overrides.apply(loaded.settings);
+            let in_force = printrelay_agent::admin::settings_in_force(
+                SettingsStore::new(paths.settings_file()),
+                &overrides,
+            )?;
+            let settings = in_force.settings;
             settings.validate()?;
             if let Some(printer) = &settings.printer {
                 resolve_printer(&system.printers(), Some(printer))?;
             }
             let store = printrelay_agent::store::Store::open(&paths.database_file())?;
-            runtime.block_on(serve(settings, system, store, loaded.warning, args.events))
+            runtime.block_on(serve(
+                settings,
+                system,
+                store,
+                in_force.warnings,
+                args.events,
+            ))
         }
     }
 }
@@ -276,7 +289,7 @@ async fn serve(
     settings: printrelay_agent::settings::Settings,
     system: SystemBackend,
     store: printrelay_agent::store::Store,
-    warning: Option<printrelay_agent::warning::Warning>,
+    warnings: Vec<printrelay_agent::warning::Warning>,
     format: EventFormat,
 ) -> Result<(), CliError> {
     tracing::info!(server = %settings.server_url, client_id = %settings.client_id, printer = ?settings.printer, "starting");
@@ -288,7 +301,7 @@ async fn serve(
         if let Some(state) = announced {
             print_event(&AgentEvent::Connection(state));
         }
-        if let Some(warning) = warning {
+        for warning in warnings {
             print_event(&AgentEvent::Warning(warning));
         }
     }

@@ -36,4 +36,7 @@ pub enum WarningCode {
     /// Settings from an older version were carried over: the path of the server URL
     /// became the socket path (it is the namespace now).
     SettingsMigrated,
+    /// A preset or policy value an administrator set cannot be used (not a setting, the
+    /// wrong type, a policy file that is not JSON); it is left out, the rest applies.
+    AdminSettingUnusable,
 }

@@ -80,12 +80,24 @@ pub struct Loaded {
 #[derive(Debug, Clone)]
 pub struct SettingsStore {
     path: PathBuf,
+    /// What a fresh install starts with (defaults, or an administrator's presets).
+    fresh: Settings,
 }
 
 impl SettingsStore {
     /// A store for the file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            fresh: Settings::default(),
+        }
+    }
+
+    /// A fresh install (no usable file, no last good copy) starts from `settings`
+    /// instead of the defaults: an administrator's presets (see `admin`).
+    pub fn starting_from(mut self, settings: Settings) -> Self {
+        self.fresh = settings;
+        self
     }
 
     /// The file's path.
@@ -179,7 +191,7 @@ impl SettingsStore {
         }
         // A recovered or fresh file is written back at once.
         let mut changed = parsed.is_none() || warning.is_some();
-        let mut settings = parsed.unwrap_or_default();
+        let mut settings = parsed.unwrap_or_else(|| self.fresh.clone());
         if settings.client_id.trim().is_empty() {
             settings.client_id = generate_client_id();
             changed = true;

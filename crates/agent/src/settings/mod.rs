@@ -111,6 +111,9 @@ pub enum SettingsError {
     Reconnect(PolicyProblem),
     #[error("fetchAllowedHosts: {0}")]
     FetchAllowedHosts(String),
+    /// An administrator's policy fixed this field (its settings.json name).
+    #[error("{0}: set by your administrator; it cannot be changed here")]
+    Locked(String),
     #[error("cannot read {path}: {detail}")]
     Read { path: PathBuf, detail: String },
     #[error("cannot write {path}: {detail}")]
@@ -199,7 +202,7 @@ impl Settings {
 impl SettingsError {
     /// The settings field at fault (`serverUrl`, `clientId`, `reconnect.attempts`...),
     /// or `None` for file errors.
-    pub fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&str> {
         match self {
             SettingsError::ServerUrl(_) => Some("serverUrl"),
             SettingsError::SocketPath(_) => Some("socketPath"),
@@ -208,6 +211,7 @@ impl SettingsError {
             SettingsError::ClientId => Some("clientId"),
             SettingsError::Reconnect(problem) => Some(problem.field),
             SettingsError::FetchAllowedHosts(_) => Some("fetchAllowedHosts"),
+            SettingsError::Locked(field) => Some(field),
             SettingsError::Read { .. } | SettingsError::Write { .. } => None,
         }
     }
@@ -316,11 +320,8 @@ mod tests {
         settings.socket_path = "socket.io".into();
         settings.proxy = "socks5://proxy:1080".into();
         settings.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
-        let fields: Vec<_> = settings
-            .problems()
-            .iter()
-            .filter_map(|p| p.field())
-            .collect();
+        let problems = settings.problems();
+        let fields: Vec<_> = problems.iter().filter_map(|p| p.field()).collect();
         assert_eq!(
             fields,
             [
