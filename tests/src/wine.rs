@@ -165,6 +165,29 @@ impl Wine {
             .await
     }
 
+    /// Deletes `key` with its values; a key that does not exist is fine.
+    pub async fn reg_delete_key(&self, key: &str) -> Result<()> {
+        if self.reg(&["query", key]).await.is_err() {
+            return Ok(());
+        }
+        self.reg(&["delete", key, "/f"]).await
+    }
+
+    /// Deletes value `name` under `key`; a value that does not exist is fine.
+    pub async fn reg_delete_value(&self, key: &str, name: &str) -> Result<()> {
+        if self.reg_value(key, name).await?.is_none() {
+            return Ok(());
+        }
+        self.reg(&["delete", key, "/v", name, "/f"]).await
+    }
+
+    /// Sets DWORD value `name` under `key` to `data`.
+    pub async fn reg_add_dword(&self, key: &str, name: &str, data: u32) -> Result<()> {
+        let data = data.to_string();
+        self.reg(&["add", key, "/v", name, "/t", "REG_DWORD", "/d", &data, "/f"])
+            .await
+    }
+
     async fn reg(&self, args: &[&str]) -> Result<()> {
         let mut command = Command::new("wine");
         command.arg("reg").args(args).stdin(Stdio::null());

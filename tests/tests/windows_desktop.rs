@@ -283,19 +283,22 @@ async fn autostart_is_a_quoted_per_user_run_entry_that_follows_the_exe_and_the_s
     };
     let first = install("PrintRelay Test")?;
     let moved = install("PrintRelay Moved")?;
-    // What tauri-plugin-autostart left behind for an administrator: HKLM, unquoted.
-    rig.wine
-        .reg_add(MACHINE_RUN_KEY, "PrintRelay", &format!("{first} --hidden"))
-        .await?;
     let client_id = unique_marker("windesk-auto");
-    // No server: the entry does not depend on being connected.
-    rig.write_settings(&settings("", &client_id, true))?;
-
-    for (exe, autostart, expected) in [
+    let cases = [
         (&first, true, Some(format!("\"{first}\" --hidden"))),
         (&moved, true, Some(format!("\"{moved}\" --hidden"))),
         (&moved, false, None),
-    ] {
+        // A per-machine install starts the app for every user (HKLM): no second,
+        // per-user entry.
+        (&moved, true, None),
+    ];
+    for (case, (exe, autostart, expected)) in cases.into_iter().enumerate() {
+        if case == 3 {
+            let machine = format!("\"{moved}\" --hidden");
+            rig.wine
+                .reg_add(MACHINE_RUN_KEY, "PrintRelay", &machine)
+                .await?;
+        }
         rig.write_settings(&settings("", &client_id, autostart))?;
         let mut app = rig
             .launch(Some(exe), &["--hidden"], "windows-desktop-autostart.log")
@@ -307,14 +310,68 @@ async fn autostart_is_a_quoted_per_user_run_entry_that_follows_the_exe_and_the_s
             expected,
             "{exe} with autostart {autostart}"
         );
-        assert_eq!(
-            rig.wine.reg_value(MACHINE_RUN_KEY, "PrintRelay").await?,
-            None,
-            "the old machine-wide entry is gone"
-        );
         ask(&rig, &["--quit"]).await?;
         assert_eq!(app.wait_for_exit().await?, Some(0));
         until_no_app_process(&rig).await?;
     }
+    rig.wine
+        .reg_delete_value(MACHINE_RUN_KEY, "PrintRelay")
+        .await?;
     Ok(())
+}
+
+/// What group policy writes (`HKLM\Software\Policies\PrintRelay`) fixes the server,
+/// token, client id (from its `{hostname}` template) and autostart, over the user's
+/// own settings file.
+#[tokio::test]
+async fn a_group_policy_in_the_registry_fixes_server_token_client_id_and_autostart() -> Result<()> {
+    let Some(rig) = DesktopRig::start().await? else {
+        return Ok(());
+    };
+    const POLICY: &str = r"HKLM\Software\Policies\PrintRelay";
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start_with(
+        &db.path().join("hub.db"),
+        2_000,
+        1_000,
+        &["--agent-token", "gpo-token-1"],
+    )
+    .await?;
+    let suffix = unique_marker("gpo");
+    let result = async {
+        rig.wine.reg_add(POLICY, "ServerUrl", &hub.url()).await?;
+        rig.wine.reg_add(POLICY, "Token", "gpo-token-1").await?;
+        rig.wine
+            .reg_add(POLICY, "ClientId", &format!("{{hostname}}-{suffix}"))
+            .await?;
+        rig.wine.reg_add_dword(POLICY, "Autostart", 1).await?;
+        // The user's file says otherwise everywhere.
+        rig.write_settings(&settings("http://127.0.0.1:1", "users-own-id", false))?;
+        let mut app = rig
+            .launch(None, &["--hidden"], "windows-desktop-policy.log")
+            .await?;
+        let tooltip = app.wait_for_tooltip("PrintRelay: Connected").await?;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")?
+            .trim()
+            .to_lowercase();
+        let client_id = format!("{host}-{suffix}");
+        assert!(
+            tooltip.contains(&format!("Client ID: {client_id}")),
+            "{tooltip}"
+        );
+        printrelay_e2e::wait_until_listed(&hub.url(), &client_id, LIMIT).await?;
+        let entry = rig.wine.reg_value(RUN_KEY, "PrintRelay").await?;
+        assert!(
+            entry.as_deref().is_some_and(|e| e.ends_with("\" --hidden")),
+            "{entry:?}"
+        );
+        ask(&rig, &["--quit"]).await?;
+        assert_eq!(app.wait_for_exit().await?, Some(0));
+        until_no_app_process(&rig).await
+    }
+    .await;
+    // The prefix outlives the test: no policy may stay behind.
+    rig.wine.reg_delete_key(POLICY).await?;
+    rig.wine.reg_delete_value(RUN_KEY, "PrintRelay").await?;
+    result
 }

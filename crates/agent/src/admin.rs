@@ -14,8 +14,6 @@
 mod registry;
 mod values;
 
-use std::path::PathBuf;
-
 pub use values::{expand_client_id, AdminValues};
 
 use crate::settings::{Overrides, Settings, SettingsError, SettingsStore};
@@ -67,7 +65,8 @@ impl Admin {
 /// tests) may move it with `PRINTRELAY_ADMIN_DIR`; a release build never does, so a
 /// user cannot point the agent at a policy of their own.
 #[cfg(not(windows))]
-pub fn admin_dir() -> PathBuf {
+pub fn admin_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
     #[cfg(debug_assertions)]
     if let Some(dir) = std::env::var_os("PRINTRELAY_ADMIN_DIR") {
         return PathBuf::from(dir);

@@ -1,10 +1,12 @@
-//! Start with Windows, per user: the value `PrintRelay` under
+//! Start with Windows: the value `PrintRelay` under
 //! `HKCU\Software\Microsoft\Windows\CurrentVersion\Run`, holding the quoted path of this
 //! executable and `--hidden`. Written by us rather than through tauri-plugin-autostart:
 //! its auto-launch writes to HKLM whenever the user is an administrator (as most office
 //! users are) and leaves the path unquoted, which breaks an install under
-//! `C:\Program Files\`. Every call blocks briefly on the registry; callers are the
-//! tray process' setup and the window's Save (a request task).
+//! `C:\Program Files\`. A per-machine install writes the same value under HKLM, for
+//! every user: then the app is started already, and a per-user entry would only start
+//! it twice. Every call blocks briefly on the registry; callers are the tray process'
+//! setup and the window's Save (a request task).
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -46,18 +48,19 @@ impl RunKeyAutostart {
 
 impl Autostart for RunKeyAutostart {
     fn is_enabled(&self) -> Result<bool, AutostartError> {
-        Ok(read_value(HKEY_CURRENT_USER)?.is_some())
+        Ok(read_value(HKEY_LOCAL_MACHINE)?.is_some() || read_value(HKEY_CURRENT_USER)?.is_some())
     }
 
     fn set(&self, enabled: bool) -> Result<(), AutostartError> {
-        // An entry an older version (through the plugin) left in HKLM would start a second
-        // copy, unquoted; remove it where we may. Without the rights it stays: not ours
-        // to fail on.
-        let _ = delete_value(HKEY_LOCAL_MACHINE);
-        if enabled {
-            write_value(&self.command_line())
-        } else {
-            delete_value(HKEY_CURRENT_USER)
+        let for_every_user = read_value(HKEY_LOCAL_MACHINE)?.is_some();
+        match (enabled, for_every_user) {
+            // The machine's entry starts the app; a user's would start it again.
+            (true, true) => delete_value(HKEY_CURRENT_USER),
+            (true, false) => write_value(&self.command_line()),
+            (false, true) => Err(AutostartError(
+                "PrintRelay is started for every user of this PC by its installation; ask your administrator".into(),
+            )),
+            (false, false) => delete_value(HKEY_CURRENT_USER),
         }
     }
 }
