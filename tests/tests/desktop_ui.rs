@@ -205,6 +205,10 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
             "reconnect": {"attempts": 3, "delayMs": 400, "delayMaxMs": 800, "connectTimeoutMs": 1000},
         }))?,
     )?;
+    // The administrator's policy fixes the token (release builds read /etc/printrelay/).
+    let admin = home.path().join("admin");
+    std::fs::create_dir_all(&admin)?;
+    std::fs::write(admin.join("policy.json"), r#"{"token": "fleet-ui-token"}"#)?;
     let logs = artifacts_dir().join("logs");
     std::fs::create_dir_all(&logs)?;
     let (_bus, bus) = session_bus().await?;
@@ -233,6 +237,7 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
                 home.path().join(".config").display().to_string(),
             ),
             ("HOME", home.path().display().to_string()),
+            ("PRINTRELAY_ADMIN_DIR", admin.display().to_string()),
         ],
         &logs.join("desktop-ui.log"),
     )
@@ -346,6 +351,17 @@ async fn the_window_shows_connection_jobs_and_settings_and_follows_the_user() ->
         .wait_until(
             "printer list",
             &format!("return [...document.querySelectorAll('#printer-select option')].some(o => o.value === '{SECOND_QUEUE}')"),
+            LIMIT,
+        )
+        .await?;
+    // The field the policy fixed shows its value, cannot be edited, and says who set it.
+    session
+        .wait_until(
+            "the token locked",
+            "const i = document.getElementById('token');
+             const note = document.getElementById('locked-token');
+             return i.disabled && i.value === 'fleet-ui-token'
+               && note !== null && note.textContent === 'Set by your administrator'",
             LIMIT,
         )
         .await?;
