@@ -48,9 +48,19 @@ pub struct Launch<'a> {
 impl Launch<'_> {
     /// The command with `args`; its stderr goes to `artifacts/logs/<log>`.
     pub fn command(&self, args: &[&str], log: &str) -> Result<tokio::process::Command> {
+        self.command_of(&workspace_binary("printrelay-desktop")?, args, log)
+    }
+
+    /// As [`Launch::command`], of the desktop binary at `program` (e.g. an installed one).
+    pub fn command_of(
+        &self,
+        program: &Path,
+        args: &[&str],
+        log: &str,
+    ) -> Result<tokio::process::Command> {
         let logs = artifacts_dir().join("logs");
         std::fs::create_dir_all(&logs)?;
-        let mut command = tokio::process::Command::new(workspace_binary("printrelay-desktop")?);
+        let mut command = tokio::process::Command::new(program);
         command
             .args(args)
             .env("DISPLAY", self.display)
