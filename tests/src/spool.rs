@@ -2,7 +2,7 @@
 //! every job to a file), a queue held for a while, and documents to print.
 
 use std::os::unix::fs::DirEntryExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -283,6 +283,47 @@ pub async fn wait_for_pdf(queue: &str, needle: &str, limit: Duration) -> Result<
         // cups-pdf writes from cupsd's backend; nothing to await but the file.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Runs a poppler tool (`pdftotext`, `pdfinfo`, `pdfimages`...) with `args` on `file`;
+/// its stdout. `pdftotext` writes to stdout.
+pub fn poppler(program: &str, args: &[&str], file: &Path) -> Result<String> {
+    let mut command = std::process::Command::new(program);
+    command.args(args).arg(file);
+    if program == "pdftotext" {
+        command.arg("-");
+    }
+    let out = command.output()?;
+    if !out.status.success() {
+        bail!("{program} failed on {}", file.display());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The page count `pdfinfo` reads from `pdf`.
+pub fn page_count(pdf: &Path) -> Result<usize> {
+    let info = poppler("pdfinfo", &[], pdf)?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no page count in {info}"))
+}
+
+/// The PDF cups-pdf in `queue` made of a job (named after its title, `printrelay:<job
+/// id>`), once whole: cups-pdf writes it in place, and Wine reports no job completion.
+pub async fn cups_pdf_output(queue: &str, job_id: &str) -> Result<PathBuf> {
+    const LIMIT: Duration = Duration::from_secs(60);
+    let id_part = job_id.rsplit('-').next().unwrap_or(job_id);
+    let path = wait_for_pdf(queue, id_part, LIMIT).await?;
+    let deadline = Instant::now() + LIMIT;
+    while page_count(&path).is_err() {
+        if Instant::now() >= deadline {
+            bail!("{} never became a whole PDF", path.display());
+        }
+        // Written by cupsd's backend in another process; poll.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(path)
 }
 
 /// Waits for the output of the job whose spooler title is `printrelay:<job_id>` in

@@ -6,13 +6,14 @@
 //! when the WebView2 Runtime is missing. Without Wine each test fails under CI and
 //! prints a `SKIPPED:` line elsewhere (printrelay_e2e::skip).
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use base64::Engine as _;
 use printrelay_e2e::wine_desktop::{DesktopRig, LIMIT};
-use printrelay_e2e::{unique_marker, wait_for_job_output, wait_for_pdf, Hub, RAW_QUEUE};
+use printrelay_e2e::{
+    cups_pdf_output, poppler, unique_marker, wait_for_job_output, Hub, RAW_QUEUE,
+};
 use serde_json::{json, Value};
 
 /// The cups-pdf queue whose PDFs tests read back.
@@ -32,39 +33,6 @@ fn settings(server: &str, client_id: &str, autostart: bool) -> Value {
         "language": "en",
         "reconnect": {"attempts": 3, "delayMs": 300, "delayMaxMs": 600, "connectTimeoutMs": 3000}
     })
-}
-
-/// Runs a poppler tool on `file` and returns its stdout.
-fn poppler(program: &str, file: &Path) -> Result<String> {
-    let mut command = std::process::Command::new(program);
-    command.arg(file);
-    if program == "pdftotext" {
-        command.arg("-");
-    }
-    let out = command.output()?;
-    ensure!(
-        out.status.success(),
-        "{program} failed on {}",
-        file.display()
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The PDF cups-pdf made of a job (titled `printrelay:<job id>`), once whole.
-async fn cups_pdf_output(job_id: &str) -> Result<std::path::PathBuf> {
-    let id_part = job_id.rsplit('-').next().unwrap_or(job_id);
-    let path = wait_for_pdf(PDF_QUEUE, id_part, LIMIT).await?;
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    while !poppler("pdfinfo", &path).is_ok_and(|info| info.contains("Pages:")) {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} never became a whole PDF",
-            path.display()
-        );
-        // Written by cupsd's backend in another process; poll.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(path)
 }
 
 /// Runs a second launch with `args` and checks it handed over and left at once.
@@ -137,8 +105,8 @@ async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() 
         )
         .await?;
     assert_eq!(status, 202, "{body}");
-    let pdf = cups_pdf_output(&text_job).await?;
-    let extracted: String = poppler("pdftotext", &pdf)?
+    let pdf = cups_pdf_output(PDF_QUEUE, &text_job).await?;
+    let extracted: String = poppler("pdftotext", &[], &pdf)?
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();

@@ -3,15 +3,15 @@
 //! Without Wine (scripts/setup.sh test installs it) each test fails under CI and prints
 //! a `SKIPPED:` line elsewhere (printrelay_e2e::skip).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use base64::Engine as _;
 use printrelay_e2e::wine::Wine;
 use printrelay_e2e::{
-    unique_marker, wait_for_job_output, wait_for_pdf, wait_until_listed, Agent, AgentHome,
-    ConnectProxy, OriginalServer, RAW_QUEUE,
+    cups_pdf_output, page_count, poppler, unique_marker, wait_for_job_output, wait_until_listed,
+    Agent, AgentHome, ConnectProxy, OriginalServer, RAW_QUEUE,
 };
 use serde_json::{json, Value};
 
@@ -71,31 +71,6 @@ fn cups_default() -> Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no CUPS default: {text}"))
 }
 
-/// Runs a poppler tool on `file` and returns its stdout.
-fn tool(program: &str, args: &[&str], file: &Path) -> Result<String> {
-    let mut command = std::process::Command::new(program);
-    command.args(args).arg(file);
-    if program == "pdftotext" {
-        command.arg("-");
-    }
-    let out = command.output()?;
-    ensure!(
-        out.status.success(),
-        "{program} failed on {}",
-        file.display()
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn page_count(pdf: &Path) -> Result<usize> {
-    let out = std::process::Command::new("pdfinfo").arg(pdf).output()?;
-    let info = String::from_utf8_lossy(&out.stdout);
-    info.lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no page count in {info}"))
-}
-
 /// Waits until the server has `job_id` spooled; fails at once with the agent's error
 /// if the job failed instead.
 async fn until_spooled(server: &OriginalServer, client_id: &str, job_id: &str) -> Result<()> {
@@ -111,24 +86,6 @@ async fn until_spooled(server: &OriginalServer, client_id: &str, job_id: &str) -
         .find(|s| s["jobId"] == job_id && s["state"] == "failed");
     ensure!(failed.is_none(), "the job failed: {failed:?}");
     Ok(())
-}
-
-/// The PDF cups-pdf made of a job (named after its title, `printrelay:<job id>`),
-/// once complete: cups-pdf writes it in place, and Wine reports no job completion.
-async fn cups_pdf_output(job_id: &str) -> Result<PathBuf> {
-    let id_part = job_id.rsplit('-').next().unwrap_or(job_id);
-    let path = wait_for_pdf(PDF_QUEUE, id_part, LIMIT).await?;
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    while page_count(&path).is_err() {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{} never became a whole PDF",
-            path.display()
-        );
-        // Written by cupsd's backend in another process; poll.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(path)
 }
 
 /// A Windows PC whose way out is the proxy in its Internet Settings (as group policy
@@ -281,9 +238,9 @@ async fn text_is_drawn_through_gdi_and_reads_back_from_the_pdf_printer() -> Resu
     server.emit_jobs(&client_id, &[job], 1).await?;
 
     until_spooled(&server, &client_id, &job_id).await?;
-    let pdf = cups_pdf_output(&job_id).await?;
+    let pdf = cups_pdf_output(PDF_QUEUE, &job_id).await?;
     assert_eq!(page_count(&pdf)?, 2);
-    let extracted = tool("pdftotext", &["-layout"], &pdf)?;
+    let extracted = poppler("pdftotext", &["-layout"], &pdf)?;
     let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     for line in lines.iter().chain(&["second page 第二页"]) {
         assert!(
@@ -294,7 +251,7 @@ async fn text_is_drawn_through_gdi_and_reads_back_from_the_pdf_printer() -> Resu
     let wrapped = extracted.lines().filter(|l| l.contains("wrap")).count();
     assert!(wrapped >= 2, "the long line was not wrapped:\n{extracted}");
     // Margins: nothing closer than ~40 pt to the left edge (48 pt asked, 72 pt/in).
-    let bbox = tool("pdftotext", &["-bbox"], &pdf)?;
+    let bbox = poppler("pdftotext", &["-bbox"], &pdf)?;
     let lefts: Vec<f32> = bbox
         .lines()
         .filter_map(|l| l.split("xMin=\"").nth(1)?.split('"').next()?.parse().ok())
@@ -387,18 +344,18 @@ async fn pdf_pages_are_rasterized_onto_gdi_pages() -> Result<()> {
         "the agent is still running"
     );
 
-    let out = cups_pdf_output(&whole).await?;
+    let out = cups_pdf_output(PDF_QUEUE, &whole).await?;
     assert_eq!(page_count(&out)?, 3);
-    assert_eq!(page_count(&cups_pdf_output(&range).await?)?, 2);
+    assert_eq!(page_count(&cups_pdf_output(PDF_QUEUE, &range).await?)?, 2);
     // One picture per page (the rasterized page), no text: it went through GDI, not RAW.
-    let images = tool("pdfimages", &["-list"], &out)?;
+    let images = poppler("pdfimages", &["-list"], &out)?;
     let pages_with_images: std::collections::BTreeSet<&str> = images
         .lines()
         .skip(2)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert_eq!(pages_with_images.len(), 3, "{images}");
-    assert!(tool("pdftotext", &[], &out)?.trim().is_empty());
+    assert!(poppler("pdftotext", &[], &out)?.trim().is_empty());
     // Each page looks like its original, at its actual size and place, in order.
     let dir = tempfile::tempdir()?;
     let original = dir.path().join("original.pdf");
@@ -416,7 +373,7 @@ async fn pdf_pages_are_rasterized_onto_gdi_pages() -> Result<()> {
     }
     let original = dir.path().join("chinese.pdf");
     std::fs::write(&original, &chinese)?;
-    let like = likeness(&original, &cups_pdf_output(&cjk).await?, 1, 1)?;
+    let like = likeness(&original, &cups_pdf_output(PDF_QUEUE, &cjk).await?, 1, 1)?;
     assert!(like > 0.9, "the Chinese page differs: {like:.2}");
     Ok(())
 }
