@@ -22,7 +22,8 @@
 //!   should know that is not one job's error.
 //! - [`settings`], [`paths`], [`private`], [`logging`], [`signals`]: configuration,
 //!   folders, 0600 files, logs, OS signals; [`admin`]: an administrator's presets and
-//!   policy over the settings. [`test_page`], [`allocator`], [`skip`],
+//!   policy over the settings; [`winreg`] (Windows): the registry calls they and the
+//!   proxy make. [`test_page`], [`allocator`], [`skip`],
 //!   [`error_text`]: small helpers.
 //! - [`protocol`]: the wire contract, shared with the hub (crate `printrelay-protocol`).
 
@@ -48,6 +49,8 @@ pub mod store;
 pub mod test_page;
 pub mod tls;
 pub mod warning;
+#[cfg(windows)]
+pub mod winreg;
 
 pub use printrelay_protocol as protocol;
 
