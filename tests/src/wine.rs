@@ -206,17 +206,10 @@ impl Wine {
     /// The data of registry value `name` under `key` (`wine reg query`), `None` when the
     /// value (or the key) does not exist.
     pub async fn reg_value(&self, key: &str, name: &str) -> Result<Option<String>> {
-        let mut command = Command::new("wine");
-        command
-            .args(["reg", "query", key, "/v", name])
-            .stdin(Stdio::null());
-        self.environment(&mut command);
-        let out = command.output().await.context("running wine reg query")?;
-        if !out.status.success() {
+        let Some(text) = self.reg_query(&[key, "/v", name]).await? else {
             return Ok(None);
-        }
+        };
         // `    <name>    REG_SZ    <data>`; the data may contain spaces.
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
         Ok(text.lines().find_map(|line| {
             let rest = line.trim_start().strip_prefix(name)?.trim_start();
             let data = rest.strip_prefix("REG_SZ")?;
@@ -307,4 +300,42 @@ fn make_prefix(prefix: &Path) -> Result<()> {
     }
     done.push(prefix.to_path_buf());
     Ok(())
+}
+
+/// Registry reads besides [`Wine::reg_value`].
+impl Wine {
+    /// The data of REG_DWORD value `name` under `key`, `None` when the value (or the
+    /// key) does not exist or holds another type.
+    pub async fn reg_dword(&self, key: &str, name: &str) -> Result<Option<u32>> {
+        let Some(text) = self.reg_query(&[key, "/v", name]).await? else {
+            return Ok(None);
+        };
+        // `    <name>    REG_DWORD    0x<hex>`.
+        Ok(text.lines().find_map(|line| {
+            let rest = line.trim_start().strip_prefix(name)?.trim_start();
+            let hex = rest.strip_prefix("REG_DWORD")?.trim().strip_prefix("0x")?;
+            u32::from_str_radix(hex, 16).ok()
+        }))
+    }
+
+    /// `wine reg query <key> /s`: the key's values and its subkeys', as `reg` prints
+    /// them; empty when the key does not exist.
+    pub async fn reg_tree(&self, key: &str) -> Result<String> {
+        Ok(self.reg_query(&[key, "/s"]).await?.unwrap_or_default())
+    }
+
+    /// `wine reg query <args>`'s output, `None` when it fails (nothing found).
+    async fn reg_query(&self, args: &[&str]) -> Result<Option<String>> {
+        let mut command = Command::new("wine");
+        command
+            .args(["reg", "query"])
+            .args(args)
+            .stdin(Stdio::null());
+        self.environment(&mut command);
+        let out = command.output().await.context("running wine reg query")?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
+    }
 }

@@ -112,6 +112,36 @@ impl DesktopRig {
             .context("running the second launch")
     }
 
+    /// Runs a second launch with `args` (e.g. `--quit`) and checks that it handed its
+    /// command line to the running app and left at once.
+    pub async fn ask(&self, args: &[&str]) -> Result<()> {
+        let out = self.launch_again(args).await?;
+        if !out.status.success() {
+            bail!(
+                "the second launch {args:?} failed ({:?}): {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Waits until no process of this prefix runs the app.
+    pub async fn until_no_app_process(&self) -> Result<()> {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let left = self.processes_named("printrelay-desktop.exe");
+            if left.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("processes left after Quit: {left:?}");
+            }
+            // Processes end without telling the test; poll /proc.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Processes of this prefix running `name` (e.g. `printrelay-desktop.exe`).
     pub fn processes_named(&self, name: &str) -> Vec<u32> {
         let Ok(entries) = std::fs::read_dir("/proc") else {

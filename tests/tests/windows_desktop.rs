@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result};
 use base64::Engine as _;
 use printrelay_e2e::wine_desktop::{DesktopRig, LIMIT};
 use printrelay_e2e::{
@@ -33,35 +33,6 @@ fn settings(server: &str, client_id: &str, autostart: bool) -> Value {
         "language": "en",
         "reconnect": {"attempts": 3, "delayMs": 300, "delayMaxMs": 600, "connectTimeoutMs": 3000}
     })
-}
-
-/// Runs a second launch with `args` and checks it handed over and left at once.
-async fn ask(rig: &DesktopRig, args: &[&str]) -> Result<()> {
-    let out = rig.launch_again(args).await?;
-    ensure!(
-        out.status.success(),
-        "the second launch {args:?} failed ({:?}): {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
-/// Waits until no process of the rig's prefix runs the app.
-async fn until_no_app_process(rig: &DesktopRig) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    loop {
-        let left = rig.processes_named("printrelay-desktop.exe");
-        if left.is_empty() {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "processes left after Quit: {left:?}"
-        );
-        // Processes end without telling the test; poll /proc.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
@@ -145,12 +116,12 @@ async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() 
 
     // The tray menu's actions, through second launches: Pause, Reconnect (the hub is
     // back on its port), Resume, Quit.
-    ask(&rig, &["--pause"]).await?;
+    rig.ask(&["--pause"]).await?;
     app.wait_for_tooltip("PrintRelay: Offline, printing paused")
         .await?;
     let paused = rig.host.wait_for_other_pixels(&icon, &offline).await?;
     let hub = Hub::start_at(port, &db.path().join("hub.db"), 2_000, 1_000, &[]).await?;
-    ask(&rig, &["--reconnect"]).await?;
+    rig.ask(&["--reconnect"]).await?;
     app.wait_for_tooltip("PrintRelay: Connected, printing paused")
         .await?;
     assert_eq!(
@@ -158,7 +129,7 @@ async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() 
         paused,
         "paused shows over connected"
     );
-    ask(&rig, &["--resume"]).await?;
+    rig.ask(&["--resume"]).await?;
     app.wait_for_tooltip("PrintRelay: Connected\\n").await?;
     rig.host.wait_for_other_pixels(&icon, &paused).await?;
     assert_eq!(
@@ -168,9 +139,9 @@ async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() 
     );
     rig.host.screenshot("4-reconnected")?;
 
-    ask(&rig, &["--quit"]).await?;
+    rig.ask(&["--quit"]).await?;
     assert_eq!(app.wait_for_exit().await?, Some(0));
-    until_no_app_process(&rig).await?;
+    rig.until_no_app_process().await?;
     drop(hub);
     Ok(())
 }
@@ -195,7 +166,7 @@ async fn a_second_launch_opens_the_first_ones_window_or_says_webview2_is_missing
     );
 
     // A plain second launch (a double-click on the shortcut) hands over and leaves.
-    ask(&rig, &[]).await?;
+    rig.ask(&[]).await?;
     app.log.wait_for("action=ShowWindow").await?;
     app.log.wait_for("code=\"webview2_missing\"").await?;
     rig.host
@@ -225,9 +196,9 @@ async fn a_second_launch_opens_the_first_ones_window_or_says_webview2_is_missing
     assert_eq!(wait_for_job_output(RAW_QUEUE, &job_id, LIMIT).await?, bytes);
 
     // Quit ends everything, the open box included.
-    ask(&rig, &["--quit"]).await?;
+    rig.ask(&["--quit"]).await?;
     assert_eq!(app.wait_for_exit().await?, Some(0));
-    until_no_app_process(&rig).await?;
+    rig.until_no_app_process().await?;
     Ok(())
 }
 
@@ -278,9 +249,9 @@ async fn autostart_is_a_quoted_per_user_run_entry_that_follows_the_exe_and_the_s
             expected,
             "{exe} with autostart {autostart}"
         );
-        ask(&rig, &["--quit"]).await?;
+        rig.ask(&["--quit"]).await?;
         assert_eq!(app.wait_for_exit().await?, Some(0));
-        until_no_app_process(&rig).await?;
+        rig.until_no_app_process().await?;
     }
     rig.wine
         .reg_delete_value(MACHINE_RUN_KEY, "PrintRelay")
@@ -333,9 +304,9 @@ async fn a_group_policy_in_the_registry_fixes_server_token_client_id_and_autosta
             entry.as_deref().is_some_and(|e| e.ends_with("\" --hidden")),
             "{entry:?}"
         );
-        ask(&rig, &["--quit"]).await?;
+        rig.ask(&["--quit"]).await?;
         assert_eq!(app.wait_for_exit().await?, Some(0));
-        until_no_app_process(&rig).await
+        rig.until_no_app_process().await
     }
     .await;
     // The prefix outlives the test: no policy may stay behind.
