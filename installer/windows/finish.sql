@@ -24,4 +24,4 @@ INSERT INTO `Upgrade` (`UpgradeCode`, `VersionMax`, `Attributes`, `ActionPropert
 
 -- Property Secure="yes" (wixl 0.101 has no such attribute): the presets reach the
 -- elevated part of a per-machine install whoever starts it.
-UPDATE `Property` SET `Value` = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;SERVER_URL;TOKEN;CLIENT_ID;PRINTER;AUTOSTART' WHERE `Property` = 'SecureCustomProperties'
+UPDATE `Property` SET `Value` = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;SERVER_URL;TOKEN;CLIENT_ID;PRINTER;AUTOSTART;REMOVE_USER_DATA' WHERE `Property` = 'SecureCustomProperties'

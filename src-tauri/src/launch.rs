@@ -3,8 +3,49 @@
 //! first one (single-instance channel) and exits, so `printrelay-desktop --quit` or
 //! `--reconnect` works from a script, an installer or a second double-click alike.
 
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use printrelay_agent::paths::Paths;
+
 /// Command-line flag the autostart entry passes: start in the tray, no window.
 pub const HIDDEN_FLAG: &str = "--hidden";
+
+/// Command-line flag of an uninstall asked to remove the user's data
+/// (`msiexec /x ... REMOVE_USER_DATA=1`): handled by this launch itself, never handed
+/// to a running app.
+pub const REMOVE_USER_DATA_FLAG: &str = "--remove-user-data";
+
+/// Deletes this user's settings, job history and logs, waiting up to 10 s for a
+/// quitting app to let go of its files; says what was deleted.
+pub fn remove_user_data() -> ExitCode {
+    let paths = match Paths::from_env() {
+        Ok(paths) => paths,
+        Err(error) => {
+            eprintln!("printrelay: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match paths.remove_all() {
+            Ok(removed) => {
+                for dir in removed {
+                    println!("removed {}", dir.display());
+                }
+                return ExitCode::SUCCESS;
+            }
+            // Windows refuses to delete files the quitting app still has open.
+            Err(_) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(error) => {
+                eprintln!("printrelay: cannot remove the user's data: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+}
 
 /// What the user (or a script) asks of the running app. The tray menu asks the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

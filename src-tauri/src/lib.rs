@@ -33,13 +33,17 @@ pub use launch::HIDDEN_FLAG;
 
 /// Runs the tray app, or with `--window` the window process.
 pub fn run() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == launch::REMOVE_USER_DATA_FLAG) {
+        // An uninstaller's step: no window, no tray, no display needed.
+        return launch::remove_user_data();
+    }
     #[cfg(target_os = "linux")]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         // GTK would fail to start and take the process down with a panic.
         eprintln!("printrelay: no graphical session (DISPLAY and WAYLAND_DISPLAY are unset); on a machine without a desktop, run printrelay-agent");
         return ExitCode::from(2);
     }
-    let args: Vec<String> = std::env::args().collect();
     let window_mode = args.iter().any(|a| a == WINDOW_FLAG);
     let mut window_env_remove = Vec::new();
     if !window_mode && std::env::var_os("GDK_GL").is_none() {

@@ -4,7 +4,8 @@
 //! one with presets, the installed tray app connects with them and prints, the current
 //! one upgrades it in place (one product, the job history and the presets kept), and
 //! `msiexec /x` takes everything away but the user's data; then the per-user MSI
-//! installs and uninstalls without presets. Every step's Windows Installer log goes to
+//! installs without presets and uninstalls with `REMOVE_USER_DATA=1`, the user's data
+//! too. Every step's Windows Installer log goes to
 //! `artifacts/logs/windows-installer-*.log`. Without Wine or wixl the test fails under
 //! CI and prints a `SKIPPED:` line elsewhere (printrelay_e2e::skip).
 
@@ -473,8 +474,23 @@ async fn per_user(rig: &DesktopRig, built: &Path, new: &Msis) -> Result<()> {
         "uninstall entries: {entries:?}"
     );
 
-    msiexec(rig, "uninstall-peruser", &["/x", &msi]).await?;
+    // The documented switch also takes this user's settings and history (left by the
+    // per-machine part) with it.
+    let (roaming, local) = wine.user_folders()?;
+    ensure!(
+        local.join("PrintRelay/data/agent.db").is_file(),
+        "no history to remove"
+    );
+    msiexec(
+        rig,
+        "uninstall-peruser",
+        &["/x", &msi, "REMOVE_USER_DATA=1"],
+    )
+    .await?;
     ensure!(!dir.exists(), "{} is left", dir.display());
+    for data in [roaming.join("PrintRelay"), local.join("PrintRelay")] {
+        ensure!(!data.exists(), "{} is left", data.display());
+    }
     assert_eq!(wine.reg_value(USER_RUN_KEY, "PrintRelay").await?, None);
     assert_eq!(shortcuts(wine)?, Vec::<PathBuf>::new());
     assert_eq!(uninstall_entries(wine).await?, Vec::new());
