@@ -9,7 +9,9 @@ use std::ffi::OsStr;
 use std::time::Duration;
 
 use anyhow::Result;
-use printrelay_e2e::{unique_marker, wait_until_listed, Agent, AgentHome, Hub, RAW_QUEUE};
+use printrelay_e2e::{
+    unique_marker, wait_until_listed, workspace_binary, Agent, AgentHome, Hub, RAW_QUEUE,
+};
 use serde_json::{json, Value};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -68,6 +70,38 @@ async fn the_policy_wins_over_the_command_line_and_names_each_pc_by_its_hostname
     agent.wait_for_state("connected", LIMIT).await?;
     let client_id = format!("{}-{suffix}", hostname());
     wait_until_listed(&hub.url(), &client_id, LIMIT).await?;
+
+    // How IT checks the PC: what is in force, what the policy fixed; never the token.
+    let out = std::process::Command::new(workspace_binary("printrelay-agent")?)
+        .args(["status", "--json"])
+        .env("PRINTRELAY_CONFIG_DIR", home.path().join("config"))
+        .env("PRINTRELAY_DATA_DIR", home.path().join("data"))
+        .env("PRINTRELAY_ADMIN_DIR", admin.path())
+        .env_remove("PRINTRELAY_TOKEN")
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("fleet-token-1"),
+        "the token is shown: {text}"
+    );
+    let report: Value = serde_json::from_str(&text)?;
+    assert_eq!(report["clientId"], client_id.as_str(), "{report}");
+    assert_eq!(report["serverUrl"], hub.url().as_str(), "{report}");
+    assert_eq!(report["tokenSet"], true, "{report}");
+    assert_eq!(
+        report["locked"],
+        json!(["clientId", "serverUrl", "token"]),
+        "{report}"
+    );
+    assert_eq!(
+        report["lastConnection"]["event"]["state"], "connected",
+        "{report}"
+    );
     Ok(())
 }
 

@@ -22,7 +22,7 @@
 //!   should know that is not one job's error.
 //! - [`settings`], [`paths`], [`private`], [`logging`], [`signals`]: configuration,
 //!   folders, 0600 files, logs, OS signals; [`admin`]: an administrator's presets and
-//!   policy over the settings; [`winreg`] (Windows): the registry calls they and the
+//!   policy over the settings, [`status_report`] what `printrelay-agent status` says; [`winreg`] (Windows): the registry calls they and the
 //!   proxy make. [`test_page`], [`allocator`], [`skip`],
 //!   [`error_text`]: small helpers.
 //! - [`protocol`]: the wire contract, shared with the hub (crate `printrelay-protocol`).
@@ -45,6 +45,7 @@ pub mod record;
 pub mod settings;
 pub mod signals;
 pub mod skip;
+pub mod status_report;
 pub mod store;
 pub mod test_page;
 pub mod tls;

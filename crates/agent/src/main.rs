@@ -23,6 +23,13 @@ enum Command {
     Run(Box<RunArgs>),
     /// List local printers with their default flag and state.
     Printers,
+    /// What this PC uses: server, client id, token set or not, printer, what the
+    /// administrator's policy fixed, and the last connection event recorded.
+    Status {
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Search the job history (works while the agent runs).
     Jobs(JobsArgs),
     /// Print one test page.
@@ -184,6 +191,27 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     format!("{:?}", p.state).to_lowercase(),
                     p.name
                 );
+            }
+            Ok(())
+        }
+        Command::Status { json } => {
+            let store = SettingsStore::new(paths.settings_file());
+            let in_force =
+                printrelay_agent::admin::settings_in_force(store, &Overrides::from_env())?;
+            let history = printrelay_agent::store::Store::open(&paths.database_file())?;
+            let last = history.recent_connection_events(1)?.into_iter().next();
+            let report = printrelay_agent::status_report::StatusReport::new(
+                &in_force,
+                &paths.settings_file(),
+                last,
+            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                println!("{report}");
             }
             Ok(())
         }
