@@ -133,6 +133,26 @@ impl Hub {
         Ok((response.status().as_u16(), response.json().await?))
     }
 
+    /// Submits `bytes` as a `raw_base64` job for `printer` and checks it is accepted
+    /// (202).
+    pub async fn submit_raw(
+        &self,
+        client_id: &str,
+        job_id: &str,
+        printer: &str,
+        bytes: &[u8],
+    ) -> Result<()> {
+        use base64::Engine as _;
+        let content = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let job = serde_json::json!({"clientId": client_id, "jobId": job_id, "printer": printer,
+            "contentType": "raw_base64", "content": content});
+        let (status, body) = self.submit(&job).await?;
+        if status != 202 {
+            bail!("job {job_id} not accepted ({status}): {body}");
+        }
+        Ok(())
+    }
+
     /// `GET /api/v1/jobs/{id}` (`None` when unknown).
     pub async fn job(&self, job_id: &str) -> Result<Option<Value>> {
         let response = self

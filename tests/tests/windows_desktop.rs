@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use base64::Engine as _;
 use printrelay_e2e::wine_desktop::{DesktopRig, LIMIT};
 use printrelay_e2e::{
     cups_pdf_output, poppler, unique_marker, wait_for_job_output, Hub, RAW_QUEUE,
@@ -89,14 +88,8 @@ async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() 
     let raw_job = unique_marker("windesk-raw");
     let mut bytes = format!("^XA^FD{raw_job}^FS^XZ").into_bytes();
     bytes.extend(0u8..=255);
-    let content = base64::engine::general_purpose::STANDARD.encode(&bytes);
-    let (status, body) = hub
-        .submit(
-            &json!({"clientId": client_id, "jobId": raw_job, "printer": RAW_QUEUE,
-            "contentType": "raw_base64", "content": content}),
-        )
+    hub.submit_raw(&client_id, &raw_job, RAW_QUEUE, &bytes)
         .await?;
-    assert_eq!(status, 202, "{body}");
     assert_eq!(
         wait_for_job_output(RAW_QUEUE, &raw_job, LIMIT).await?,
         bytes
@@ -185,14 +178,8 @@ async fn a_second_launch_opens_the_first_ones_window_or_says_webview2_is_missing
     // The box is open: the app still prints.
     let job_id = unique_marker("windesk-wv2-raw");
     let bytes = format!("printed while the box is open {job_id}").into_bytes();
-    let content = base64::engine::general_purpose::STANDARD.encode(&bytes);
-    let (status, body) = hub
-        .submit(
-            &json!({"clientId": client_id, "jobId": job_id, "printer": RAW_QUEUE,
-            "contentType": "raw_base64", "content": content}),
-        )
+    hub.submit_raw(&client_id, &job_id, RAW_QUEUE, &bytes)
         .await?;
-    assert_eq!(status, 202, "{body}");
     assert_eq!(wait_for_job_output(RAW_QUEUE, &job_id, LIMIT).await?, bytes);
 
     // Quit ends everything, the open box included.

@@ -15,14 +15,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use base64::Engine as _;
 use futures_util::FutureExt as _;
 use printrelay_e2e::wine::{windows_path, Wine};
 use printrelay_e2e::wine_desktop::{DesktopRig, LIMIT};
 use printrelay_e2e::{
     artifacts_dir, repo_root, unique_marker, wait_for_job_output, wait_until_listed, Hub, RAW_QUEUE,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The version the upgrade starts from.
 const OLD_VERSION: &str = "0.0.9";
@@ -352,14 +351,8 @@ async fn per_machine(rig: &DesktopRig, built: &Path, old: &Msis, new: &Msis) -> 
     let job_id = unique_marker("msi-raw");
     let mut bytes = format!("^XA^FD{job_id}^FS^XZ").into_bytes();
     bytes.extend(0u8..=255);
-    let content = base64::engine::general_purpose::STANDARD.encode(&bytes);
-    let (status, body) = hub
-        .submit(
-            &json!({"clientId": client_id, "jobId": job_id, "printer": RAW_QUEUE,
-            "contentType": "raw_base64", "content": content}),
-        )
+    hub.submit_raw(&client_id, &job_id, RAW_QUEUE, &bytes)
         .await?;
-    assert_eq!(status, 202, "{body}");
     assert_eq!(wait_for_job_output(RAW_QUEUE, &job_id, LIMIT).await?, bytes);
     hub.wait_for_job_state(&job_id, "spooled", LIMIT).await?;
     rig.ask(&["--quit"]).await?;
