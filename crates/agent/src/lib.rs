@@ -42,6 +42,7 @@ pub mod printing;
 pub mod private;
 pub mod proxy;
 pub mod record;
+pub mod render;
 pub mod settings;
 pub mod signals;
 pub mod skip;

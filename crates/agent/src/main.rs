@@ -95,6 +95,13 @@ struct RunArgs {
     /// settings' `fetchAllowedHosts` for this run.
     #[arg(long = "fetch-allowed-host", value_name = "HOST")]
     fetch_allowed_hosts: Vec<String>,
+    /// Seconds one HTML job may take to render (default: from settings, 30).
+    #[arg(long, value_name = "SECS")]
+    render_timeout_secs: Option<u64>,
+    /// The browser HTML is rendered with, a path or a name on PATH (default: from
+    /// settings, else the first of chromium-headless-shell, chromium, chrome, edge).
+    #[arg(long, value_name = "PATH")]
+    html_renderer: Option<std::path::PathBuf>,
     /// `json` writes one JSON object per line on stdout for every event.
     #[arg(long, value_enum, default_value_t = EventFormat::None)]
     events: EventFormat,
@@ -291,6 +298,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 connect_timeout_ms: args.connect_timeout_ms,
                 fetch_allowed_hosts: (!args.fetch_allowed_hosts.is_empty())
                     .then_some(args.fetch_allowed_hosts),
+                render_timeout_secs: args.render_timeout_secs,
+                html_renderer: args.html_renderer,
             };
             let in_force = printrelay_agent::admin::settings_in_force(
                 SettingsStore::new(paths.settings_file()),

@@ -129,11 +129,21 @@ pub enum ErrorCode {
     /// The server sent the job with binary attachments (a Buffer), which protocol 1 does
     /// not carry yet.
     UnsupportedBinary,
+    /// `image_base64`/`image_uri` content that is not a PNG, JPEG, GIF or WebP image the
+    /// agent can read, or one of more pixels than it places.
+    InvalidImage,
+    /// An HTML page did not finish rendering within the agent's `renderTimeoutSecs`
+    /// (a script that never ends, a resource that never arrives).
+    RenderTimeout,
+    /// The HTML renderer failed (it crashed, or its PDF was over the size cap).
+    RenderFailed,
+    /// No HTML renderer on this PC (the headless agent needs Chromium).
+    RendererMissing,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (what a reader must be able to put into words).
-    pub const ALL: [ErrorCode; 20] = {
+    pub const ALL: [ErrorCode; 24] = {
         use ErrorCode::*;
         [
             InvalidPayload,
@@ -156,6 +166,10 @@ impl ErrorCode {
             Cancelled,
             SpoolerLost,
             UnsupportedBinary,
+            InvalidImage,
+            RenderTimeout,
+            RenderFailed,
+            RendererMissing,
         ]
     };
 }
@@ -261,7 +275,11 @@ mod tests {
                 | PrintFailed
                 | Cancelled
                 | SpoolerLost
-                | UnsupportedBinary => {}
+                | UnsupportedBinary
+                | InvalidImage
+                | RenderTimeout
+                | RenderFailed
+                | RendererMissing => {}
             }
         }
         let distinct: std::collections::HashSet<ErrorCode> = ErrorCode::ALL.into_iter().collect();

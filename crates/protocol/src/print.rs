@@ -14,9 +14,15 @@ use content::{parse_content, too_large};
 use shapes::{parse_original, parse_v1};
 
 pub use binary::parse_binary_print;
+pub use content::{check_html_size, image_format, ImageFormat};
+pub use page::{Factor, Fit, Margins, Mm, PageSize, PaperName};
 
 /// Default cap on a job's decoded size.
 pub const DEFAULT_MAX_JOB_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Cap on an HTML document (`html` content, or what `html_uri` fetches): a renderer given
+/// a larger page spends minutes and gigabytes on it; templates are far smaller.
+pub const MAX_HTML_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Longest accepted job id, in characters.
 const MAX_JOB_ID_CHARS: usize = 128;
@@ -63,6 +69,10 @@ pub enum Document {
     Raw(Vec<u8>),
     /// A PDF document.
     Pdf(Vec<u8>),
+    /// An HTML document, rendered to PDF by the agent (protocol section 4).
+    Html(String),
+    /// A PNG, JPEG, GIF or WebP image, placed on a PDF page by the agent.
+    Image(Vec<u8>),
     /// A document the agent fetches (http/https) before printing.
     Remote { url: url::Url, kind: RemoteKind },
 }
@@ -73,14 +83,16 @@ pub enum Document {
 pub enum RemoteKind {
     Pdf,
     Raw,
+    Html,
+    Image,
 }
 
 impl Document {
     /// The bytes handed to the spooler (empty for a not yet fetched remote document).
     pub fn bytes(&self) -> &[u8] {
         match self {
-            Document::Text(text) => text.as_bytes(),
-            Document::Raw(bytes) | Document::Pdf(bytes) => bytes,
+            Document::Text(text) | Document::Html(text) => text.as_bytes(),
+            Document::Raw(bytes) | Document::Pdf(bytes) | Document::Image(bytes) => bytes,
             Document::Remote { .. } => &[],
         }
     }
@@ -97,6 +109,25 @@ pub struct PrintOptions {
     /// E.g. `1-3,5`.
     pub page_ranges: Option<String>,
     pub fit_to_page: Option<bool>,
+    /// HTML and images: the page the agent renders on (HTML without it follows its CSS
+    /// `@page` size, then the printer's default paper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<PageSize>,
+    /// HTML and images: margins in millimetres (HTML without them: its CSS, else none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margins: Option<Margins>,
+    /// HTML and images: how content meets the page (exclusive with `scale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<Fit>,
+    /// HTML and images: a zoom factor, 0.1 to 2 (exclusive with `fit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Factor>,
+    /// Images: pixels per inch, which gives the image its size on paper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpi: Option<u32>,
+    /// HTML: print background colours and images (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub print_background: Option<bool>,
 }
 
 /// Duplex mode (IPP `sides`).
@@ -222,6 +253,7 @@ fn valid_job_id(id: &str) -> bool {
 
 mod binary;
 mod content;
+pub mod page;
 mod shapes;
 #[cfg(test)]
 mod tests;

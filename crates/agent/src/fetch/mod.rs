@@ -87,14 +87,7 @@ pub(crate) async fn fetch_with(
     policy: &FetchPolicy,
     dns: &Dns,
 ) -> Result<Document, JobError> {
-    let fetched = tokio::time::timeout(FETCH_TIMEOUT, fetch_bytes(url, max_bytes, policy, dns))
-        .await
-        .unwrap_or_else(|_| {
-            Err(Failure::Failed(format!(
-                "no answer within {FETCH_TIMEOUT:?}"
-            )))
-        });
-    let body = fetched.map_err(|failure| to_job_error(url, failure, max_bytes))?;
+    let body = fetch_resource_with(url, max_bytes, policy, dns).await?.body;
     if body.is_empty() {
         return Err(JobError::new(
             ErrorCode::EmptyContent,
@@ -108,7 +101,54 @@ pub(crate) async fn fetch_with(
         )),
         RemoteKind::Pdf => Ok(Document::Pdf(body)),
         RemoteKind::Raw => Ok(Document::Raw(body)),
+        RemoteKind::Image if printrelay_protocol::image_format(&body).is_none() => {
+            Err(JobError::new(
+                ErrorCode::InvalidImage,
+                "the fetched document is not a PNG, JPEG, GIF or WebP image",
+            ))
+        }
+        RemoteKind::Image => Ok(Document::Image(body)),
+        RemoteKind::Html => {
+            printrelay_protocol::check_html_size(body.len() as u64)?;
+            // Browsers read undeclared bytes leniently too; the renderer sees UTF-8.
+            Ok(Document::Html(String::from_utf8_lossy(&body).into_owned()))
+        }
     }
+}
+
+/// What a page being rendered asked for: its bytes and declared type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub body: Vec<u8>,
+    /// The `Content-Type` the server sent, if any.
+    pub content_type: Option<String>,
+}
+
+/// Fetches a resource of a page being rendered (a stylesheet, an image, a font), under
+/// the same policy, limits and errors as a document.
+pub async fn fetch_resource(
+    url: &Url,
+    max_bytes: u64,
+    policy: &FetchPolicy,
+) -> Result<Resource, JobError> {
+    fetch_resource_with(url, max_bytes, policy, &Dns::System).await
+}
+
+/// One fetch bounded by [`FETCH_TIMEOUT`], its failure in the words the server hears.
+async fn fetch_resource_with(
+    url: &Url,
+    max_bytes: u64,
+    policy: &FetchPolicy,
+    dns: &Dns,
+) -> Result<Resource, JobError> {
+    tokio::time::timeout(FETCH_TIMEOUT, fetch_bytes(url, max_bytes, policy, dns))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Failure::Failed(format!(
+                "no answer within {FETCH_TIMEOUT:?}"
+            )))
+        })
+        .map_err(|failure| to_job_error(url, failure, max_bytes))
 }
 
 /// The job error the server hears; the detail is logged here (host only: a document
@@ -143,7 +183,7 @@ async fn fetch_bytes(
     max_bytes: u64,
     policy: &FetchPolicy,
     dns: &Dns,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Resource, Failure> {
     let mut current = url.clone();
     let proxies = crate::proxy::ProxyRule::from_setting(policy.proxy());
     for _ in 0..=MAX_REDIRECTS {
@@ -179,7 +219,15 @@ async fn fetch_bytes(
         if !status.is_success() {
             return Err(Failure::Status(status));
         }
-        return read_body(response, max_bytes).await;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return Ok(Resource {
+            body: read_body(response, max_bytes).await?,
+            content_type,
+        });
     }
     Err(Failure::Failed(format!(
         "more than {MAX_REDIRECTS} redirects"

@@ -61,7 +61,8 @@ fn spooler_properties(job: &Submission<'_>) -> Vec<(&'static str, String)> {
         Document::Raw(_) => properties.push(("raw", "true".into())),
         Document::Pdf(_) => properties.push(("document-format", "application/pdf".into())),
         Document::Text(_) => properties.push(("document-format", "text/plain".into())),
-        Document::Remote { .. } => {}
+        // The worker renders these to PDF (or fetches them) before a backend sees them.
+        Document::Remote { .. } | Document::Html(_) | Document::Image(_) => {}
     }
     let options = job.options;
     if let Some(media) = &options.media {

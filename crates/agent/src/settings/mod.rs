@@ -70,6 +70,11 @@ pub struct Settings {
     /// server's own host (always allowed); `*` admits any host with a public address.
     /// Listed hosts may have private addresses (an intranet document server).
     pub fetch_allowed_hosts: Vec<String>,
+    /// Seconds one HTML job may take to render before it fails `render_timeout`.
+    pub render_timeout_secs: u64,
+    /// The browser HTML is rendered with (a path or a name on `PATH`); `None` finds
+    /// Chromium, Chrome or Edge.
+    pub html_renderer: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -90,6 +95,8 @@ impl Default for Settings {
             history_limit: 10_000,
             notifications: true,
             fetch_allowed_hosts: Vec::new(),
+            render_timeout_secs: crate::render::DEFAULT_RENDER_TIMEOUT.as_secs(),
+            html_renderer: None,
         }
     }
 }
@@ -251,6 +258,8 @@ pub struct Overrides {
     pub background_retry_ms: Option<u64>,
     /// Replaces the file's `fetchAllowedHosts`.
     pub fetch_allowed_hosts: Option<Vec<String>>,
+    pub render_timeout_secs: Option<u64>,
+    pub html_renderer: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -299,6 +308,12 @@ impl Overrides {
             .unwrap_or(policy.background_retry_ms);
         if let Some(hosts) = &self.fetch_allowed_hosts {
             settings.fetch_allowed_hosts = hosts.clone();
+        }
+        if let Some(secs) = self.render_timeout_secs {
+            settings.render_timeout_secs = secs;
+        }
+        if let Some(browser) = &self.html_renderer {
+            settings.html_renderer = Some(browser.clone());
         }
         settings
     }

@@ -7,6 +7,16 @@ pub(super) fn encode_document(document: &Document) -> (&'static str, &[u8]) {
         Document::Text(text) => ("text", text.as_bytes()),
         Document::Raw(bytes) => ("raw", bytes),
         Document::Pdf(bytes) => ("pdf", bytes),
+        Document::Html(text) => ("html", text.as_bytes()),
+        Document::Image(bytes) => ("image", bytes),
+        Document::Remote {
+            url,
+            kind: RemoteKind::Html,
+        } => ("html_uri", url.as_str().as_bytes()),
+        Document::Remote {
+            url,
+            kind: RemoteKind::Image,
+        } => ("image_uri", url.as_str().as_bytes()),
         Document::Remote {
             url,
             kind: RemoteKind::Pdf,
@@ -27,6 +37,10 @@ pub(super) fn decode_document(content_type: &str, content: Vec<u8>) -> Option<Do
         "text" => String::from_utf8(content).ok().map(Document::Text),
         "raw" => Some(Document::Raw(content)),
         "pdf" => Some(Document::Pdf(content)),
+        "html" => String::from_utf8(content).ok().map(Document::Html),
+        "image" => Some(Document::Image(content)),
+        "html_uri" => remote(content, RemoteKind::Html),
+        "image_uri" => remote(content, RemoteKind::Image),
         "pdf_uri" => remote(content, RemoteKind::Pdf),
         "raw_uri" => remote(content, RemoteKind::Raw),
         _ => None,

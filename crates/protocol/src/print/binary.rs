@@ -83,6 +83,17 @@ fn binary_document(
         "text" => String::from_utf8(bytes)
             .map(Document::Text)
             .map_err(|_| JobError::new(ErrorCode::InvalidContent, "the Buffer is not UTF-8 text")),
+        "html" => {
+            content::check_html_size(bytes.len() as u64)?;
+            String::from_utf8(bytes).map(Document::Html).map_err(|_| {
+                JobError::new(ErrorCode::InvalidContent, "the Buffer is not UTF-8 HTML")
+            })
+        }
+        "image_base64" if content::image_format(&bytes).is_some() => Ok(Document::Image(bytes)),
+        "image_base64" => Err(JobError::new(
+            ErrorCode::InvalidImage,
+            "the Buffer is not a PNG, JPEG, GIF or WebP image",
+        )),
         other => {
             let shown: String = other.chars().take(40).collect();
             Err(JobError::new(

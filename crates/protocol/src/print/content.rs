@@ -24,7 +24,21 @@ pub(super) fn parse_content(
             }
             Document::Pdf(bytes)
         }
-        "pdf_uri" | "raw_uri" => {
+        "html" => {
+            check_html_size(content.len() as u64)?;
+            Document::Html(content)
+        }
+        "image_base64" => {
+            let bytes = decode_base64(content, limits)?;
+            if !bytes.is_empty() && image_format(&bytes).is_none() {
+                return Err(JobError::new(
+                    ErrorCode::InvalidImage,
+                    "image_base64 content is not a PNG, JPEG, GIF or WebP image",
+                ));
+            }
+            Document::Image(bytes)
+        }
+        "pdf_uri" | "raw_uri" | "html_uri" | "image_uri" => {
             let url = url::Url::parse(&content).map_err(|e| {
                 JobError::new(
                     ErrorCode::InvalidContent,
@@ -37,10 +51,11 @@ pub(super) fn parse_content(
                     "only http and https URLs are fetched",
                 ));
             }
-            let kind = if kind == "pdf_uri" {
-                RemoteKind::Pdf
-            } else {
-                RemoteKind::Raw
+            let kind = match kind {
+                "pdf_uri" => RemoteKind::Pdf,
+                "html_uri" => RemoteKind::Html,
+                "image_uri" => RemoteKind::Image,
+                _ => RemoteKind::Raw,
             };
             Document::Remote { url, kind }
         }
@@ -93,6 +108,41 @@ pub(super) fn decode_base64(content: String, limits: Limits) -> Result<Vec<u8>, 
     bytes.truncate(written);
     bytes.shrink_to_fit();
     Ok(bytes)
+}
+
+/// The image formats the agent places on a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+}
+
+/// The format of an image, told by its first bytes; `None` for anything else.
+pub fn image_format(bytes: &[u8]) -> Option<ImageFormat> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageFormat::Png)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageFormat::Jpeg)
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some(ImageFormat::Gif)
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some(ImageFormat::Webp)
+    } else {
+        None
+    }
+}
+
+/// An HTML document over [`MAX_HTML_BYTES`] fails `content_too_large`.
+pub fn check_html_size(bytes: u64) -> Result<(), JobError> {
+    if bytes > MAX_HTML_BYTES {
+        return Err(JobError::new(
+            ErrorCode::ContentTooLarge,
+            format!("the HTML document has {bytes} bytes; the limit is {MAX_HTML_BYTES}"),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn check_size(bytes: u64, limits: Limits) -> Result<(), JobError> {

@@ -184,7 +184,46 @@ pub(super) fn parse_options(value: &Value) -> Result<PrintOptions, JobError> {
             "options.pageRanges must look like 1-3,5",
         ));
     }
+    check_page_options(&options)?;
     Ok(options)
+}
+
+/// The page options' ranges, and that the margins leave room on the page.
+fn check_page_options(options: &PrintOptions) -> Result<(), JobError> {
+    let invalid = |message: String| Err(JobError::new(ErrorCode::InvalidOptions, message));
+    if options.scale.is_some() && options.fit.is_some() {
+        return invalid("options.scale and options.fit exclude each other".into());
+    }
+    if let Some(scale) = options.scale {
+        if !page::SCALE.contains(&scale.0) {
+            return invalid(format!(
+                "options.scale must be {} to {}",
+                page::SCALE.start(),
+                page::SCALE.end()
+            ));
+        }
+    }
+    if let Some(dpi) = options.dpi {
+        if !page::DPI.contains(&dpi) {
+            return invalid(format!(
+                "options.dpi must be {} to {}",
+                page::DPI.start(),
+                page::DPI.end()
+            ));
+        }
+    }
+    if let (Some(size), Some(margins)) = (options.page_size, options.margins) {
+        let (width, height) = size.size_mm();
+        let across = width - margins.left.0 - margins.right.0;
+        let down = height - margins.top.0 - margins.bottom.0;
+        if across.min(down) < page::MIN_PRINTABLE_MM {
+            return invalid(format!(
+                "options.margins leave less than {} mm of the page to print on",
+                page::MIN_PRINTABLE_MM
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn timestamp(

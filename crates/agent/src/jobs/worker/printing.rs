@@ -34,12 +34,17 @@ impl Pipeline {
             self.finish(record, JobState::Expired, Some(error)).await;
             return Printed::Done;
         }
-        let (selected, allow_choice, max_bytes, fetch_policy) = {
+        let (selected, allow_choice, render, fetch_policy) = {
             let settings = self.settings.borrow();
             (
                 settings.printer.clone(),
                 settings.allow_server_printer_choice,
-                settings.max_job_bytes,
+                crate::render::RenderSettings {
+                    timeout: std::time::Duration::from_secs(settings.render_timeout_secs),
+                    browser: settings.html_renderer.clone(),
+                    max_bytes: settings.max_job_bytes,
+                    paper: crate::render::geometry::A4_MM,
+                },
                 crate::fetch::FetchPolicy::new(
                     settings.server().ok().flatten().as_ref(),
                     &settings.fetch_allowed_hosts,
@@ -70,8 +75,13 @@ impl Pipeline {
                 return Printed::Done;
             }
         };
-        if let Document::Remote { url, kind } = &job.document {
-            match crate::fetch::fetch(url, *kind, max_bytes, &fetch_policy).await {
+        let needs_work = matches!(
+            job.document,
+            Document::Remote { .. } | Document::Html(_) | Document::Image(_)
+        );
+        if needs_work {
+            let document = std::mem::replace(&mut job.document, Document::Raw(Vec::new()));
+            match crate::render::prepare(document, &job.options, &render, &fetch_policy).await {
                 Ok(document) => job.document = document,
                 Err(error) => {
                     self.finish(record, JobState::Failed, Some(error)).await;

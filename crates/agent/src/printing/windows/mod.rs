@@ -48,6 +48,10 @@ impl PrinterBackend for SystemBackend {
                     "the document at {url} was not fetched"
                 )))
             }
+            // The worker renders both to PDF before a backend sees them.
+            Document::Html(_) | Document::Image(_) => {
+                return Err(PrintError::Spooler("the document was not rendered".into()))
+            }
         };
         Ok(u64::from(id))
     }
