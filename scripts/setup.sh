@@ -13,16 +13,20 @@ step() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
 build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libssl-dev libsoup-3.0-dev
-  libjavascriptcoregtk-4.1-dev libcups2-dev cups cups-client cups-bsd nodejs npm)
+  libjavascriptcoregtk-4.1-dev libcups2-dev cups cups-client cups-bsd nodejs npm
+  chromium-headless-shell)
 # wine64 + wine run the agent's Windows build in tests (its winspool prints to CUPS);
 # fonts-wqy-microhei is a CJK TrueType font with glyph names, which Wine's PostScript
 # driver keeps, so text printed through GDI stays extractable in the PDFs tests read.
 # python3-venv: schemathesis, which fuzzes the hub's API (tests/tests/hub_api_fuzz.rs),
 # lives in a virtual environment of its own. iproute2 and openssl: a network namespace
 # whose link the network test pulls, and a certificate no public CA signed.
+# chromium-headless-shell renders HTML jobs (docs/decisions/0007); the benchmark sets
+# Debian's chromium --print-to-pdf beside it, and zbar-tools reads printed barcodes back.
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
   gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei
-  python3-venv iproute2 openssl cups-ipp-utils trayer xdotool wixl msitools)
+  python3-venv iproute2 openssl cups-ipp-utils trayer xdotool wixl msitools
+  chromium zbar-tools)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

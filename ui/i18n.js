@@ -102,6 +102,10 @@ const strings = {
     'jobError.cancelled': 'The job was cancelled.',
     'jobError.spooler_lost': 'The print queue lost track of the job: it may or may not have printed.',
     'jobError.unsupported_binary': 'The server sent binary data (a Buffer) in a place no document is read from.',
+    'jobError.invalid_image': 'The picture sent is not a PNG, JPEG, GIF or WebP image this computer can print.',
+    'jobError.render_timeout': 'The page took too long to prepare for printing (a script on it never finished).',
+    'jobError.render_failed': 'The page could not be prepared for printing.',
+    'jobError.renderer_missing': 'Printing web pages needs Chromium on this computer; ask your administrator to install it.',
   },
   'zh-CN': {
     'tab.status': '状态', 'tab.jobs': '任务', 'tab.settings': '设置',
@@ -204,6 +208,10 @@ const strings = {
     'jobError.cancelled': '任务已取消。',
     'jobError.spooler_lost': '打印队列已无法追踪此任务，可能已打印，也可能未打印。',
     'jobError.unsupported_binary': '服务器在不读取文档的位置发送了二进制数据。',
+    'jobError.invalid_image': '发送的图片不是本机可打印的 PNG、JPEG、GIF 或 WebP 图片。',
+    'jobError.render_timeout': '网页准备打印的时间过长（其中的脚本没有结束）。',
+    'jobError.render_failed': '无法将网页准备为可打印的文档。',
+    'jobError.renderer_missing': '打印网页需要本机安装 Chromium，请联系管理员安装。',
   },
 };
 

@@ -31,6 +31,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # control <dir> <package> <depends> <description line> <long description>
+# Both packages recommend Chromium: HTML jobs are rendered with it (decision 0007).
 control() {
   mkdir -p "$1/DEBIAN"
   local size
@@ -42,6 +43,7 @@ Architecture: $arch
 Maintainer: PrintRelay <support@printrelay.invalid>
 Installed-Size: $size
 Depends: $3
+Recommends: chromium-headless-shell | chromium
 Section: utils
 Priority: optional
 Homepage: https://github.com/printrelay/printrelay

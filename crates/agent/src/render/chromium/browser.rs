@@ -235,6 +235,7 @@ async fn last_words(mut stderr: impl tokio::io::AsyncRead + Unpin) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn a_configured_browser_is_found_by_path_or_name_and_a_missing_one_is_not() {
         assert_eq!(
