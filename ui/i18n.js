@@ -208,7 +208,7 @@ const strings = {
     'jobError.cancelled': '任务已取消。',
     'jobError.spooler_lost': '打印队列已无法追踪此任务，可能已打印，也可能未打印。',
     'jobError.unsupported_binary': '服务器在不读取文档的位置发送了二进制数据。',
-    'jobError.invalid_image': '发送的图片不是本机可打印的 PNG、JPEG、GIF 或 WebP 图片。',
+    'jobError.invalid_image': '发送的内容不是本机可以打印的图片。',
     'jobError.render_timeout': '网页准备打印的时间过长（其中的脚本没有结束）。',
     'jobError.render_failed': '无法将网页准备为可打印的文档。',
     'jobError.renderer_missing': '打印网页需要本机安装 Chromium，请联系管理员安装。',

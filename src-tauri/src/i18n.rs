@@ -163,7 +163,7 @@ impl Lang {
             Cancelled => ("The job was cancelled.", "任务已取消。"),
             SpoolerLost => ("The print queue lost track of the job: it may or may not have printed.", "打印队列已无法追踪此任务，可能已打印，也可能未打印。"),
             UnsupportedBinary => ("The server sent binary data (a Buffer) in a place no document is read from.", "服务器在不读取文档的位置发送了二进制数据。"),
-            InvalidImage => ("The picture sent is not a PNG, JPEG, GIF or WebP image this computer can print.", "发送的图片不是本机可打印的 PNG、JPEG、GIF 或 WebP 图片。"),
+            InvalidImage => ("The picture sent is not a PNG, JPEG, GIF or WebP image this computer can print.", "发送的内容不是本机可以打印的图片。"),
             RenderTimeout => ("The page took too long to prepare for printing (a script on it never finished).", "网页准备打印的时间过长（其中的脚本没有结束）。"),
             RenderFailed => ("The page could not be prepared for printing.", "无法将网页准备为可打印的文档。"),
             RendererMissing => ("Printing web pages needs Chromium on this computer; ask your administrator to install it.", "打印网页需要本机安装 Chromium，请联系管理员安装。"),

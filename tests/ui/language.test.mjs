@@ -18,9 +18,10 @@ const html = readFileSync(new URL('../../ui/index.html', import.meta.url), 'utf8
 const zh = translator('zh-CN');
 const SERVER = 'http://10.0.0.5:3000';
 const NOW = 1_764_000_001_000;
-// Acronyms, and setting values typed as they are (`system`, `none` for the proxy).
+// Acronyms, setting values typed as they are (`system`, `none` for the proxy), and the
+// product an administrator installs to print web pages (Chromium).
 const ALLOWED = new Set(['PrintRelay', 'ID', 'IP', 'URL', 'PDF', 'B', 'KB', 'MB', 'GB', 'KiB', 'MiB', 'CA', 'PEM',
-  'system', 'none', 'WebSocket', 'HTTP']);
+  'system', 'none', 'WebSocket', 'HTTP', 'Chromium']);
 const DATA_FIELDS = new Set(['title', 'jobId', 'printer', 'systemName', 'name', 'clientId', 'serverUrl',
   'sid', 'lastError', 'detail', 'message', 'reason', 'token', 'reprintOf']);
 
