@@ -252,3 +252,89 @@ fn arbitrary_json_never_panics() {
         }
     }
 }
+
+#[test]
+fn html_and_image_jobs_parse_with_their_page_options() {
+    let png = b64(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    let job = parse(json!({"jobId": "i", "contentType": "image_base64", "content": png,
+        "options": {"pageSize": {"widthMm": 100, "heightMm": 150}, "margins": 2.5, "dpi": 203, "fit": "page"}}))
+    .expect("valid");
+    assert!(matches!(job.document, Document::Image(_)));
+    assert_eq!(
+        job.options.page_size,
+        Some(PageSize::Custom {
+            width: Mm(100.0),
+            height: Mm(150.0)
+        })
+    );
+    assert_eq!(job.options.margins, Some(Margins::all(2.5)));
+    assert_eq!(
+        (job.options.dpi, job.options.fit),
+        (Some(203), Some(Fit::Page))
+    );
+    let html = parse(json!({"jobId": "h", "contentType": "html", "content": "<p>x</p>",
+        "options": {"pageSize": "a5", "margins": {"top": 10, "left": 5}, "printBackground": false, "scale": 0.5}}))
+    .expect("valid");
+    assert_eq!(html.document, Document::Html("<p>x</p>".into()));
+    assert_eq!(html.options.page_size, Some(PageSize::Named(PaperName::A5)));
+    let margins = html.options.margins.expect("margins");
+    assert_eq!(
+        (margins.top, margins.right, margins.left),
+        (Mm(10.0), Mm(0.0), Mm(5.0))
+    );
+    assert_eq!(html.options.print_background, Some(false));
+    let remote = parse(
+        json!({"jobId": "u", "contentType": "html_uri", "content": "https://erp.example/inv/1"}),
+    )
+    .expect("valid");
+    assert!(matches!(
+        remote.document,
+        Document::Remote {
+            kind: RemoteKind::Html,
+            ..
+        }
+    ));
+    // Stored and read back the same (the agent keeps options as JSON).
+    let stored = serde_json::to_value(&html.options).expect("json");
+    assert_eq!(
+        serde_json::from_value::<PrintOptions>(stored).ok(),
+        Some(html.options)
+    );
+}
+
+#[test]
+fn bad_page_options_and_non_images_are_refused_with_their_codes() {
+    let with = |kind: &str, content: String, options: Value| {
+        parse(json!({"jobId": "j", "contentType": kind, "content": content, "options": options}))
+            .map_err(|r| (r.error.code, r.error.message))
+    };
+    let html = || "<p>x</p>".to_owned();
+    for options in [
+        json!({"pageSize": "B5"}),
+        json!({"pageSize": {"widthMm": 5, "heightMm": 150}}),
+        json!({"pageSize": {"widthMm": 100}}),
+        json!({"margins": -1}),
+        json!({"margins": "1cm"}),
+        json!({"pageSize": "A6", "margins": 52}),
+        json!({"scale": 3}),
+        json!({"scale": 1, "fit": "page"}),
+        json!({"fit": "stretch"}),
+        json!({"dpi": 0}),
+    ] {
+        let got = with("html", html(), options.clone());
+        assert!(
+            matches!(got, Err((ErrorCode::InvalidOptions, _))),
+            "{options}: {got:?}"
+        );
+    }
+    let not_image = with("image_base64", b64(b"GIF00 no"), json!({}));
+    assert!(
+        matches!(not_image, Err((ErrorCode::InvalidImage, _))),
+        "{not_image:?}"
+    );
+    let huge = with("html", "x".repeat(MAX_HTML_BYTES as usize + 1), json!({}));
+    assert!(
+        matches!(huge, Err((ErrorCode::ContentTooLarge, _))),
+        "{huge:?}"
+    );
+}

@@ -56,6 +56,14 @@ pub async fn render(
     settings: &RenderSettings,
     policy: &FetchPolicy,
 ) -> Result<Vec<u8>, JobError> {
+    if cfg!(not(unix)) {
+        // The DevTools pipe is set up by a Unix shell (browser.rs); Windows renders with
+        // WebView2 in the desktop app, which is not built yet.
+        return Err(JobError::new(
+            ErrorCode::RendererMissing,
+            "HTML printing is not available on Windows yet",
+        ));
+    }
     let Some(program) = find(settings.browser.as_deref()) else {
         return Err(JobError::new(
             ErrorCode::RendererMissing,
