@@ -231,11 +231,11 @@ async fn last_words(mut stderr: impl tokio::io::AsyncRead + Unpin) -> String {
     String::from_utf8_lossy(&kept).into_owned()
 }
 
-#[cfg(test)]
+// The paths below are Unix ones.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn a_configured_browser_is_found_by_path_or_name_and_a_missing_one_is_not() {
         assert_eq!(
