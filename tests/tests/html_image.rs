@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use base64::Engine as _;
 use printrelay_e2e::{
-    poppler, unique_marker, wait_for_job_output, wait_until_listed, Agent, AgentHome,
+    poppler, unique_marker, wait_for_job_output, wait_until_listed, Agent, AgentHome, Hub,
     OriginalServer, RAW_QUEUE,
 };
 use serde_json::{json, Value};
@@ -412,6 +412,66 @@ async fn fifty_html_jobs_print_once_each_and_the_agent_stays_as_small() -> Resul
         0,
         "a renderer outlived its job"
     );
+    Ok(())
+}
+
+/// The README's two payloads through our hub's JSON API: taken (202), printed, and the
+/// hub refuses what the agent would (422 with the agent's code).
+#[tokio::test]
+async fn the_hub_takes_html_and_image_jobs_and_refuses_bad_ones_as_the_agent_would() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("hub-html");
+    let mut agent = Agent::start(&hub.url(), &client_id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let html = json!({"clientId": client_id, "jobId": format!("{client_id}-label"), "contentType": "html",
+        "content": "<h1>Parcel 1/1</h1><p>收件人 Wang Xiaoming</p>",
+        "options": {"pageSize": {"widthMm": 100, "heightMm": 150}, "margins": 0}});
+    let image = json!({"clientId": client_id, "jobId": format!("{client_id}-png"), "contentType": "image_base64",
+        "content": b64(&png(406, 609)?), "options": {"dpi": 203}});
+    for job in [&html, &image] {
+        let (status, body) = hub.submit(job).await?;
+        assert_eq!(status, 202, "{body}");
+    }
+    let dir = tempfile::tempdir()?;
+    for (job, size) in [(&html, (100.0, 150.0)), (&image, (50.8, 76.2))] {
+        let job_id = job["jobId"].as_str().unwrap_or_default();
+        hub.wait_for_job_state(job_id, "completed", LIMIT).await?;
+        let bytes = wait_for_job_output(RAW_QUEUE, job_id, LIMIT).await?;
+        let path = dir.path().join("out.pdf");
+        std::fs::write(&path, bytes)?;
+        let sizes = page_sizes_mm(&path)?;
+        assert!(
+            sizes.len() == 1 && near(sizes[0], size, 0.5),
+            "{job_id}: {sizes:?}"
+        );
+    }
+    let bad = [
+        (
+            json!({"contentType": "image_base64", "content": b64(b"GIF00 not an image")}),
+            "invalid_image",
+        ),
+        (
+            json!({"contentType": "html", "content": "<p>x</p>", "options": {"pageSize": "B5"}}),
+            "invalid_options",
+        ),
+        (
+            json!({"contentType": "html", "content": "<p>x</p>", "options": {"scale": 0.5, "fit": "page"}}),
+            "invalid_options",
+        ),
+    ];
+    for (n, (fields, code)) in bad.into_iter().enumerate() {
+        let mut job = json!({"clientId": client_id, "jobId": format!("{client_id}-bad{n}")});
+        for (name, value) in fields.as_object().into_iter().flatten() {
+            job[name] = value.clone();
+        }
+        let (status, body) = hub.submit(&job).await?;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some(code)),
+            "{body}"
+        );
+    }
     Ok(())
 }
 

@@ -15,7 +15,8 @@ use shapes::{parse_original, parse_v1};
 
 pub use binary::parse_binary_print;
 pub use content::{check_html_size, image_format, ImageFormat};
-pub use page::{Factor, Fit, Margins, Mm, PageSize, PaperName};
+pub use page::{Finite, Fit, Margins, Mm, PageSize, PaperName};
+pub use shapes::parse_options;
 
 /// Default cap on a job's decoded size.
 pub const DEFAULT_MAX_JOB_BYTES: u64 = 64 * 1024 * 1024;
@@ -121,10 +122,10 @@ pub struct PrintOptions {
     pub fit: Option<Fit>,
     /// HTML and images: a zoom factor, 0.1 to 2 (exclusive with `fit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<Factor>,
+    pub scale: Option<Finite>,
     /// Images: pixels per inch, which gives the image its size on paper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dpi: Option<u32>,
+    pub dpi: Option<Finite>,
     /// HTML: print background colours and images (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub print_background: Option<bool>,

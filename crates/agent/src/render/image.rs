@@ -52,7 +52,7 @@ pub const MAX_PIXELS: u64 = 64_000_000;
 
 /// Density of an image whose job gives no `dpi`: the CSS pixel, what a sender who did not
 /// think about it most likely means.
-pub const DEFAULT_DPI: u32 = 96;
+pub const DEFAULT_DPI: f64 = 96.0;
 
 /// Places `bytes` on one PDF page per the job's options (rules in the module's doc).
 /// `paper` is the printer's default paper in mm (portrait), the fallback
@@ -165,7 +165,11 @@ struct Placement {
 fn place(pixels: (u32, u32), options: &PrintOptions, paper: (f64, f64)) -> Placement {
     // The parser admits dpi 10 to 2400 and scale 0.1 to 2; options made in code could
     // hold anything, and a zero would divide by zero below.
-    let dpi = f64::from(options.dpi.filter(|&dpi| dpi > 0).unwrap_or(DEFAULT_DPI));
+    let dpi = options
+        .dpi
+        .map(|dpi| dpi.0)
+        .filter(|dpi| dpi.is_finite() && *dpi > 0.0)
+        .unwrap_or(DEFAULT_DPI);
     let scale = options
         .scale
         .map(|factor| factor.0)

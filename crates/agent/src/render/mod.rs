@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::fetch::FetchPolicy;
+use crate::protocol::page::MIN_PRINTABLE_MM;
 use crate::protocol::{Document, ErrorCode, JobError, PrintOptions, RemoteKind, MAX_HTML_BYTES};
 
 /// Default bound on rendering one HTML job, browser start to PDF.
@@ -53,6 +54,11 @@ pub async fn prepare(
         }
         document => (document, None),
     };
+    // An image without a page size gets a page of its own size plus the margins.
+    let paged = options.page_size.is_some() || matches!(document, Document::Html(_));
+    if paged && matches!(document, Document::Html(_) | Document::Image(_)) {
+        check_room(options, settings.paper)?;
+    }
     match document {
         Document::Html(html) => {
             let page = chromium::Page {
@@ -80,4 +86,19 @@ pub async fn prepare(
         }
         document => Ok(document),
     }
+}
+
+/// A page whose margins leave (almost) nothing to print on fails `invalid_options`: a
+/// rule across two options, and the page may be the printer's, so it is judged here.
+fn check_room(options: &PrintOptions, paper: (f64, f64)) -> Result<(), JobError> {
+    let (across, down) = geometry::PageGeometry::from_options(options, paper).printable_mm();
+    if options.margins.is_some() && across.min(down) < MIN_PRINTABLE_MM {
+        return Err(JobError::new(
+            ErrorCode::InvalidOptions,
+            format!(
+                "options.margins leave less than {MIN_PRINTABLE_MM} mm of the page to print on"
+            ),
+        ));
+    }
+    Ok(())
 }

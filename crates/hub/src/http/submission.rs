@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use read::{Content, RawBody, MAX_OTHER_BYTES};
-use rules::{check_content, usual_rfc3339, valid_id, ContentType, Options};
+use rules::{check_content, usual_rfc3339, valid_id, ContentType};
 
 /// A job ready to queue.
 #[derive(Debug)]
@@ -84,7 +84,7 @@ impl RawBody<'_> {
                 ApiError::invalid(
                     "unsupported_content_type",
                     "contentType",
-                    "contentType must be one of text, raw_base64, pdf_base64, pdf_uri, raw_uri",
+                    "contentType must be one of text, raw_base64, pdf_base64, pdf_uri, raw_uri, html, html_uri, image_base64, image_uri",
                 )
             })?;
         let Some(Content::Text(content)) = self.content.take() else {
@@ -170,9 +170,9 @@ impl RawBody<'_> {
         let options = match self.optional::<Value>("options") {
             Ok(None) => Ok(()),
             // Read from a tree, as the agent does (a repeated key counts once).
-            Ok(Some(options @ Value::Object(_))) => serde_json::from_value::<Options>(options)
-                .map_err(|e| format!("options: {e}"))
-                .and_then(|options| options.check()),
+            Ok(Some(options @ Value::Object(_))) => printrelay_protocol::parse_options(&options)
+                .map(drop)
+                .map_err(|e| e.message),
             Ok(Some(_)) | Err(_) => Err("options must be an object".to_owned()),
         };
         options.map_err(|message| ApiError::invalid("invalid_options", "options", message))?;

@@ -13,8 +13,8 @@ pub const MAX_MARGIN_MM: f64 = 100.0;
 pub const MIN_PRINTABLE_MM: f64 = 5.0;
 /// Accepted `scale`, as Chromium and WebView2 take it.
 pub const SCALE: std::ops::RangeInclusive<f64> = 0.1..=2.0;
-/// Accepted `dpi` for images.
-pub const DPI: std::ops::RangeInclusive<u32> = 10..=2400;
+/// Accepted `dpi` for images; fractions are welcome (8 dots/mm is 203.2 dpi).
+pub const DPI: std::ops::RangeInclusive<f64> = 10.0..=2400.0;
 
 /// A length in millimetres; always finite (the parser refuses anything else).
 #[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd, Serialize, Deserialize)]
@@ -24,12 +24,12 @@ pub struct Mm(pub f64);
 // The parser admits finite values only, for which `==` is an equivalence.
 impl Eq for Mm {}
 
-/// A factor (`scale`); always finite.
+/// A number that is not a length (`scale`, `dpi`); always finite.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Factor(pub f64);
+pub struct Finite(pub f64);
 
-impl Eq for Factor {}
+impl Eq for Finite {}
 
 /// Paper sizes named in `pageSize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

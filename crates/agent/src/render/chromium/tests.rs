@@ -1,7 +1,7 @@
 //! The print settings a job's options give (what runs without a browser, on every OS).
 
 use super::*;
-use crate::protocol::{Factor, Margins, Mm, PageSize, PaperName};
+use crate::protocol::{Finite, Margins, Mm, PageSize, PaperName};
 use crate::render::geometry::A4_MM;
 
 fn near(value: &Value, expected: f64) -> bool {
@@ -69,7 +69,7 @@ fn fit_scales_the_measured_document_and_scale_is_taken_as_given() {
     assert!(near(&params["scale"], 2.0), "{params}");
     let scaled = PrintOptions {
         fit: None,
-        scale: Some(Factor(0.8)),
+        scale: Some(Finite(0.8)),
         ..a4
     };
     assert!(near(&print_params(&scaled, &geometry, None)["scale"], 0.8));

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::protocol::{Factor, Margins, Mm, Orientation, PageSize, PaperName};
+use crate::protocol::{Finite, Margins, Mm, Orientation, PageSize, PaperName};
 use crate::render::geometry::A4_MM;
 
 /// A 16 x 8 grey JPEG, left half black, right half white, without EXIF (ImageMagick:
@@ -143,6 +143,7 @@ fn rendered(pdf: &[u8]) -> (usize, usize, Vec<u8>) {
 }
 
 fn options(dpi: Option<u32>) -> PrintOptions {
+    let dpi = dpi.map(|dpi| Finite(f64::from(dpi)));
     PrintOptions {
         dpi,
         ..PrintOptions::default()
@@ -314,7 +315,7 @@ fn without_page_size_the_page_is_the_image_plus_margins() {
             bottom: Mm(3.0),
             left: Mm(4.0),
         }),
-        scale: Some(Factor(0.5)),
+        scale: Some(Finite(0.5)),
         orientation: Some(Orientation::Landscape),
         ..options(Some(203))
     };
@@ -358,7 +359,7 @@ fn fit_places_the_image_in_the_printable_box() {
     assert_near((small.image.2, small.image.3), (50.8, 25.4), 1e-9);
     assert_eq!((small.image.0, small.image.1), (5.0, 5.0));
     // A scale and no fit: the scaled natural size, even if it overflows.
-    let scaled = place(wide, &a6(None, Some(Factor(2.0))), A4_MM);
+    let scaled = place(wide, &a6(None, Some(Finite(2.0))), A4_MM);
     assert_near((scaled.image.2, scaled.image.3), (304.8, 101.6), 1e-9);
     // Width scales up too.
     let up = place((100, 100), &a6(Some(Fit::Width), None), A4_MM);

@@ -21,6 +21,10 @@ pub enum ContentType {
     PdfBase64,
     PdfUri,
     RawUri,
+    Html,
+    HtmlUri,
+    ImageBase64,
+    ImageUri,
 }
 
 /// The agent's checks of `content` that need no network: text not empty, base64 that
@@ -33,19 +37,45 @@ pub fn check_content(kind: ContentType, content: &str) -> Result<(), ApiError> {
             invalid("empty_content", "content is empty".into())
         }
         ContentType::Text => Ok(()),
-        ContentType::PdfUri | ContentType::RawUri if content.is_empty() => invalid(
-            "invalid_content",
-            "content must be an http or https URL".into(),
-        ),
-        ContentType::PdfUri | ContentType::RawUri => Ok(()),
-        ContentType::RawBase64 | ContentType::PdfBase64 => match decode_base64(content) {
-            Err(message) => invalid("invalid_content", message),
-            Ok((0, _)) => invalid("empty_content", "content is empty".into()),
-            Ok((_, head)) if kind == ContentType::PdfBase64 && !head.starts_with(b"%PDF-") => {
-                invalid("invalid_content", "pdf_base64 content is not a PDF".into())
+        ContentType::Html if content.is_empty() => {
+            invalid("empty_content", "content is empty".into())
+        }
+        ContentType::Html => printrelay_protocol::check_html_size(content.len() as u64)
+            .map_err(|e| ApiError::invalid("content_too_large", "content", e.message)),
+        ContentType::PdfUri
+        | ContentType::RawUri
+        | ContentType::HtmlUri
+        | ContentType::ImageUri
+            if content.is_empty() =>
+        {
+            invalid(
+                "invalid_content",
+                "content must be an http or https URL".into(),
+            )
+        }
+        ContentType::PdfUri
+        | ContentType::RawUri
+        | ContentType::HtmlUri
+        | ContentType::ImageUri => Ok(()),
+        ContentType::RawBase64 | ContentType::PdfBase64 | ContentType::ImageBase64 => {
+            match decode_base64(content) {
+                Err(message) => invalid("invalid_content", message),
+                Ok((0, _)) => invalid("empty_content", "content is empty".into()),
+                Ok((_, head)) if kind == ContentType::PdfBase64 && !head.starts_with(b"%PDF-") => {
+                    invalid("invalid_content", "pdf_base64 content is not a PDF".into())
+                }
+                Ok((_, head))
+                    if kind == ContentType::ImageBase64
+                        && printrelay_protocol::image_format(&head).is_none() =>
+                {
+                    invalid(
+                        "invalid_image",
+                        "image_base64 content is not a PNG, JPEG, GIF or WebP image".into(),
+                    )
+                }
+                Ok(_) => Ok(()),
             }
-            Ok(_) => Ok(()),
-        },
+        }
     }
 }
 
@@ -74,62 +104,12 @@ fn decode_base64(content: &str) -> Result<(usize, Vec<u8>), String> {
             .decode_slice(piece, &mut out)
             .map_err(|e| format!("content is not valid base64 (in the bytes from {start}): {e}"))?;
         if head.is_empty() {
-            head.extend_from_slice(&out[..decoded.min(8)]);
+            // Enough to tell a PDF or an image (WebP's signature ends at byte 12).
+            head.extend_from_slice(&out[..decoded.min(12)]);
         }
         total += decoded;
     }
     Ok((total, head))
-}
-
-/// `options`, as the agent reads them; unknown members are ignored (forward
-/// compatibility). Sides and orientation are checked by their types.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Options {
-    media: Option<String>,
-    #[expect(dead_code, reason = "read to check its type only")]
-    sides: Option<Sides>,
-    #[expect(dead_code, reason = "read to check its type only")]
-    orientation: Option<Orientation>,
-    page_ranges: Option<String>,
-    #[expect(dead_code, reason = "read to check its type only")]
-    fit_to_page: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum Sides {
-    OneSided,
-    TwoSidedLongEdge,
-    TwoSidedShortEdge,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum Orientation {
-    Portrait,
-    Landscape,
-}
-
-impl Options {
-    pub fn check(&self) -> Result<(), String> {
-        let media_ok = self
-            .media
-            .as_ref()
-            .is_none_or(|m| (1..=64).contains(&m.len()) && m.chars().all(|c| c.is_ascii_graphic()));
-        if !media_ok {
-            return Err("options.media must be a short name like A4".into());
-        }
-        let ranges_ok = self.page_ranges.as_ref().is_none_or(|r| {
-            (1..=64).contains(&r.len())
-                && r.chars()
-                    .all(|c| c.is_ascii_digit() || c == '-' || c == ',')
-        });
-        if !ranges_ok {
-            return Err("options.pageRanges must look like 1-3,5".into());
-        }
-        Ok(())
-    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|±HH:MM)` with `T` and `Z` in upper case and no

@@ -84,7 +84,7 @@ fn each_broken_rule_is_a_422_naming_its_member() {
         (json!({"jobId": 7}), "invalid_job_id", "jobId"),
         (json!({"jobId": "a\u{7}b"}), "invalid_job_id", "jobId"),
         (
-            json!({"contentType": "html"}),
+            json!({"contentType": "svg"}),
             "unsupported_content_type",
             "contentType",
         ),
@@ -113,6 +113,16 @@ fn each_broken_rule_is_a_422_naming_its_member() {
         ),
         (
             json!({"options": {"media": "A 4"}}),
+            "invalid_options",
+            "options",
+        ),
+        (
+            json!({"options": {"pageSize": "B5"}}),
+            "invalid_options",
+            "options",
+        ),
+        (
+            json!({"options": {"scale": 0.5, "fit": "page"}}),
             "invalid_options",
             "options",
         ),
@@ -185,6 +195,23 @@ fn base64_content_is_checked_as_the_agent_decodes_it() {
     assert_eq!(with("pdf_base64", &b64(b"hello")), Err("invalid_content"));
     assert_eq!(with("pdf_uri", "https://erp.example/i.pdf"), Ok(()));
     assert_eq!(with("raw_uri", ""), Err("invalid_content"));
+
+    assert_eq!(with("html", "<p>Invoice</p>"), Ok(()));
+    assert_eq!(with("html", ""), Err("empty_content"));
+    assert_eq!(with("html_uri", "https://erp.example/i.html"), Ok(()));
+    for image in [
+        &b"\x89PNG\r\n\x1a\n"[..],
+        b"\xff\xd8\xff\xe0",
+        b"GIF89a",
+        b"RIFF\0\0\0\0WEBPVP8 ",
+    ] {
+        assert_eq!(with("image_base64", &b64(image)), Ok(()), "{image:?}");
+    }
+    assert_eq!(
+        with("image_base64", &b64(b"RIFF\0\0\0\0WAVE")),
+        Err("invalid_image")
+    );
+    assert_eq!(with("image_base64", &b64(b"hello")), Err("invalid_image"));
 }
 
 #[test]
