@@ -82,7 +82,7 @@ export function render(ctx) {
     row.tabIndex = 0;
     row.setAttribute('aria-selected', String(list.selected?.jobId === job.jobId));
     const cells = describeJob(job, t);
-    for (const key of ['time', 'title', 'printer', 'size', 'state']) {
+    for (const key of ['time', 'title', 'kind', 'printer', 'size', 'state']) {
       const cell = document.createElement('td');
       cell.textContent = cells[key];
       row.append(cell);

@@ -174,12 +174,20 @@ export function jobErrorText(error, t) {
   return words === key ? error.message : words;
 }
 
-/** The cells of a job row: time, title, printer, size, state (with the error when failed). */
+/** What a job's document is, in words ("Web page", "PDF (link)"); "—" before it had one. */
+export function documentKindText(kind, t) {
+  if (!kind) return '—';
+  const words = t(`kind.${kind}`);
+  return words === `kind.${kind}` ? kind : words;
+}
+
+/** The cells of a job row: time, title, kind, printer, size, state (with the error when failed). */
 export function describeJob(job, t) {
   const state = t(`job.${job.state}`);
   return {
     time: formatDateTime(job.receivedAt, t.locale),
     title: job.title || job.jobId,
+    kind: documentKindText(job.kind, t),
     printer: job.printer || '—',
     size: formatBytes(job.sizeBytes),
     state: job.error ? `${state}${t('colon')}${jobErrorText(job.error, t)}` : state,
@@ -191,6 +199,7 @@ export function jobDetails(job, t) {
   const lines = [
     ['jobId', job.jobId],
     ['title', job.title || '—'],
+    ['kind', documentKindText(job.kind, t)],
     ['state', t(`job.${job.state}`)],
     ['printer', job.printer || '—'],
     ['size', formatBytes(job.sizeBytes)],

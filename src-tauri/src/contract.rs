@@ -6,7 +6,7 @@ use printrelay_agent::connection::{ConnectionState, Heartbeat, Problem, Transpor
 use printrelay_agent::printing::{PrinterInfo, PrinterState};
 use printrelay_agent::protocol::JobState;
 use printrelay_agent::protocol::{ErrorCode as JobErrorCode, JobError};
-use printrelay_agent::record::JobRecord;
+use printrelay_agent::record::{DocumentKind, JobRecord};
 use printrelay_agent::settings::{Settings, SettingsError};
 use printrelay_agent::store::{ConnectionEvent, JobPage};
 use printrelay_agent::warning::{Warning, WarningCode};
@@ -33,6 +33,7 @@ fn job(state: JobState) -> JobRecord {
         error: matches!(state, JobState::Failed | JobState::Rejected)
             .then(|| JobError::new(JobErrorCode::PrinterNotFound, "no printer \"Labels\"")),
         reprint_of: None,
+        kind: Some(DocumentKind::Html),
     }
 }
 
@@ -308,6 +309,7 @@ pub fn samples() -> Value {
         "snapshot": snapshot,
         "connectionProblems": connection_problems(),
         "jobErrorCodes": job_error_codes(),
+        "documentKinds": DocumentKind::ALL,
         "commandErrorCodes": command_error_codes(),
         "shell": shell_texts(),
         "printers": [

@@ -79,6 +79,7 @@ mod tests {
             error: (state == JobState::Failed)
                 .then(|| JobError::new(ErrorCode::PrinterNotFound, "no printer \"X\"")),
             reprint_of: None,
+            kind: None,
         }
     }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { channels } from '../../ui/api.js';
 import {
   commandErrorText, describeConnection, describeConnectionEvent, describeHeartbeat, describeJob, describePrinter,
-  jobDetails, normalizeDraft,
+  documentKindText, jobDetails, normalizeDraft,
 } from '../../ui/view.js';
 import { translator } from '../../ui/i18n.js';
 
@@ -62,6 +62,23 @@ test('every job error code Rust can send is put into words in both languages', (
     }
     assert.equal(seen.size, contract.jobErrorCodes.length, 'each code its own sentence');
   }
+});
+
+test('every kind of document Rust can record is named in both languages, each its own way', () => {
+  assert.equal(contract.documentKinds.length, 9, 'the list of kinds');
+  for (const t of languages) {
+    const names = contract.documentKinds.map((kind) => documentKindText(kind, t));
+    for (const [index, name] of names.entries()) {
+      assert.ok(!name.includes('_'), `${contract.documentKinds[index]}: no raw name: ${name}`);
+    }
+    assert.equal(new Set(names).size, names.length, names.join(', '));
+    // The sample job is an HTML one: its row and its details name the kind.
+    const job = contract.events.find((e) => e.event.type === 'job').event.payload;
+    assert.equal(describeJob(job, t).kind, t('kind.html'));
+    assert.equal(new Map(jobDetails(job, t)).get('kind'), t('kind.html'));
+  }
+  // A job rejected before it had a document shows no kind.
+  assert.equal(documentKindText(null, languages[0]), '—');
 });
 
 test('the heartbeat sample renders as exact text in both languages', () => {

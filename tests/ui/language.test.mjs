@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   commandErrorText, describeConnection, describeConnectionEvent, describeHeartbeat, describeJob,
-  describePrinter, jobDetails, jobErrorText, warningText,
+  describePrinter, documentKindText, jobDetails, jobErrorText, warningText,
 } from '../../ui/view.js';
 import { keys, translator } from '../../ui/i18n.js';
 
@@ -92,6 +92,7 @@ test('every job, job error, printer, settings problem, command error and warning
     }
   }
   for (const code of contract.jobErrorCodes) assertChinese(jobErrorText({ code, message: 'raw detail' }, zh), code);
+  for (const kind of contract.documentKinds) assertChinese(documentKindText(kind, zh), kind);
   for (const printer of contract.printers) {
     const view = describePrinter(printer.systemName, contract.printers, zh);
     assertChinese(view.state, printer.systemName);

@@ -3,28 +3,11 @@
 use super::*;
 
 pub(super) fn encode_document(document: &Document) -> (&'static str, &[u8]) {
+    let name = DocumentKind::of(document).as_str();
     match document {
-        Document::Text(text) => ("text", text.as_bytes()),
-        Document::Raw(bytes) => ("raw", bytes),
-        Document::Pdf(bytes) => ("pdf", bytes),
-        Document::Html(text) => ("html", text.as_bytes()),
-        Document::Image(bytes) => ("image", bytes),
-        Document::Remote {
-            url,
-            kind: RemoteKind::Html,
-        } => ("html_uri", url.as_str().as_bytes()),
-        Document::Remote {
-            url,
-            kind: RemoteKind::Image,
-        } => ("image_uri", url.as_str().as_bytes()),
-        Document::Remote {
-            url,
-            kind: RemoteKind::Pdf,
-        } => ("pdf_uri", url.as_str().as_bytes()),
-        Document::Remote {
-            url,
-            kind: RemoteKind::Raw,
-        } => ("raw_uri", url.as_str().as_bytes()),
+        Document::Text(text) | Document::Html(text) => (name, text.as_bytes()),
+        Document::Raw(bytes) | Document::Pdf(bytes) | Document::Image(bytes) => (name, bytes),
+        Document::Remote { url, .. } => (name, url.as_str().as_bytes()),
     }
 }
 
@@ -33,17 +16,16 @@ pub(super) fn decode_document(content_type: &str, content: Vec<u8>) -> Option<Do
         let url = url::Url::parse(&String::from_utf8(content).ok()?).ok()?;
         Some(Document::Remote { url, kind })
     };
-    match content_type {
-        "text" => String::from_utf8(content).ok().map(Document::Text),
-        "raw" => Some(Document::Raw(content)),
-        "pdf" => Some(Document::Pdf(content)),
-        "html" => String::from_utf8(content).ok().map(Document::Html),
-        "image" => Some(Document::Image(content)),
-        "html_uri" => remote(content, RemoteKind::Html),
-        "image_uri" => remote(content, RemoteKind::Image),
-        "pdf_uri" => remote(content, RemoteKind::Pdf),
-        "raw_uri" => remote(content, RemoteKind::Raw),
-        _ => None,
+    match DocumentKind::parse(content_type)? {
+        DocumentKind::Text => String::from_utf8(content).ok().map(Document::Text),
+        DocumentKind::Raw => Some(Document::Raw(content)),
+        DocumentKind::Pdf => Some(Document::Pdf(content)),
+        DocumentKind::Html => String::from_utf8(content).ok().map(Document::Html),
+        DocumentKind::Image => Some(Document::Image(content)),
+        DocumentKind::PdfUri => remote(content, RemoteKind::Pdf),
+        DocumentKind::RawUri => remote(content, RemoteKind::Raw),
+        DocumentKind::HtmlUri => remote(content, RemoteKind::Html),
+        DocumentKind::ImageUri => remote(content, RemoteKind::Image),
     }
 }
 

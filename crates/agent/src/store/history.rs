@@ -69,7 +69,7 @@ impl Store {
         let rows = statement.query_map([], |row| {
             Ok(Unfinished {
                 record: record_from_row(row)?,
-                submit_started: row.get::<_, Option<i64>>(12)?.is_some(),
+                submit_started: row.get::<_, Option<i64>>("submit_started_at")?.is_some(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -182,7 +182,7 @@ impl Store {
     }
 }
 
-pub(super) const RECORD_COLUMNS: &str = "job_id, title, printer, state, size_bytes, copies, received_at, updated_at, spooler_job_id, error_code, error_message, reprint_of";
+pub(super) const RECORD_COLUMNS: &str = "job_id, title, printer, state, size_bytes, copies, received_at, updated_at, spooler_job_id, error_code, error_message, reprint_of, content_type";
 
 pub(super) fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     let state: String = row.get(3)?;
@@ -203,6 +203,7 @@ pub(super) fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JobRe
             message: message.unwrap_or_default(),
         }),
         reprint_of: row.get(11)?,
+        kind: DocumentKind::parse(&row.get::<_, String>(12)?),
     })
 }
 /// One job's record.

@@ -61,6 +61,7 @@ impl Store {
             spooler_job_id: None,
             error: Some(error.clone()),
             reprint_of: None,
+            kind: None,
         };
         let tx = self.db.transaction()?;
         tx.execute(
@@ -148,6 +149,7 @@ pub(super) fn insert_job(
         spooler_job_id: None,
         error: None,
         reprint_of: reprint_of.map(str::to_owned),
+        kind: Some(DocumentKind::of(&job.document)),
     };
     tx.execute(
         "INSERT INTO jobs (job_id, title, requested_printer, state, content_type,

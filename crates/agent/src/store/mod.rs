@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::protocol::{
     Document, EpochMillis, ErrorCode, JobError, JobState, JobStatus, PrintJob, RemoteKind,
 };
-use crate::record::JobRecord;
+use crate::record::{DocumentKind, JobRecord};
 
 use codec::*;
 use history::record_of;

@@ -403,3 +403,43 @@ mod query {
         );
     }
 }
+
+/// Every kind of document is stored as itself, with its page options, and the history
+/// names it; a job rejected before it had a document has no kind.
+#[test]
+fn html_and_image_jobs_come_back_as_they_came_and_the_history_names_their_kind() {
+    use crate::protocol::{Margins, PageSize, PaperName, RemoteKind};
+    use crate::record::DocumentKind;
+    let mut store = Store::in_memory().expect("store");
+    let url = url::Url::parse("https://erp.example/label.png").expect("url");
+    let documents = [
+        (Document::Html("<p>票</p>".into()), DocumentKind::Html),
+        (
+            Document::Image(b"\x89PNG\r\n\x1a\n".to_vec()),
+            DocumentKind::Image,
+        ),
+        (
+            Document::Remote {
+                url,
+                kind: RemoteKind::Image,
+            },
+            DocumentKind::ImageUri,
+        ),
+    ];
+    for (n, (document, kind)) in documents.into_iter().enumerate() {
+        let mut sent = job(&format!("k{n}"));
+        sent.document = document;
+        sent.options.page_size = Some(PageSize::Named(PaperName::A6));
+        sent.options.margins = Some(Margins::all(3.0));
+        store.insert(&sent, None, 1).expect("insert");
+        assert_eq!(
+            store.load_job(&sent.job_id).expect("load"),
+            Some(sent.clone())
+        );
+        let record = store.get(&sent.job_id).expect("get").expect("stored");
+        assert_eq!(record.kind, Some(kind));
+    }
+    let error = JobError::new(ErrorCode::InvalidPayload, "not an object");
+    store.insert_rejected("bad", &error, 2).expect("insert");
+    assert_eq!(store.get("bad").expect("get").expect("stored").kind, None);
+}
