@@ -3,6 +3,11 @@
 //! first one (single-instance channel) and exits, so `printrelay-desktop --quit` or
 //! `--reconnect` works from a script, an installer or a second double-click alike.
 
+#[cfg(windows)]
+mod quit_wait;
+#[cfg(windows)]
+pub use quit_wait::{is_forwarding, quit_and_wait};
+
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 

@@ -38,6 +38,12 @@ pub fn run() -> ExitCode {
         // An uninstaller's step: no window, no tray, no display needed.
         return launch::remove_user_data();
     }
+    // An installer's `--quit` (before it removes or replaces our files): hand it over and
+    // wait until the app has ended, which the single-instance channel alone does not.
+    #[cfg(windows)]
+    if launch::Action::from_args(&args) == launch::Action::Quit && !launch::is_forwarding() {
+        return launch::quit_and_wait();
+    }
     #[cfg(target_os = "linux")]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         // GTK would fail to start and take the process down with a panic.
