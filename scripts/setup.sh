@@ -90,6 +90,10 @@ if [ "$mode" = test ]; then
   # the memory test and the cancel test, which run at the same time.
   add_raw_queue PrintRelayHeld
   add_raw_queue PrintRelayCancel
+  # A queue whose default paper is Letter: an HTML job without a page size of its own
+  # comes out on it (the agent asks the queue's media-default).
+  add_raw_queue PrintRelayLetter
+  as_root lpadmin -p PrintRelayLetter -o media-default=na_letter_8.5x11in
   # A queue whose device always fails (its output folder cannot be made), with CUPS
   # told to abort the job instead of stopping the queue: the agent must say `failed`.
   if ! lpstat -p PrintRelayFail >/dev/null 2>&1; then

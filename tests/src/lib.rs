@@ -7,6 +7,7 @@ pub mod connect_proxy;
 pub mod cutting_proxy;
 pub mod desktop;
 pub mod doc_server;
+pub mod fixtures;
 pub mod log_watch;
 pub mod openapi;
 pub mod procs;

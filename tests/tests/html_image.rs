@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use base64::Engine as _;
+use printrelay_e2e::fixtures::{b64, invoice_html, label_html, png};
 use printrelay_e2e::{
     poppler, unique_marker, wait_for_job_output, wait_until_listed, Agent, AgentHome, Hub,
     OriginalServer, RAW_QUEUE,
@@ -15,67 +15,38 @@ use printrelay_e2e::{
 use serde_json::{json, Value};
 
 const LIMIT: Duration = Duration::from_secs(90);
-
-fn fixture(name: &str) -> Result<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/html")
-        .join(name);
-    std::fs::read_to_string(&path).with_context(|| path.display().to_string())
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// A grey-scale PNG of `width` x `height` with a diagonal stripe, so no two rows match.
-fn png(width: u32, height: u32) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header()?;
-    let pixels: Vec<u8> = (0..height)
-        .flat_map(|y| (0..width).map(move |x| if (x + y) % 40 < 8 { 0 } else { 255 }))
-        .collect();
-    writer.write_image_data(&pixels)?;
-    writer.finish()?;
-    Ok(out)
-}
-
-/// The label page with JsBarcode (from tests/node) and a PNG logo put in.
-fn label_html() -> Result<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("node/node_modules/jsbarcode/dist/JsBarcode.all.min.js");
-    let script = std::fs::read_to_string(&script)
-        .with_context(|| format!("{} (npm ci in tests/node)", script.display()))?;
-    Ok(fixture("label.html")?
-        .replace("/*JSBARCODE*/", &script)
-        .replace("/*LOGO*/", &b64(&png(120, 120)?)))
-}
+/// A raw queue whose default paper is Letter (scripts/setup.sh).
+const LETTER_QUEUE: &str = "PrintRelayLetter";
 
 /// An agent on the raw queue (which keeps the agent's PDF as it is) and a server.
 struct Rig {
     server: OriginalServer,
     agent: Agent,
     client_id: String,
+    queue: &'static str,
     _home: AgentHome,
 }
 
 impl Rig {
     async fn start(tag: &str, flags: &[&str]) -> Result<Rig> {
+        Self::start_on(tag, RAW_QUEUE, flags).await
+    }
+
+    async fn start_on(tag: &str, queue: &'static str, flags: &[&str]) -> Result<Rig> {
         let server = OriginalServer::start(10_000, 5_000).await?;
         let client_id = unique_marker(tag);
         let home = AgentHome::new()?;
         // Inherited by every process the agent starts: its renderers can be told apart.
         let mark = [(MARK, std::ffi::OsStr::new(&client_id))];
         let mut agent =
-            Agent::start_in_env(&home, &server.url(), &client_id, RAW_QUEUE, flags, &mark).await?;
+            Agent::start_in_env(&home, &server.url(), &client_id, queue, flags, &mark).await?;
         agent.wait_for_state("connected", LIMIT).await?;
         wait_until_listed(&server.url(), &client_id, LIMIT).await?;
         Ok(Rig {
             server,
             agent,
             client_id,
+            queue,
             _home: home,
         })
     }
@@ -127,7 +98,7 @@ impl Rig {
 
     /// The PDF the queue received for job `name`, written to a file for poppler.
     async fn output(&self, name: &str, dir: &Path) -> Result<PathBuf> {
-        let bytes = wait_for_job_output(RAW_QUEUE, &self.job_id(name), LIMIT).await?;
+        let bytes = wait_for_job_output(self.queue, &self.job_id(name), LIMIT).await?;
         ensure!(bytes.starts_with(b"%PDF-"), "{name}: the queue got no PDF");
         let path = dir.join(format!("{name}.pdf"));
         std::fs::write(&path, bytes)?;
@@ -169,7 +140,7 @@ async fn an_a5_invoice_prints_two_a5_pages_with_its_header_repeated_and_every_ce
 ) -> Result<()> {
     let rig = Rig::start("html-invoice", &[]).await?;
     let by_job = rig
-        .print(&[("invoice", "html", fixture("invoice.html")?, json!({}))])
+        .print(&[("invoice", "html", invoice_html()?, json!({}))])
         .await?;
     assert_eq!(
         states(&by_job["invoice"]),
@@ -214,6 +185,37 @@ async fn an_a5_invoice_prints_two_a5_pages_with_its_header_repeated_and_every_ce
         text.contains("合计 Total: 2870.00") && text.contains("上海示例有限公司"),
         "{text}"
     );
+    Ok(())
+}
+
+/// Without `pageSize` an HTML job follows its CSS `@page` size, then the printer's
+/// default paper: this queue's is Letter (scripts/setup.sh); the agent's fallback is A4.
+#[tokio::test]
+async fn a_page_without_a_size_follows_its_css_then_the_printers_default_paper() -> Result<()> {
+    let rig = Rig::start_on("html-paper", LETTER_QUEUE, &[]).await?;
+    let plain = "<p>no size anywhere</p>".to_owned();
+    let css = "<style>@page { size: A5 landscape }</style><p>A5 across</p>".to_owned();
+    let by_job = rig
+        .print(&[
+            ("plain", "html", plain, json!({})),
+            ("css", "html", css, json!({})),
+        ])
+        .await?;
+    for name in ["plain", "css"] {
+        assert_eq!(
+            states(&by_job[name]),
+            ["received", "spooled", "completed"],
+            "{by_job:#?}"
+        );
+    }
+    let dir = tempfile::tempdir()?;
+    let letter = page_sizes_mm(&rig.output("plain", dir.path()).await?)?;
+    assert!(
+        near(letter[0], (215.9, 279.4), 0.5),
+        "the queue's Letter: {letter:?}"
+    );
+    let a5 = page_sizes_mm(&rig.output("css", dir.path()).await?)?;
+    assert!(near(a5[0], (210.0, 148.0), 0.5), "the page's CSS: {a5:?}");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! What the `printers` crate lacks of CUPS: the state of one job by id
 //! (Get-Job-Attributes; the crate can only list a queue's whole history, hundreds of jobs
-//! read field by field and never freed), and why the last request failed.
+//! read field by field and never freed), a queue's default media, and why the last
+//! request failed.
 //! Blocking FFI into libcups, like the rest of `printing/`.
 #![allow(unsafe_code)]
 
@@ -42,6 +43,9 @@ impl CupsJobState {
 
 const IPP_OP_GET_JOB_ATTRIBUTES: c_int = 0x0009;
 const IPP_OP_GET_JOBS: c_int = 0x000A;
+const IPP_OP_GET_PRINTER_ATTRIBUTES: c_int = 0x000B;
+/// Any value tag, in `ippFindAttribute`.
+const IPP_TAG_ZERO: c_int = 0x00;
 const IPP_TAG_OPERATION: c_int = 0x01;
 const IPP_TAG_INTEGER: c_int = 0x21;
 const IPP_TAG_ENUM: c_int = 0x23;
@@ -80,6 +84,11 @@ unsafe extern "C" {
     fn ippFindNextAttribute(ipp: *mut c_void, name: *const c_char, value_tag: c_int)
         -> *mut c_void;
     fn ippGetInteger(attr: *mut c_void, element: c_int) -> c_int;
+    fn ippGetString(
+        attr: *mut c_void,
+        element: c_int,
+        language: *mut *const c_char,
+    ) -> *const c_char;
     fn ippDelete(ipp: *mut c_void);
     fn cupsLastError() -> c_int;
 }
@@ -159,6 +168,31 @@ pub fn active_job_ids(printer: &str) -> Option<HashSet<u64>> {
         }
         ippDelete(response);
         answered.then_some(ids)
+    }
+}
+
+/// The queue's default media (`media-default`, a PWG name such as
+/// `iso_a4_210x297mm`), if it has one.
+pub fn media_default(printer: &str) -> Option<String> {
+    // SAFETY: as in `job_state`; the string is copied before the response is freed.
+    unsafe {
+        let request = printer_request(IPP_OP_GET_PRINTER_ATTRIBUTES, printer);
+        if !request.is_null() {
+            add_keyword(request, c"requested-attributes", c"media-default");
+        }
+        let response = send(request);
+        if response.is_null() {
+            return None;
+        }
+        let attribute = ippFindAttribute(response, c"media-default".as_ptr(), IPP_TAG_ZERO);
+        let value = if ippGetStatusCode(response) > IPP_STATUS_OK_MAX || attribute.is_null() {
+            None
+        } else {
+            let text = ippGetString(attribute, 0, std::ptr::null_mut());
+            (!text.is_null()).then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
+        };
+        ippDelete(response);
+        value
     }
 }
 

@@ -8,6 +8,7 @@ mod cups_ipp;
 mod fake;
 mod fonts;
 mod layout;
+pub mod paper;
 #[cfg(not(windows))]
 mod system;
 pub mod text_pdf;
@@ -95,6 +96,11 @@ pub trait PrinterBackend: Send + Sync + std::fmt::Debug + 'static {
     fn find_job(&self, printer: &str, document_name: &str) -> Option<u64>;
     /// Cancels a job the spooler holds.
     fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError>;
+    /// The printer's default paper, width and height in millimetres, if it says: the
+    /// page of an HTML job whose CSS names none.
+    fn default_paper_mm(&self, _printer: &str) -> Option<(f64, f64)> {
+        None
+    }
     /// True when the spooler drops printed jobs from its list, so a job it no longer
     /// knows may well have printed (Windows). CUPS keeps finished jobs in its history:
     /// there a job it stops knowing was lost, and ends `spooler_lost`.

@@ -231,6 +231,10 @@ impl PrinterBackend for SystemBackend {
         Some(id)
     }
 
+    fn default_paper_mm(&self, printer: &str) -> Option<(f64, f64)> {
+        cups_ipp::media_default(printer).and_then(|name| super::paper::pwg_size_mm(&name))
+    }
+
     fn cancel(&self, printer: &str, spooler_job_id: u64) -> Result<(), PrintError> {
         let printer = self
             .destinations

@@ -8,6 +8,7 @@
 //! reported, never a failure; the exit code is non-zero only when the bench itself broke.
 //! `--short` is the CI mode (small counts, about two minutes on 2 cores).
 
+mod html;
 mod jobs;
 mod memory;
 mod memory_wine;
@@ -29,7 +30,7 @@ struct Args {
     /// Small counts and short idle periods (CI).
     #[arg(long)]
     short: bool,
-    /// Only these sections (comma list of latency, burst, reconnect, memory, scale).
+    /// Only these sections (comma list of latency, burst, html, reconnect, memory, scale).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Measure the Chromium reference in short mode too (full mode always does).
@@ -131,6 +132,9 @@ async fn main() -> Result<()> {
     }
     if wanted("burst") {
         jobs::burst(&plan, &mut report).await?;
+    }
+    if wanted("html") {
+        html::run(&plan, &mut report).await?;
     }
     if wanted("reconnect") {
         reconnect::run(&plan, &mut report).await?;

@@ -34,7 +34,7 @@ impl Pipeline {
             self.finish(record, JobState::Expired, Some(error)).await;
             return Printed::Done;
         }
-        let (selected, allow_choice, render, fetch_policy) = {
+        let (selected, allow_choice, mut render, fetch_policy) = {
             let settings = self.settings.borrow();
             (
                 settings.printer.clone(),
@@ -80,6 +80,14 @@ impl Pipeline {
             Document::Remote { .. } | Document::Html(_) | Document::Image(_)
         );
         if needs_work {
+            // The page of an HTML job whose CSS names none: the printer's default paper.
+            let backend = Arc::clone(&self.backend);
+            let queue = printer.clone();
+            if let Ok(Some(paper)) =
+                tokio::task::spawn_blocking(move || backend.default_paper_mm(&queue)).await
+            {
+                render.paper = paper;
+            }
             let document = std::mem::replace(&mut job.document, Document::Raw(Vec::new()));
             match crate::render::prepare(document, &job.options, &render, &fetch_policy).await {
                 Ok(document) => job.document = document,
