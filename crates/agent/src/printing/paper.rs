@@ -13,7 +13,7 @@ pub fn pwg_size_mm(name: &str) -> Option<(f64, f64)> {
     let (width, height) = numbers.split_once('x')?;
     let (width, height) = (width.parse::<f64>().ok()?, height.parse::<f64>().ok()?);
     let valid = |v: f64| v.is_finite() && v > 0.0;
-    (valid(width) && valid(height)).then(|| (width * per_unit, height * per_unit))
+    (valid(width) && valid(height)).then_some((width * per_unit, height * per_unit))
 }
 
 #[cfg(test)]
