@@ -138,7 +138,7 @@ async fn job_bodies_are_checked_before_anything_is_queued() -> Result<()> {
     let refused = [
         ("copies", json!(0), "invalid_copies"),
         ("copies", json!(1000), "invalid_copies"),
-        ("contentType", json!("html"), "unsupported_content_type"),
+        ("contentType", json!("svg"), "unsupported_content_type"),
         ("options", json!({"sides": "sideways"}), "invalid_options"),
         ("options", json!({"fitToPage": "yes"}), "invalid_options"),
         ("options", json!("A4"), "invalid_options"),
