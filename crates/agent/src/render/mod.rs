@@ -7,6 +7,7 @@
 pub mod chromium;
 pub mod geometry;
 pub mod image;
+pub mod process;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,9 +67,11 @@ pub async fn prepare(
                 address,
                 options: options.clone(),
             };
-            chromium::render(page, settings, policy)
-                .await
-                .map(Document::Pdf)
+            match process::configured() {
+                Some(renderer) => process::render(&page, settings, renderer).await,
+                None => chromium::render(page, settings, policy).await,
+            }
+            .map(Document::Pdf)
         }
         Document::Image(bytes) => {
             let (options, paper) = (options.clone(), settings.paper);

@@ -27,7 +27,7 @@ use crate::protocol::{ErrorCode, Fit, JobError, PrintOptions};
 
 /// Where a page sent as `html` content lives: a name that never resolves, served by the
 /// agent from memory, so its relative URLs lead nowhere.
-const INLINE_ADDRESS: &str = "https://document.printrelay.invalid/";
+pub const INLINE_ADDRESS: &str = "https://document.printrelay.invalid/";
 
 /// CSS pixels per inch.
 const PX_PER_INCH: f64 = 96.0;
