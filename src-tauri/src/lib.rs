@@ -1,7 +1,9 @@
 //! PrintRelay desktop shell. One binary, two processes: the tray process runs the agent
 //! core and the tray icon; `--window` runs the window process, a web view that lives only
 //! while the window is open and talks to the tray process over a pipe (see `bridge`).
-//! All printing and connection logic lives in `printrelay-agent`.
+//! On Windows a third, `--render-html`, prints one HTML job for the agent with WebView2
+//! and exits (see `html_render`). All printing and connection logic lives in
+//! `printrelay-agent`.
 
 mod autostart;
 mod bridge;
@@ -10,6 +12,7 @@ mod commands;
 mod contract;
 mod control;
 mod error;
+mod html_render;
 mod i18n;
 mod launch;
 mod notify;
@@ -29,9 +32,12 @@ use printrelay_agent::paths::Paths;
 
 pub use window_process::WINDOW_FLAG;
 
+pub use html_render::RENDER_HTML_FLAG;
+
 pub use launch::HIDDEN_FLAG;
 
-/// Runs the tray app, or with `--window` the window process.
+/// Runs the tray app, with `--window` the window process, or with `--render-html` (on
+/// Windows) the HTML renderer.
 pub fn run() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == launch::REMOVE_USER_DATA_FLAG) {
@@ -43,6 +49,12 @@ pub fn run() -> ExitCode {
     #[cfg(windows)]
     if launch::Action::from_args(&args) == launch::Action::Quit && !launch::is_forwarding() {
         return launch::quit_and_wait();
+    }
+    let render_mode = args.iter().any(|a| a == RENDER_HTML_FLAG);
+    #[cfg(not(windows))]
+    if render_mode {
+        eprintln!("printrelay: {RENDER_HTML_FLAG} is the Windows app's HTML renderer; elsewhere the agent renders HTML with Chromium");
+        return ExitCode::from(2);
     }
     #[cfg(target_os = "linux")]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
@@ -65,9 +77,15 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let context = tauri::generate_context!();
+    #[cfg(windows)]
+    if render_mode {
+        // No log of its own: logging would write to stderr too, where the agent expects
+        // the one line it logs when a render fails.
+        return html_render::run(context, &paths);
+    }
     let prefix = if window_mode { "window" } else { "desktop" };
     let _log_guard = printrelay_agent::logging::init(&paths.log_dir(), prefix);
-    let context = tauri::generate_context!();
     if window_mode {
         window_app::run(context)
     } else {

@@ -78,6 +78,8 @@ fn setup<R: Runtime>(
     window_env_remove: Vec<&'static str>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let settings_store = SettingsStore::new(paths.settings_file());
+    #[cfg(windows)]
+    use_html_renderer();
     let (agent, settings, policy, mut warnings) = match start_agent(&settings_store, paths) {
         Ok((agent, in_force)) => (
             Ok(agent),
@@ -136,6 +138,21 @@ fn setup<R: Runtime>(
         ));
     }
     Ok(())
+}
+
+/// Makes the agent's HTML jobs render in this program's own `--render-html` process
+/// (WebView2), which Windows PCs have, rather than with Chromium, which they lack.
+#[cfg(windows)]
+fn use_html_renderer() {
+    use printrelay_agent::render::process::{use_renderer_process, RendererProcess};
+    match std::env::current_exe() {
+        Ok(program) => use_renderer_process(RendererProcess {
+            program,
+            args: vec![crate::html_render::RENDER_HTML_FLAG.into()],
+        }),
+        // The agent then says HTML printing is not available (`renderer_missing`).
+        Err(error) => tracing::warn!(%error, "cannot find this program; HTML jobs will not print"),
+    }
 }
 
 /// Loads the settings in force (presets, the user's file, the environment, the
