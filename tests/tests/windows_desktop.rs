@@ -54,13 +54,22 @@ async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() 
         format!("PrintRelay: Connected\\nClient ID: {client_id}\\nPrinter: {PDF_QUEUE}")
     );
     let icon = rig.host.wait_for_tray_icon().await?;
-    // Docked and painted: the icon is not one flat colour.
+    let painted_by = std::time::Instant::now() + LIMIT;
+    // Docked and painted with the connected icon: Wine repaints the tray after the
+    // tooltip changed, so a first look may still show the connecting icon.
+    let badge = colours_only_in("connected", &["connecting", "offline", "paused"])?;
     let connected = loop {
         let pixels = rig.host.pixels(&icon)?;
-        if pixels.chunks(3).any(|p| p != &pixels[..3]) {
+        if pixels
+            .chunks(3)
+            .any(|p| badge.iter().any(|colour| colour[..] == *p))
+        {
             break pixels;
         }
-        // The first paint comes when Wine gets to it; poll.
+        if std::time::Instant::now() > painted_by {
+            anyhow::bail!("the tray never showed the connected icon");
+        }
+        // The icon repaints without telling anyone; poll.
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     rig.host.screenshot("1-connected")?;
@@ -300,4 +309,32 @@ async fn a_group_policy_in_the_registry_fixes_server_token_client_id_and_autosta
     rig.wine.reg_delete_key(POLICY).await?;
     rig.wine.reg_delete_value(RUN_KEY, "PrintRelay").await?;
     result
+}
+
+/// The opaque colours of icons/tray-`name`.png that none of the `others` has: what tells
+/// that icon on screen.
+fn colours_only_in(name: &str, others: &[&str]) -> Result<Vec<[u8; 3]>> {
+    let colours = |name: &str| -> Result<std::collections::HashSet<[u8; 3]>> {
+        let path = printrelay_e2e::repo_root().join(format!("icons/tray-{name}.png"));
+        let mut reader = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&path).with_context(|| path.display().to_string())?,
+        ))
+        .read_info()?;
+        let mut pixels = vec![0; reader.output_buffer_size().context("icon size")?];
+        let frame = reader.next_frame(&mut pixels)?;
+        anyhow::ensure!(frame.color_type == png::ColorType::Rgba, "{name}: not RGBA");
+        Ok(pixels[..frame.buffer_size()]
+            .chunks(4)
+            .filter(|p| p[3] == 255)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect())
+    };
+    let mut only = colours(name)?;
+    for other in others {
+        for colour in colours(other)? {
+            only.remove(&colour);
+        }
+    }
+    anyhow::ensure!(!only.is_empty(), "tray-{name}.png has no colour of its own");
+    Ok(only.into_iter().collect())
 }
