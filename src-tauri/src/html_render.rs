@@ -20,6 +20,7 @@ mod page;
 mod tests;
 
 use printrelay_agent::protocol::Fit;
+use printrelay_agent::render::geometry::{self, PX_PER_INCH, SCALE_RANGE};
 use printrelay_agent::render::process::RenderRequest;
 use serde::Deserialize;
 use tauri::Url;
@@ -33,9 +34,6 @@ pub const RENDER_HTML_FLAG: &str = "--render-html";
 
 /// The largest request read from stdin: the page and its settings.
 pub const MAX_REQUEST_BYTES: u64 = 32 * 1024 * 1024;
-
-/// CSS pixels per inch.
-const PX_PER_INCH: f64 = 96.0;
 
 /// What the page's title becomes once it is ready to print, before its measurements.
 pub const READY_TITLE_PREFIX: &str = "printrelay:ready:";
@@ -226,7 +224,9 @@ impl Job {
         let measured_px = (measured.width_px, measured.height_px);
         let scale = match fit_scale(self.fit, self.printable_in, measured_px) {
             Some(scale) => scale,
-            None if print.scale.is_finite() => print.scale.clamp(0.1, 2.0),
+            None if print.scale.is_finite() => {
+                print.scale.clamp(*SCALE_RANGE.start(), *SCALE_RANGE.end())
+            }
             None => return Err(RequestError::Print("the scale is not a number")),
         };
         Ok(PrintSettings {
@@ -248,21 +248,10 @@ impl Job {
 /// within 0.1 to 2; 1 for a page that measured nothing. `None` without `fit` (or
 /// `none`): the job's `scale` applies (the two exclude each other).
 pub fn fit_scale(fit: Option<Fit>, printable_in: (f64, f64), measured: (f64, f64)) -> Option<f64> {
-    let (width, height) = (printable_in.0 * PX_PER_INCH, printable_in.1 * PX_PER_INCH);
-    let (doc_width, doc_height) = measured;
-    let wanted = match fit? {
-        Fit::None => return None,
-        Fit::Width if positive(doc_width) => width / doc_width,
-        Fit::Page if positive(doc_width) && positive(doc_height) => {
-            (width / doc_width).min(height / doc_height)
-        }
-        Fit::Width | Fit::Page => 1.0,
-    };
-    Some(if wanted.is_finite() {
-        wanted.clamp(0.1, 2.0)
-    } else {
-        1.0
-    })
+    match fit? {
+        Fit::None => None,
+        fit => Some(geometry::fit_scale(fit, printable_in, measured)),
+    }
 }
 
 /// The measurements in a title [`READY_SCRIPT`] set, `None` for any other title.

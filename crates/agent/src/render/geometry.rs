@@ -2,7 +2,7 @@
 //! applied, margins, the printable box. Pure; shared by every renderer (Chromium,
 //! WebView2) and the image placer, on the job worker's task.
 
-use crate::protocol::{Margins, Orientation, PrintOptions};
+use crate::protocol::{Fit, Margins, Orientation, PrintOptions};
 
 /// Millimetres in an inch.
 pub const MM_PER_INCH: f64 = 25.4;
@@ -10,6 +10,33 @@ pub const MM_PER_INCH: f64 = 25.4;
 pub const POINTS_PER_INCH: f64 = 72.0;
 /// ISO A4, the paper when neither the job nor the printer names one.
 pub const A4_MM: (f64, f64) = (210.0, 297.0);
+/// CSS pixels per inch.
+pub const PX_PER_INCH: f64 = 96.0;
+/// The zoom renderers take (Chromium's `printToPDF`, WebView2's print settings).
+pub const SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.1..=2.0;
+
+/// The zoom `fit` asks of a document laid out at `measured` CSS pixels (width, height)
+/// on a printable area of `printable_in` inches: the printable width over the
+/// document's (`width`), or the smaller of that and the heights' (`page`), within
+/// [`SCALE_RANGE`]; 1 for `none` or a document that measured nothing. Shared by every
+/// HTML renderer, so they scale alike.
+pub fn fit_scale(fit: Fit, printable_in: (f64, f64), measured: (f64, f64)) -> f64 {
+    let (width, height) = (printable_in.0 * PX_PER_INCH, printable_in.1 * PX_PER_INCH);
+    let (doc_width, doc_height) = measured;
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    let wanted = match fit {
+        Fit::Width if positive(doc_width) => width / doc_width,
+        Fit::Page if positive(doc_width) && positive(doc_height) => {
+            (width / doc_width).min(height / doc_height)
+        }
+        Fit::None | Fit::Width | Fit::Page => 1.0,
+    };
+    if wanted.is_finite() {
+        wanted.clamp(*SCALE_RANGE.start(), *SCALE_RANGE.end())
+    } else {
+        1.0
+    }
+}
 
 /// Millimetres as PDF points.
 pub fn mm_to_pt(mm: f64) -> f64 {

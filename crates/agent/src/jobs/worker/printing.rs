@@ -79,8 +79,17 @@ impl Pipeline {
             job.document,
             Document::Remote { .. } | Document::Html(_) | Document::Image(_)
         );
-        if needs_work {
-            // The page of an HTML job whose CSS names none: the printer's default paper.
+        let html = matches!(
+            job.document,
+            Document::Html(_)
+                | Document::Remote {
+                    kind: crate::protocol::RemoteKind::Html,
+                    ..
+                }
+        );
+        if html {
+            // The page of an HTML job whose CSS names none: the printer's default paper
+            // (asked of the spooler only for HTML; nothing else takes the printer's paper).
             let backend = Arc::clone(&self.backend);
             let queue = printer.clone();
             if let Ok(Some(paper)) =
@@ -88,6 +97,8 @@ impl Pipeline {
             {
                 render.paper = paper;
             }
+        }
+        if needs_work {
             let document = std::mem::replace(&mut job.document, Document::Raw(Vec::new()));
             match crate::render::prepare(document, &job.options, &render, &fetch_policy).await {
                 Ok(document) => job.document = document,

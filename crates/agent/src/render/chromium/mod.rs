@@ -20,7 +20,7 @@ use browser::{Browser, LaunchError};
 use cdp::CdpError;
 use network::{Network, PageState, Served};
 
-use super::geometry::{mm_to_in, PageGeometry};
+use super::geometry::{fit_scale, mm_to_in, PageGeometry, PX_PER_INCH, SCALE_RANGE};
 use super::RenderSettings;
 use crate::fetch::FetchPolicy;
 use crate::protocol::{ErrorCode, Fit, JobError, PrintOptions};
@@ -28,9 +28,6 @@ use crate::protocol::{ErrorCode, Fit, JobError, PrintOptions};
 /// Where a page sent as `html` content lives: a name that never resolves, served by the
 /// agent from memory, so its relative URLs lead nowhere.
 pub const INLINE_ADDRESS: &str = "https://document.printrelay.invalid/";
-
-/// CSS pixels per inch.
-const PX_PER_INCH: f64 = 96.0;
 
 /// Waits for web fonts and for two frames after them: a template that draws its barcode
 /// on `load` has drawn it by then.
@@ -256,17 +253,13 @@ pub fn print_params(
 /// what Chromium takes (0.1 to 2).
 fn scale(options: &PrintOptions, geometry: &PageGeometry, measured: Option<(f64, f64)>) -> f64 {
     let (width, height) = geometry.printable_mm();
-    let wanted = match (options.scale, options.fit, measured) {
-        (Some(scale), _, _) => scale.0,
-        (None, Some(Fit::Width), Some((doc_width, _))) if doc_width > 0.0 => px(width) / doc_width,
-        (None, Some(Fit::Page), Some((doc_width, doc_height)))
-            if doc_width > 0.0 && doc_height > 0.0 =>
-        {
-            (px(width) / doc_width).min(px(height) / doc_height)
+    match (options.scale, options.fit, measured) {
+        (Some(scale), _, _) => scale.0.clamp(*SCALE_RANGE.start(), *SCALE_RANGE.end()),
+        (None, Some(fit), Some(measured)) => {
+            fit_scale(fit, (mm_to_in(width), mm_to_in(height)), measured)
         }
         _ => 1.0,
-    };
-    wanted.clamp(0.1, 2.0)
+    }
 }
 
 /// Millimetres as CSS pixels.

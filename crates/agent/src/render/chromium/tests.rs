@@ -8,16 +8,21 @@ fn near(value: &Value, expected: f64) -> bool {
     value.as_f64().is_some_and(|v| (v - expected).abs() < 1e-6)
 }
 
-#[test]
-fn a_label_size_and_margins_become_inches_and_the_css_size_yields() {
-    let options = PrintOptions {
+/// A 100 x 150 mm label page without margins.
+fn label() -> PrintOptions {
+    PrintOptions {
         page_size: Some(PageSize::Custom {
             width: Mm(100.0),
             height: Mm(150.0),
         }),
         margins: Some(Margins::all(0.0)),
         ..PrintOptions::default()
-    };
+    }
+}
+
+#[test]
+fn a_label_size_and_margins_become_inches_and_the_css_size_yields() {
+    let options = label();
     let geometry = PageGeometry::from_options(&options, A4_MM);
     let params = print_params(&options, &geometry, None);
     assert!(near(&params["paperWidth"], 100.0 / 25.4), "{params}");
@@ -88,14 +93,7 @@ async fn chromium_renders_a_scripted_page_at_the_job_size() -> Result<(), String
         <img src="http://refused.example/logo.png">
         <script>document.getElementById('t').textContent = 'drawn by script 打印';</script>
         </body></html>"#;
-    let options = PrintOptions {
-        page_size: Some(PageSize::Custom {
-            width: Mm(100.0),
-            height: Mm(150.0),
-        }),
-        margins: Some(Margins::all(0.0)),
-        ..PrintOptions::default()
-    };
+    let options = label();
     let settings = crate::render::RenderSettings {
         timeout: std::time::Duration::from_secs(60),
         browser: None,
