@@ -257,12 +257,13 @@ impl TrayHost {
         Ok(out.stdout)
     }
 
-    /// Waits until `window` shows other pixels than `before`; returns them.
+    /// Waits until `window` shows other pixels than `before`, painted (not one flat
+    /// colour: Wine clears the icon while it repaints it); returns them.
     pub async fn wait_for_other_pixels(&self, window: &str, before: &[u8]) -> Result<Vec<u8>> {
         let deadline = Instant::now() + LIMIT;
         loop {
             let now = self.pixels(window)?;
-            if now != before {
+            if now != before && painted(&now) {
                 return Ok(now);
             }
             if Instant::now() > deadline {
@@ -273,6 +274,20 @@ impl TrayHost {
         }
     }
 
+    /// Waits until `window` shows exactly `expected` (a repaint may pass through a
+    /// cleared icon first); fails with `what` after [`LIMIT`].
+    pub async fn wait_for_pixels(&self, window: &str, expected: &[u8], what: &str) -> Result<()> {
+        let deadline = Instant::now() + LIMIT;
+        while self.pixels(window)? != expected {
+            if Instant::now() > deadline {
+                bail!("the tray icon does not show {what} within {LIMIT:?}");
+            }
+            // The icon repaints without telling anyone; poll.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
     /// Saves a screenshot of the whole display as `artifacts/windows-desktop/<name>.png`.
     pub fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let path = artifacts_dir()
@@ -281,6 +296,11 @@ impl TrayHost {
         self.display.screenshot(&path)?;
         Ok(path)
     }
+}
+
+/// True when RGB `pixels` are not all one colour: an icon is drawn on them.
+pub fn painted(pixels: &[u8]) -> bool {
+    pixels.chunks(3).any(|p| p != &pixels[..3])
 }
 
 /// The explorer.exe window below trayer's panel in an `xwininfo -tree` listing.

@@ -126,19 +126,14 @@ async fn the_tray_app_connects_prints_and_its_icon_and_tooltip_follow_the_hub() 
     rig.ask(&["--reconnect"]).await?;
     app.wait_for_tooltip("PrintRelay: Connected, printing paused")
         .await?;
-    assert_eq!(
-        rig.host.pixels(&icon)?,
-        paused,
-        "paused shows over connected"
-    );
+    rig.host
+        .wait_for_pixels(&icon, &paused, "paused over connected")
+        .await?;
     rig.ask(&["--resume"]).await?;
     app.wait_for_tooltip("PrintRelay: Connected\\n").await?;
-    rig.host.wait_for_other_pixels(&icon, &paused).await?;
-    assert_eq!(
-        rig.host.pixels(&icon)?,
-        connected,
-        "the connected icon again"
-    );
+    rig.host
+        .wait_for_pixels(&icon, &connected, "the connected icon again")
+        .await?;
     rig.host.screenshot("4-reconnected")?;
 
     rig.ask(&["--quit"]).await?;
