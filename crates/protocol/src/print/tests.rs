@@ -337,3 +337,17 @@ fn bad_page_options_and_non_images_are_refused_with_their_codes() {
         "{huge:?}"
     );
 }
+
+/// A bound holds to the last digit: `100.00000000000001` mm is over 100, as the hub's
+/// OpenAPI schema (and a JSON schema validator) says.
+#[test]
+fn page_option_bounds_hold_for_numbers_just_past_them() {
+    let options: Value = serde_json::from_str(r#"{"margins": 100.00000000000001}"#).expect("json");
+    let got = parse(
+        json!({"jobId": "j", "contentType": "html", "content": "<p>x</p>", "options": options}),
+    );
+    assert_eq!(
+        got.map_err(|r| r.error.code),
+        Err(ErrorCode::InvalidOptions)
+    );
+}
