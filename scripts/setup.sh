@@ -23,10 +23,11 @@ build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-d
 # whose link the network test pulls, and a certificate no public CA signed.
 # chromium-headless-shell renders HTML jobs (docs/decisions/0007); the benchmark sets
 # Debian's chromium --print-to-pdf beside it, and zbar-tools reads printed barcodes back.
+# chromium-driver drives Chromium over WebDriver for the hub console's tests.
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
   gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei
   python3-venv iproute2 openssl cups-ipp-utils trayer xdotool wixl msitools
-  chromium zbar-tools)
+  chromium chromium-driver zbar-tools)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
@@ -94,6 +95,9 @@ if [ "$mode" = test ]; then
   # comes out on it (the agent asks the queue's media-default).
   add_raw_queue PrintRelayLetter
   as_root lpadmin -p PrintRelayLetter -o media-default=na_letter_8.5x11in
+  # The hub console's tests: one queue that prints, one its cancel test stops.
+  add_raw_queue PrintRelayConsole
+  add_raw_queue PrintRelayConsoleHeld
   # A queue whose device always fails (its output folder cannot be made), with CUPS
   # told to abort the job instead of stopping the queue: the agent must say `failed`.
   if ! lpstat -p PrintRelayFail >/dev/null 2>&1; then

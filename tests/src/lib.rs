@@ -3,6 +3,7 @@
 //!
 //! Every wait is bounded and fails with what was seen, so a broken run says why.
 
+pub mod chromedriver;
 pub mod connect_proxy;
 pub mod cutting_proxy;
 pub mod desktop;

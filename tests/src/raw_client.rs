@@ -57,6 +57,17 @@ impl RawClient {
     /// The next event `(name, first argument)`, answering pings meanwhile; `None` once the
     /// server disconnected this client or closed the connection.
     pub async fn next_event(&mut self, limit: Duration) -> Result<Option<(String, Value)>> {
+        Ok(self
+            .next_event_with_ack(limit)
+            .await?
+            .map(|(name, data, _)| (name, data)))
+    }
+
+    /// As [`RawClient::next_event`], with the ack id the server asked for an answer under.
+    pub async fn next_event_with_ack(
+        &mut self,
+        limit: Duration,
+    ) -> Result<Option<(String, Value, Option<u64>)>> {
         loop {
             let frame = match tokio::time::timeout(limit, self.socket.next()).await? {
                 None | Some(Err(_)) => return Ok(None),
@@ -75,11 +86,23 @@ impl RawClient {
             } else if text.starts_with("41") {
                 return Ok(None);
             } else if let Some(event) = text.strip_prefix("42") {
-                let event: Value = serde_json::from_str(event)?;
+                let digits =
+                    event.len() - event.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                let ack = event[..digits].parse::<u64>().ok();
+                let event: Value = serde_json::from_str(&event[digits..])?;
                 let name = event[0].as_str().unwrap_or_default().to_owned();
-                return Ok(Some((name, event[1].clone())));
+                return Ok(Some((name, event[1].clone(), ack)));
             }
         }
+    }
+
+    /// Answers the server's event `ack` with `data`.
+    pub async fn ack(&mut self, ack: u64, data: &Value) -> Result<()> {
+        let packet = serde_json::json!([data]);
+        self.socket
+            .send(Message::text(format!("43{ack}{packet}")))
+            .await?;
+        Ok(())
     }
 
     /// Reads events until `name` arrives; its argument.

@@ -1,5 +1,6 @@
 //! A small W3C WebDriver client for driving the desktop app through tauri-driver and
-//! WebKitWebDriver: sessions, elements, clicks, scripts and screenshots.
+//! WebKitWebDriver (and the hub's console through chromedriver, `crate::chromedriver`):
+//! sessions, elements, clicks, typing, scripts and screenshots.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -98,6 +99,44 @@ pub struct Session {
 }
 
 impl Session {
+    /// The session whose URL is `base` (`http://driver/session/<id>`).
+    pub(crate) fn at(base: String) -> Self {
+        Self { base }
+    }
+
+    /// Opens `url` in the session's window.
+    pub async fn navigate(&self, url: &str) -> Result<()> {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await?;
+        Ok(())
+    }
+
+    /// The URL the window shows.
+    pub async fn current_url(&self) -> Result<String> {
+        let url = self.call(reqwest::Method::GET, "/url", None).await?;
+        Ok(url.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Types `text` into the element matching `css` (a file path, for a file input).
+    pub async fn send_keys(&self, css: &str, text: &str) -> Result<()> {
+        self.on_element(
+            css,
+            reqwest::Method::POST,
+            "value",
+            Some(json!({"text": text})),
+        )
+        .await
+        .with_context(|| format!("typing into {css}"))?;
+        Ok(())
+    }
+
+    /// Empties the input matching `css`.
+    pub async fn clear(&self, css: &str) -> Result<()> {
+        self.on_element(css, reqwest::Method::POST, "clear", Some(json!({})))
+            .await?;
+        Ok(())
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,

@@ -570,3 +570,124 @@ async fn an_agent_killed_during_a_burst_from_the_hub_prints_every_job_exactly_on
     spool.ensure_each_once(&markers)?;
     Ok(())
 }
+
+/// `POST /api/v1/jobs/{id}/cancel`: a queued job ends at the hub (and is never sent); a
+/// delivered one is asked of its agent when it is back, and never sent again; an agent
+/// that answers `unknown_job` leaves the hub to end it; an ended job is 409. `reprint`
+/// sends the content again under a new id, and `stats` counts it all.
+#[tokio::test]
+async fn jobs_are_cancelled_at_the_hub_or_through_the_agent_and_printed_again() -> Result<()> {
+    let db = tempfile::tempdir()?;
+    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    let client_id = unique_marker("cancelpc");
+    let auth = json!({"clientId": client_id, "protocol": 1});
+    let connect = || async {
+        let mut socket = RawClient::connect(hub.port, &auth).await?;
+        socket.emit("register", &json!(client_id)).await?;
+        socket.wait_for_event("registered", LIMIT).await?;
+        anyhow::Ok(socket)
+    };
+    let cancel = |job_id: String| {
+        let request = hub.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/jobs/{job_id}/cancel"),
+        );
+        async move {
+            let response = request.send().await?;
+            anyhow::Ok((response.status().as_u16(), response.json::<Value>().await?))
+        }
+    };
+    let held = unique_marker("held");
+    let waiting = unique_marker("waiting");
+    let mut socket = connect().await?;
+    hub.submit(&raw_job(&client_id, &held, "held")).await?;
+    let print = socket.wait_for_event("print", LIMIT).await?;
+    ensure!(print["jobId"] == held.as_str());
+    socket.close().await?;
+    wait_presence(&hub, &client_id, false).await?;
+    hub.submit(&raw_job(&client_id, &waiting, "waiting"))
+        .await?;
+
+    let (status, body) = cancel(waiting.clone()).await?;
+    ensure!(
+        (status, &body["state"]) == (200, &json!("cancelled")),
+        "{body}"
+    );
+    let stored = hub.job(&waiting).await?.unwrap_or_default();
+    ensure!(stored["error"]["code"] == "cancelled", "{stored}");
+    let (status, body) = cancel(held.clone()).await?;
+    ensure!(status == 202 && body["cancelRequested"] == true, "{body}");
+    ensure!(body["state"] == "delivered", "{body}");
+    let (status, body) = cancel(unique_marker("nope")).await?;
+    ensure!((status, &body["error"]["code"]) == (404, &json!("job_not_found")));
+
+    // Back online: the held job is asked about, not sent again; the waiting one is not sent.
+    let mut socket = connect().await?;
+    let after = unique_marker("after");
+    hub.submit(&raw_job(&client_id, &after, "after")).await?;
+    let mut printed = Vec::new();
+    let mut asked = None;
+    while printed.last() != Some(&after) || asked.is_none() {
+        let Some((name, data, ack)) = socket.next_event_with_ack(LIMIT).await? else {
+            anyhow::bail!("disconnected");
+        };
+        match name.as_str() {
+            "print" => printed.push(data["jobId"].as_str().unwrap_or_default().to_owned()),
+            "cancel_job" => asked = Some((data["jobId"].clone(), ack)),
+            _ => {}
+        }
+    }
+    ensure!(printed == [after.clone()], "sent: {printed:?}");
+    let (asked_for, ack) = asked.unwrap_or_default();
+    ensure!(asked_for == held.as_str(), "asked to cancel {asked_for}");
+    let ack = ack.ok_or_else(|| anyhow::anyhow!("cancel_job without an ack"))?;
+    socket
+        .ack(
+            ack,
+            &json!({"ok": false, "error": {"code": "unknown_job", "message": "no job"}}),
+        )
+        .await?;
+    hub.wait_for_job_state(&held, "cancelled", LIMIT).await?;
+
+    let status = json!({"jobId": after, "state": "completed", "at": 1, "printer": "P"});
+    socket.emit("job_status", &status).await?;
+    hub.wait_for_job_state(&after, "completed", LIMIT).await?;
+    let (status, body) = cancel(after.clone()).await?;
+    ensure!(
+        (status, &body["error"]["code"]) == (409, &json!("job_finished")),
+        "{body}"
+    );
+
+    let response = hub
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/jobs/{after}/reprint"),
+        )
+        .send()
+        .await?;
+    ensure!(response.status() == 202);
+    let again: Value = response.json().await?;
+    let print = socket.wait_for_event("print", LIMIT).await?;
+    ensure!(
+        print["jobId"] == again["jobId"] && print["jobId"] != after.as_str(),
+        "{print}"
+    );
+    ensure!(print["content"] == raw_job("", "", "after")["content"]);
+
+    let stats: Value = hub
+        .request(reqwest::Method::GET, "/api/v1/stats")
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        stats["clients"] == json!({"online": 1, "total": 1}),
+        "{stats}"
+    );
+    ensure!(
+        stats["jobs"] == json!({"completed": 1, "failed": 0, "waiting": 1}),
+        "{stats}"
+    );
+    ensure!(stats["oldestWaiting"]["jobId"] == again["jobId"], "{stats}");
+    Ok(())
+}

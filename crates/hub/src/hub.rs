@@ -211,9 +211,11 @@ impl Hub {
         }));
     }
 
-    /// Sends `client_id` its waiting jobs (in the background, in order).
+    /// Sends `client_id` its waiting jobs (in the background, in order), and asks it to
+    /// cancel those someone cancelled while it held them.
     pub fn deliver(&self, client_id: &str) {
         self.delivery.start(client_id);
+        self.ask_cancels(client_id);
     }
 
     /// Records an application heartbeat from socket `sid` with the round trip the agent
@@ -314,5 +316,6 @@ impl Hub {
     }
 }
 
+mod cancel;
 #[cfg(test)]
 mod tests;

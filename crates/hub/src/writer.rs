@@ -10,7 +10,8 @@ use tokio::sync::oneshot;
 
 use crate::events::{Change, Changes, JobChange};
 use crate::store::{
-    Applied, Inserted, NewJob, Presence, StateChange, Store, StoreError, Upkeep, Write, Written,
+    Applied, CancelOrder, CancelOutcome, Inserted, NewJob, Presence, StateChange, Store,
+    StoreError, Upkeep, Write, Written,
 };
 
 /// At most this many writes go in one transaction.
@@ -40,6 +41,11 @@ pub enum Pending {
     },
     Presence(Presence),
     Upkeep(Upkeep),
+    /// A cancel order; its sender (if any) waits for the outcome.
+    Cancel {
+        order: CancelOrder,
+        answer: Option<oneshot::Sender<Result<CancelOutcome, StoreError>>>,
+    },
 }
 
 /// What a committed batch asks of the hub afterwards.
@@ -141,6 +147,7 @@ pub fn commit(
             Pending::Status { status, .. } => Write::Status(status),
             Pending::Presence(presence) => Write::Presence(presence),
             Pending::Upkeep(upkeep) => Write::Upkeep(upkeep),
+            Pending::Cancel { order, .. } => Write::Cancel(order),
         })
         .collect();
     let written = {
@@ -173,8 +180,17 @@ pub fn commit(
             tracing::error!(%error, writes = batch.len(), "cannot store a batch of writes");
             let error = Arc::new(error);
             for pending in batch {
-                if let Pending::Job { answer, .. } = pending {
-                    let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
+                match pending {
+                    Pending::Job { answer, .. } => {
+                        let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
+                    }
+                    Pending::Cancel {
+                        answer: Some(answer),
+                        ..
+                    } => {
+                        let _ = answer.send(Err(StoreError::Batch(Arc::clone(&error))));
+                    }
+                    _ => {}
                 }
             }
             return Committed::default();
@@ -204,6 +220,15 @@ pub fn commit(
                     send_ack(ack, &applied);
                 }
             }
+            (Pending::Cancel { answer, .. }, Written::Cancel(outcome)) => {
+                if let CancelOutcome::AtHub(change) = &outcome {
+                    // A `delivered` job that ended frees room in the client's window.
+                    committed.wants(&change.client_id);
+                }
+                if let Some(answer) = answer {
+                    let _ = answer.send(Ok(outcome));
+                }
+            }
             _ => {}
         }
     }
@@ -231,7 +256,8 @@ fn publish(changes: &Changes, writes: &[Write<'_>], written: &[Written], now: u6
                 },
                 now,
             ),
-            (_, Written::Status(Applied::Moved(change))) => {
+            (_, Written::Status(Applied::Moved(change)))
+            | (_, Written::Cancel(CancelOutcome::AtHub(change))) => {
                 publish_job(changes, change.clone(), now)
             }
             (_, Written::Upkeep(expired)) => {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use crate::connection::{self, ConnectionHandle, ServerAck};
-use crate::jobs::{AckReply, Incoming};
+use crate::jobs::{AckReply, ControlError, Incoming};
 use crate::printing::{PrinterBackend, PrinterInfo};
 use crate::protocol;
+use crate::record::JobRecord;
 use crate::settings::Settings;
 
 pub(super) async fn list_printers(backend: &Arc<dyn PrinterBackend>) -> Vec<PrinterInfo> {
@@ -77,9 +78,13 @@ pub(super) async fn dispatch(
                     })
                     .await;
                 // Answer off this loop: the worker may be busy printing.
+                let connection = connection.clone();
+                let ack = event.ack;
                 tokio::spawn(async move {
-                    if let Ok(Err(error)) = answer.await {
-                        tracing::info!(%error, "cancel_job refused");
+                    let answer =
+                        cancel_answer(answer.await.unwrap_or(Err(ControlError::WorkerGone)));
+                    if let Some(ack) = ack {
+                        connection.ack(ack, answer).await;
                     }
                 });
             }
@@ -104,4 +109,44 @@ fn answer_when_stored(connection: &ConnectionHandle, ack: ServerAck) -> AckReply
         }
     });
     reply
+}
+
+/// The ack of a `cancel_job` (protocol section 6): `{"ok": true, "state"}` with the job's
+/// state now (`cancelled`, or `spooled` while the spooler cancels it), or `{"ok": false,
+/// "error": {code, message}}`: `unknown_job` (never stored here: the server may cancel it
+/// itself), `job_finished`, `cancel_failed`.
+fn cancel_answer(outcome: Result<JobRecord, ControlError>) -> serde_json::Value {
+    let refused = |code: &str, error: &ControlError| {
+        tracing::info!(%error, "cancel_job refused");
+        serde_json::json!({"ok": false, "error": {"code": code, "message": error.to_string()}})
+    };
+    match outcome {
+        Ok(record) => serde_json::json!({"ok": true, "state": record.state}),
+        Err(error @ ControlError::NotFound(_)) => refused("unknown_job", &error),
+        Err(error @ ControlError::AlreadyFinished { .. }) => refused("job_finished", &error),
+        Err(error) => refused("cancel_failed", &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server learns whether the agent ever had the job: only `unknown_job` lets it
+    /// cancel a delivered job itself.
+    #[test]
+    fn a_cancel_is_answered_with_a_stable_code() {
+        let answer = cancel_answer(Err(ControlError::NotFound("j".into())));
+        assert_eq!(answer["ok"], false);
+        assert_eq!(answer["error"]["code"], "unknown_job");
+        let finished = ControlError::AlreadyFinished {
+            job_id: "j".into(),
+            state: protocol::JobState::Completed,
+        };
+        assert_eq!(cancel_answer(Err(finished))["error"]["code"], "job_finished");
+        assert_eq!(
+            cancel_answer(Err(ControlError::WorkerGone))["error"]["code"],
+            "cancel_failed"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::submission;
 use crate::hub::Hub;
-use crate::store::{Client, Job};
+use crate::store::{CancelOutcome, Client, Job, JobQuery};
 
 /// Jobs per page unless `limit` says otherwise.
 const DEFAULT_LIMIT: u64 = 50;
@@ -74,8 +74,28 @@ fn is_json(headers: &HeaderMap) -> bool {
 pub struct JobFilter {
     client_id: Option<String>,
     state: Option<String>,
+    /// A piece of the job id or client id.
+    q: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
+}
+
+/// The longest `q` (ids are at most 128 characters).
+const MAX_QUERY_CHARS: usize = 128;
+
+/// A time in ms since the Unix epoch, from a query string.
+fn epoch_ms(name: &str, text: Option<&str>) -> Result<Option<u64>, ApiError> {
+    text.map(|text| {
+        super::integral(text).ok_or_else(|| {
+            ApiError::InvalidQuery(format!(
+                "{name} must be a time in ms since the Unix epoch, from 0 to {}",
+                i64::MAX
+            ))
+        })
+    })
+    .transpose()
 }
 
 pub async fn list_jobs(
@@ -100,12 +120,25 @@ pub async fn list_jobs(
                 ApiError::InvalidQuery(format!("offset must be an integer from 0 to {}", i64::MAX))
             })?,
     };
-    let jobs: Vec<Job> = hub.store().jobs(
-        filter.client_id.as_deref(),
-        filter.state.as_deref(),
-        limit as usize,
+    if filter
+        .q
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+    {
+        return Err(ApiError::InvalidQuery(format!(
+            "q may be at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let query = JobQuery {
+        client_id: filter.client_id.as_deref(),
+        state: filter.state.as_deref(),
+        text: filter.q.as_deref().filter(|q| !q.is_empty()),
+        since: epoch_ms("since", filter.since.as_deref())?,
+        until: epoch_ms("until", filter.until.as_deref())?,
+        limit: limit as usize,
         offset,
-    )?;
+    };
+    let jobs: Vec<Job> = hub.store().jobs(&query)?;
     Ok(Json(json!({ "jobs": jobs })))
 }
 
@@ -130,4 +163,71 @@ pub async fn get_client(
     let Path(client_id) = path?;
     let client = hub.client(&client_id)?;
     client.map(Json).ok_or(ApiError::ClientNotFound(client_id))
+}
+
+/// `POST /api/v1/jobs/{jobId}/cancel`: 200 `cancelled` when the job waited at the hub;
+/// 202 with `cancelRequested` when its agent holds it (the agent is asked, now or when it
+/// is back online; `job` events tell the outcome); 409 when it ended already.
+pub async fn cancel_job(
+    State(hub): State<Hub>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Path(job_id) = path?;
+    match hub.cancel(&job_id).await? {
+        CancelOutcome::AtHub(change) => Ok((
+            StatusCode::OK,
+            Json(json!({"jobId": job_id, "state": change.state})),
+        )),
+        CancelOutcome::Requested { state, .. } => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"jobId": job_id, "state": state, "cancelRequested": true})),
+        )),
+        CancelOutcome::Finished(state) => Err(ApiError::JobFinished { job_id, state }),
+        CancelOutcome::NotFound => Err(ApiError::JobNotFound(job_id)),
+    }
+}
+
+/// `POST /api/v1/jobs/{jobId}/reprint`: a new job (new id) with the same client and
+/// content.
+pub async fn reprint_job(
+    State(hub): State<Hub>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Path(job_id) = path?;
+    let (new_id, submitted) = hub
+        .reprint(&job_id)
+        .await?
+        .ok_or(ApiError::JobNotFound(job_id))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"jobId": new_id, "state": submitted.state})),
+    ))
+}
+
+/// Query of `GET /api/v1/stats`.
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    since: Option<String>,
+}
+
+/// How far back `GET /api/v1/stats` counts finished jobs without `since`: a day.
+const DEFAULT_STATS_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// `GET /api/v1/stats`: clients online and known; jobs completed and failed since
+/// `since`, waiting now, and the oldest waiting.
+pub async fn stats(
+    State(hub): State<Hub>,
+    query: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query?;
+    let since = epoch_ms("since", query.since.as_deref())?
+        .unwrap_or_else(|| printrelay_protocol::now_ms().saturating_sub(DEFAULT_STATS_WINDOW_MS));
+    let clients = hub.clients()?;
+    let online = clients.iter().filter(|c| c.connected).count();
+    let jobs = hub.store().job_stats(since)?;
+    Ok(Json(json!({
+        "clients": {"online": online, "total": clients.len()},
+        "jobs": {"completed": jobs.completed, "failed": jobs.failed, "waiting": jobs.waiting},
+        "oldestWaiting": jobs.oldest_waiting,
+    })))
 }

@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 404 `client_not_found`.
     #[error("no client {0}")]
     ClientNotFound(String),
+    /// 409 `job_finished`: the job ended already (in this state); nothing to cancel.
+    #[error("job {job_id} is {state} already")]
+    JobFinished { job_id: String, state: String },
     /// 413 `too_large`: a body over `--max-body-bytes`.
     #[error("the body is over the hub's limit (--max-body-bytes)")]
     TooLarge,
@@ -99,6 +102,7 @@ impl ApiError {
             Self::NotFound | Self::JobNotFound(_) | Self::ClientNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
+            Self::JobFinished { .. } => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
@@ -119,6 +123,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::JobNotFound(_) => "job_not_found",
             Self::ClientNotFound(_) => "client_not_found",
+            Self::JobFinished { .. } => "job_finished",
             Self::TooLarge => "too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Misdirected(_) => "misdirected_request",

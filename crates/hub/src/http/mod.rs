@@ -5,6 +5,7 @@
 
 mod api;
 mod api_token;
+pub mod console;
 pub mod cors;
 pub mod error;
 mod events;
@@ -26,7 +27,8 @@ use error::ApiError;
 /// The OpenAPI document of every route below, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../api/openapi.json");
 
-/// The HTTP API; everything but `/healthz` and the OpenAPI document needs an API token
+/// The HTTP API and the web console; everything but `/healthz`, the OpenAPI document and
+/// the console's static files needs an API token
 /// when tokens are configured. Bodies over `max_body_bytes` get 413. Every error answer
 /// is JSON `{"error": {"code", "message"}}`. An unknown path is 404 before any token
 /// check (the token guards routes, not the absence of one).
@@ -40,6 +42,7 @@ pub fn router(hub: Hub, tokens: Tokens, max_body_bytes: usize) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes));
     open.router
+        .merge(console::router())
         .merge(protected)
         .fallback(async || ApiError::NotFound)
         .layer(axum::middleware::map_response(error::json_errors))
@@ -100,6 +103,9 @@ fn routes() -> (Routes, Routes) {
         .post("/api/v1/jobs", api::submit_job)
         .get("/api/v1/jobs", api::list_jobs)
         .get("/api/v1/jobs/{jobId}", api::get_job)
+        .post("/api/v1/jobs/{jobId}/cancel", api::cancel_job)
+        .post("/api/v1/jobs/{jobId}/reprint", api::reprint_job)
+        .get("/api/v1/stats", api::stats)
         .get("/api/v1/clients", api::list_clients)
         .get("/api/v1/clients/{clientId}", api::get_client)
         .get("/api/v1/events", events::stream_events);

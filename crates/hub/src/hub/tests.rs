@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::json;
 
 use super::*;
+use crate::store::JobQuery;
 
 /// A hub over a fresh database; keep the folder alive as long as the hub.
 fn hub() -> (Hub, tempfile::TempDir) {
@@ -54,7 +55,13 @@ async fn concurrent_submissions_are_each_answered_and_all_stored() {
     }
     assert_eq!(created.len(), 200);
     assert!(created.values().all(|&n| n == 1), "{created:?}");
-    let stored = hub.store().jobs(None, None, 1000, 0).expect("jobs");
+    let stored = hub
+        .store()
+        .jobs(&JobQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .expect("jobs");
     assert_eq!(stored.len(), 200);
     let mut published = HashSet::new();
     while let Ok(Change::Job(change)) = changes.try_recv() {
@@ -73,7 +80,13 @@ async fn reads_do_not_wait_for_the_writer() {
         .await
         .expect("stored");
     let _held = lock(&hub.writer);
-    let jobs = hub.store().jobs(None, None, 10, 0).expect("read");
+    let jobs = hub
+        .store()
+        .jobs(&JobQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .expect("read");
     assert_eq!(jobs.len(), 1);
     assert_eq!(hub.clients().expect("clients").len(), 0);
 }

@@ -6,7 +6,8 @@ use super::*;
 impl Store {
     /// Up to `limit` jobs to send to a client's socket `sid` now, in order: queued ones,
     /// and ones delivered over an earlier connection that never got a status (the agent
-    /// dedupes, so re-sending is safe); none whose `expiresAt` passed.
+    /// dedupes, so re-sending is safe) unless someone asked to cancel them (the agent is
+    /// asked instead); none whose `expiresAt` passed.
     pub fn deliverable(
         &self,
         client_id: &str,
@@ -16,7 +17,8 @@ impl Store {
     ) -> Result<Vec<(String, Value)>, StoreError> {
         let mut statement = self.db.prepare_cached(
             "SELECT job_id, payload FROM jobs WHERE client_id = ?1
-               AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS NOT ?2))
+               AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS NOT ?2
+                                         AND cancel_requested_at IS NULL))
                AND (expires_at IS NULL OR expires_at > ?3)
              ORDER BY seq LIMIT ?4",
         )?;
@@ -49,7 +51,8 @@ impl Store {
             let mut changes = Vec::new();
             {
                 let mut first = tx.prepare_cached(
-                    "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3
+                    "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3,
+                       delivered_at = COALESCE(delivered_at, ?2)
                      WHERE job_id = ?1 AND state = 'queued' RETURNING client_id",
                 )?;
                 let mut again = tx.prepare_cached(
@@ -101,22 +104,27 @@ impl Store {
         Ok(count.max(0) as usize)
     }
 
-    /// Jobs, newest first, optionally of one client and/or in one state; at most `limit`
-    /// after skipping `offset`. Without status histories (ask for one job for that).
-    pub fn jobs(
-        &self,
-        client_id: Option<&str>,
-        state: Option<&str>,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<Job>, StoreError> {
-        let mut statement = self.db.prepare(
-            "SELECT job_id, client_id, state, created_at, updated_at, expires_at, error FROM jobs
+    /// Jobs, newest first, as `query` selects them. Without status histories (ask for one
+    /// job for that).
+    pub fn jobs(&self, query: &JobQuery<'_>) -> Result<Vec<Job>, StoreError> {
+        let mut statement = self.db.prepare(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs
              WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR state = ?2)
-             ORDER BY seq DESC LIMIT ?3 OFFSET ?4",
-        )?;
+               AND (?5 IS NULL OR instr(lower(job_id), ?5) > 0 OR instr(lower(client_id), ?5) > 0)
+               AND (?6 IS NULL OR created_at >= ?6) AND (?7 IS NULL OR created_at < ?7)
+             ORDER BY seq DESC LIMIT ?3 OFFSET ?4"
+        ))?;
+        let as_sql = |t: Option<u64>| t.map(|t| t.min(i64::MAX as u64) as i64);
         let rows = statement.query_map(
-            params![client_id, state, limit.clamp(1, 1000) as i64, offset as i64],
+            params![
+                query.client_id,
+                query.state,
+                query.limit.clamp(1, 1000) as i64,
+                query.offset.min(i64::MAX as usize) as i64,
+                query.text.map(str::to_lowercase),
+                as_sql(query.since),
+                as_sql(query.until),
+            ],
             job_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -139,7 +147,7 @@ impl Store {
         let job = self
             .db
             .query_row(
-                "SELECT job_id, client_id, state, created_at, updated_at, expires_at, error FROM jobs WHERE job_id = ?1",
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?1"),
                 params![job_id],
                 job_from_row,
             )
@@ -224,6 +232,10 @@ pub(super) fn upkeep_in(
     Ok(expired)
 }
 
+/// The columns [`job_from_row`] reads, in its order.
+pub(super) const JOB_COLUMNS: &str = "job_id, client_id, state, created_at, updated_at, \
+     expires_at, error, delivered_at, cancel_requested_at";
+
 pub(super) fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         job_id: row.get(0)?,
@@ -235,6 +247,8 @@ pub(super) fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         error: row
             .get::<_, Option<String>>(6)?
             .and_then(|e| serde_json::from_str(&e).ok()),
+        delivered_at: row.get::<_, Option<i64>>(7)?.map(|t| t as u64),
+        cancel_requested_at: row.get::<_, Option<i64>>(8)?.map(|t| t as u64),
         events: Vec::new(),
     })
 }

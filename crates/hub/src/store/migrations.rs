@@ -32,4 +32,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE INDEX job_events_job ON job_events(job_id);
     CREATE INDEX jobs_state_expiry ON jobs(state, expires_at);
     CREATE INDEX jobs_state_updated ON jobs(state, updated_at);",
+    // 3: when a job first went to its PC, and when someone asked to cancel it while
+    // the PC had it (the console's timeline and cancel).
+    "ALTER TABLE jobs ADD COLUMN delivered_at INTEGER;
+    ALTER TABLE jobs ADD COLUMN cancel_requested_at INTEGER;",
 ];

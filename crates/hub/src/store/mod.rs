@@ -11,13 +11,16 @@
 //!
 //! The rooms: [`model`] (what the store takes and gives), `clients` (presence and
 //! `client_info`), `jobs` (queueing, delivery, reading jobs, expiry and purge),
-//! `statuses` (an agent's `job_status`, read through the protocol's `JobState`),
+//! `statuses` (an agent's `job_status`, read through the protocol's `JobState`), `cancel`
+//! (cancelling at the hub, asking agents), `stats` (the console's counters),
 //! `migrations` (the schema).
 
+mod cancel;
 mod clients;
 mod jobs;
 mod migrations;
 pub mod model;
+pub mod stats;
 mod statuses;
 #[cfg(test)]
 mod tests;
@@ -29,10 +32,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use cancel::apply_cancel;
 use clients::apply_presence;
 use jobs::{queue_job, upkeep_in};
 use migrations::MIGRATIONS;
-use statuses::apply_status;
+use statuses::{apply_status, stored_rank};
 
 pub use model::*;
 
@@ -130,6 +134,7 @@ impl Store {
                     Written::Presence
                 }
                 Write::Upkeep(upkeep) => Written::Upkeep(upkeep_in(&tx, upkeep, now)?),
+                Write::Cancel(order) => Written::Cancel(apply_cancel(&tx, order, now)?),
             });
         }
         tx.commit()?;

@@ -32,8 +32,29 @@ pub struct Job {
     pub updated_at: u64,
     pub expires_at: Option<u64>,
     pub error: Option<Value>,
+    /// When the job first went to its client.
+    pub delivered_at: Option<u64>,
+    /// When someone asked to cancel it while its client had it (the agent is asked; the
+    /// state turns `cancelled` when it confirms).
+    pub cancel_requested_at: Option<u64>,
     /// Every status the agent reported, oldest first.
     pub events: Vec<Value>,
+}
+
+/// Which jobs to list, newest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JobQuery<'a> {
+    pub client_id: Option<&'a str>,
+    pub state: Option<&'a str>,
+    /// A piece of the job id or client id, in any case.
+    pub text: Option<&'a str>,
+    /// Created at or after (ms since the Unix epoch).
+    pub since: Option<u64>,
+    /// Created before.
+    pub until: Option<u64>,
+    /// At most this many (1 to 1000).
+    pub limit: usize,
+    pub offset: usize,
 }
 
 /// A job that moved to a new state.
@@ -72,6 +93,31 @@ pub enum Write<'a> {
     Status(&'a Value),
     Presence(&'a Presence),
     Upkeep(&'a Upkeep),
+    Cancel(&'a CancelOrder),
+}
+
+/// Someone asks to cancel a job (`POST /api/v1/jobs/{id}/cancel`), or its agent answered
+/// a `cancel_job` saying it never stored the job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancelOrder {
+    pub job_id: String,
+    /// The agent answered `unknown_job`: a `delivered` job may end at the hub.
+    pub agent_lacks_it: bool,
+}
+
+/// What a cancel order came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelOutcome {
+    /// The job waited at the hub (or its agent never stored it): `cancelled` now.
+    AtHub(StateChange),
+    /// The client holds the job in this state: the agent is asked to cancel it.
+    Requested {
+        client_id: String,
+        state: String,
+    },
+    /// The job ended already, in this state.
+    Finished(String),
+    NotFound,
 }
 
 /// What one write of a batch came to.
@@ -82,6 +128,7 @@ pub enum Written {
     Presence,
     /// The jobs that expired.
     Upkeep(Vec<StateChange>),
+    Cancel(CancelOutcome),
 }
 
 /// What a status came to.

@@ -205,3 +205,152 @@ fn migrations_refuse_a_newer_database_and_roll_back_a_failed_step() -> Result<()
     assert_eq!((version, half), (1, 0));
     Ok(())
 }
+
+fn cancel(store: &mut Store, job_id: &str, agent_lacks_it: bool, now: u64) -> CancelOutcome {
+    let order = CancelOrder {
+        job_id: job_id.into(),
+        agent_lacks_it,
+    };
+    match store
+        .write(&[Write::Cancel(&order)], now)
+        .expect("write")
+        .pop()
+    {
+        Some(Written::Cancel(outcome)) => outcome,
+        other => panic!("not a cancel outcome: {other:?}"),
+    }
+}
+
+/// A queued job ends `cancelled` at the hub and is never handed out; one its agent holds
+/// is only marked (never re-sent, asked of the agent), and ends at the hub only when the
+/// agent says it never stored it; an ended job stays as it ended.
+#[test]
+fn cancelling_ends_waiting_jobs_and_asks_agents_for_the_rest() -> Result<(), StoreError> {
+    let mut store = Store::open(Path::new(":memory:"), None)?;
+    let jobs = ["q", "d", "r", "c"].map(|id| new_job(id, "pc-1"));
+    insert_jobs(&mut store, &jobs, 1)?;
+    store.delivered(&["d", "r", "c"].map(String::from), "sid-1", 2)?;
+    for (job, state) in [("r", "received"), ("c", "completed")] {
+        let status = serde_json::json!({"jobId": job, "state": state});
+        store.write(&[Write::Status(&status)], 3)?;
+    }
+    let CancelOutcome::AtHub(change) = cancel(&mut store, "q", false, 4) else {
+        panic!("a queued job is cancelled at the hub");
+    };
+    assert_eq!(change.state, "cancelled");
+    assert_eq!(
+        change.error.as_ref().map(|e| e["code"].clone()),
+        Some("cancelled".into())
+    );
+    for (job, state) in [("d", "delivered"), ("r", "received")] {
+        assert_eq!(
+            cancel(&mut store, job, false, 5),
+            CancelOutcome::Requested {
+                client_id: "pc-1".into(),
+                state: state.into()
+            }
+        );
+    }
+    assert_eq!(
+        cancel(&mut store, "c", false, 5),
+        CancelOutcome::Finished("completed".into())
+    );
+    assert_eq!(
+        cancel(&mut store, "nope", false, 5),
+        CancelOutcome::NotFound
+    );
+    // Neither the cancelled job nor the one the agent is asked about goes out again.
+    assert!(store.deliverable("pc-1", "sid-2", 6, 100)?.is_empty());
+    assert_eq!(store.cancel_requests("pc-1")?, ["d", "r"]);
+    let d = store.job("d")?.expect("d");
+    assert_eq!((d.delivered_at, d.cancel_requested_at), (Some(2), Some(5)));
+    // The agent answered it never stored `d`: it ends at the hub; `r` it has.
+    assert!(matches!(
+        cancel(&mut store, "d", true, 7),
+        CancelOutcome::AtHub(_)
+    ));
+    assert_eq!(
+        cancel(&mut store, "r", true, 7),
+        CancelOutcome::Finished("received".into())
+    );
+    assert_eq!(store.cancel_requests("pc-1")?, ["r"]);
+    Ok(())
+}
+
+/// The list filters by a piece of the job or client id in any case and by creation time.
+#[test]
+fn jobs_are_found_by_text_and_time() -> Result<(), StoreError> {
+    let mut store = Store::open(Path::new(":memory:"), None)?;
+    insert_jobs(&mut store, &[new_job("INV-1", "front-desk")], 10)?;
+    insert_jobs(&mut store, &[new_job("label-2", "warehouse")], 20)?;
+    insert_jobs(&mut store, &[new_job("inv-3", "warehouse")], 30)?;
+    let ids = |query: JobQuery<'_>| -> Vec<String> {
+        let query = JobQuery {
+            limit: 100,
+            ..query
+        };
+        store
+            .jobs(&query)
+            .expect("jobs")
+            .into_iter()
+            .map(|j| j.job_id)
+            .collect()
+    };
+    assert_eq!(
+        ids(JobQuery {
+            text: Some("Inv"),
+            ..Default::default()
+        }),
+        ["inv-3", "INV-1"]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            text: Some("HOUSE"),
+            ..Default::default()
+        }),
+        ["inv-3", "label-2"]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            since: Some(20),
+            until: Some(30),
+            ..Default::default()
+        }),
+        ["label-2"]
+    );
+    assert_eq!(
+        ids(JobQuery {
+            text: Some("inv"),
+            client_id: Some("warehouse"),
+            ..Default::default()
+        }),
+        ["inv-3"]
+    );
+    Ok(())
+}
+
+/// The counters: finished since a moment, waiting whenever made, the oldest waiting.
+#[test]
+fn stats_count_finished_since_and_waiting_jobs() -> Result<(), StoreError> {
+    let mut store = Store::open(Path::new(":memory:"), None)?;
+    let jobs = ["old-done", "done", "failed", "waiting", "held"].map(|id| new_job(id, "pc-1"));
+    insert_jobs(&mut store, &jobs, 1)?;
+    store.delivered(
+        &["old-done", "done", "failed", "held"].map(String::from),
+        "s",
+        2,
+    )?;
+    let write = |store: &mut Store, job: &str, state: &str, now| {
+        let status = serde_json::json!({"jobId": job, "state": state});
+        store.write(&[Write::Status(&status)], now).map(|_| ())
+    };
+    write(&mut store, "old-done", "completed", 5)?;
+    write(&mut store, "done", "completed", 50)?;
+    write(&mut store, "failed", "failed", 60)?;
+    write(&mut store, "held", "spooled", 60)?;
+    let stats = store.job_stats(10)?;
+    assert_eq!((stats.completed, stats.failed, stats.waiting), (1, 1, 2));
+    let oldest = stats.oldest_waiting.expect("a job waits");
+    assert_eq!((oldest.job_id.as_str(), oldest.created_at), ("waiting", 1));
+    Ok(())
+}
