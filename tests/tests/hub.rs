@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use base64::Engine as _;
+use printrelay_e2e::raw_client::RawClient;
 use printrelay_e2e::{
     count_printed, http_client, http_get, unique_marker, wait_for_printed, wait_until_listed,
     Agent, EventStream, Hub, PausedQueue, RAW_QUEUE, START_PRINT_ACCEPTED, START_PRINT_UNKNOWN,
@@ -892,6 +893,17 @@ async fn the_openapi_document_is_true_for_every_operation() -> Result<()> {
     hub.submit(&raw_job(&client_id, &job_id, &unique_marker("openapi")))
         .await?;
     hub.wait_for_job_state(&job_id, "completed", LIMIT).await?;
+    // For the cancel route: a job its client holds (a PrintRelay client that never
+    // answers), and jobs waiting at the hub for a client that is away, one per call.
+    let holder = unique_marker("oapi-holder");
+    let mut socket =
+        RawClient::connect(hub.port, &json!({"clientId": holder, "protocol": 1})).await?;
+    socket.emit("register", &json!(holder)).await?;
+    socket.wait_for_event("registered", LIMIT).await?;
+    let held_job = unique_marker("oapi-held");
+    hub.submit(&raw_job(&holder, &held_job, "held")).await?;
+    hub.wait_for_job_state(&held_job, "delivered", LIMIT)
+        .await?;
 
     let paths = document["paths"].as_object().expect("paths");
     let mut checked = 0;
@@ -918,12 +930,20 @@ async fn the_openapi_document_is_true_for_every_operation() -> Result<()> {
                     continue;
                 }
                 let known = code != "404";
-                let url_path = path
-                    .replace("{jobId}", if known { &job_id } else { "no-such-job" })
-                    .replace(
-                        "{clientId}",
-                        if known { &client_id } else { "no-such-client" },
-                    );
+                let target = match (path.ends_with("/cancel"), code.as_str()) {
+                    (_, "404") => "no-such-job".to_owned(),
+                    (true, "200") => {
+                        let waiting = unique_marker("oapi-waiting");
+                        hub.submit(&raw_job("oapi-away", &waiting, "w")).await?;
+                        waiting
+                    }
+                    (true, "202") => held_job.clone(),
+                    _ => job_id.clone(),
+                };
+                let url_path = path.replace("{jobId}", &target).replace(
+                    "{clientId}",
+                    if known { &client_id } else { "no-such-client" },
+                );
                 let query: Vec<(String, String)> = operation["parameters"]
                     .as_array()
                     .into_iter()
@@ -984,11 +1004,14 @@ async fn the_openapi_document_is_true_for_every_operation() -> Result<()> {
                         request = request.query(&[(name, "a"), (name, "b")]);
                     } else {
                         let bad_path = path.replace(&format!("{{{name}}}"), "%FF");
-                        request = hub.request(Method::GET, &bad_path);
+                        request = hub.request(
+                            Method::from_bytes(method.to_uppercase().as_bytes())?,
+                            &bad_path,
+                        );
                     }
                 } else {
                     assert!(
-                        ["200", "401", "404", "421"].contains(&code.as_str()),
+                        ["200", "202", "401", "404", "409", "421"].contains(&code.as_str()),
                         "{what}: the test has no way to provoke this response"
                     );
                 }

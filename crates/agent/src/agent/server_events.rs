@@ -143,7 +143,10 @@ mod tests {
             job_id: "j".into(),
             state: protocol::JobState::Completed,
         };
-        assert_eq!(cancel_answer(Err(finished))["error"]["code"], "job_finished");
+        assert_eq!(
+            cancel_answer(Err(finished))["error"]["code"],
+            "job_finished"
+        );
         assert_eq!(
             cancel_answer(Err(ControlError::WorkerGone))["error"]["code"],
             "cancel_failed"
