@@ -686,7 +686,7 @@ async fn a_binary_emit_reaches_the_server_as_a_buffer_over_both_transports() -> 
         let server =
             OriginalServer::start_with(0, 10_000, 5_000, &["--transports", transports]).await?;
         let config = ConnectionConfig {
-            server_url: Some(server.url().parse()?),
+            servers: vec![server.url().parse()?],
             socket_path: connection::DEFAULT_SOCKET_PATH.into(),
             ca_file: None,
             proxy: printrelay_agent::proxy::ProxySetting::None,

@@ -30,7 +30,7 @@ const TOKEN: &str = "console-api-token-0123456789";
 /// A hub, chromedriver and a browser on the console.
 struct Rig {
     hub: Hub,
-    _driver: ChromeDriver,
+    driver: ChromeDriver,
     browser: Session,
     _db: tempfile::TempDir,
 }
@@ -63,7 +63,7 @@ impl Rig {
         browser.navigate(&format!("{}/", hub.url())).await?;
         Ok(Some(Rig {
             hub,
-            _driver: driver,
+            driver,
             browser,
             _db: db,
         }))
@@ -386,6 +386,19 @@ async fn with_tokens_the_console_asks_for_one_and_keeps_it_out_of_urls() -> Resu
     for url in urls_seen(&rig.browser).await? {
         ensure!(!url.contains(TOKEN), "the token is in a URL: {url}");
     }
+
+    // A new tab (a session of its own) asks again, here in Chinese.
+    let chinese = rig.driver.session("zh-CN", (1280, 720)).await?;
+    chinese.navigate(&format!("{}/", rig.hub.url())).await?;
+    chinese
+        .wait_until(
+            "the Chinese sign-in form",
+            "return document.querySelector('form#signin:not([hidden])') !== null",
+            LIMIT,
+        )
+        .await?;
+    let path = artifacts_dir().join("console").join("zh-CN-signin.png");
+    chinese.screenshot(&path).await?;
     Ok(())
 }
 

@@ -691,3 +691,40 @@ async fn jobs_are_cancelled_at_the_hub_or_through_the_agent_and_printed_again() 
     ensure!(stats["oldestWaiting"]["jobId"] == again["jobId"], "{stats}");
     Ok(())
 }
+
+/// An agent given two hub nodes (`--server A,B`, no load balancer) connects to the
+/// first; when that node is killed, the agent moves to the second, which prints its jobs.
+#[tokio::test]
+async fn an_agent_given_two_hub_nodes_fails_over_when_its_node_dies() -> Result<()> {
+    let (db_a, db_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let node_a = Hub::start(&db_a.path().join("hub.db"), 1_000, 1_000).await?;
+    let node_b = Hub::start(&db_b.path().join("hub.db"), 1_000, 1_000).await?;
+    let client_id = unique_marker("failover");
+    let servers = format!("{}, {}", node_a.url(), node_b.url());
+    let flags = [
+        "--reconnect-delay-ms",
+        "100",
+        "--reconnect-delay-max-ms",
+        "300",
+    ];
+    let mut agent = Agent::start_with(&servers, &client_id, RAW_QUEUE, &flags).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    wait_presence(&node_a, &client_id, true).await?;
+    ensure!(
+        !presence(&node_b, &client_id).await?.0,
+        "the first node is tried first"
+    );
+
+    node_a.process.signal("KILL")?;
+    wait_presence(&node_b, &client_id, true).await?;
+    let job_id = unique_marker("after-failover");
+    let (status, body) = node_b
+        .submit(&raw_job(&client_id, &job_id, &job_id))
+        .await?;
+    ensure!(status == 202, "{body}");
+    node_b
+        .wait_for_job_state(&job_id, "completed", LIMIT)
+        .await?;
+    printrelay_e2e::wait_for_printed(RAW_QUEUE, job_id.as_bytes(), LIMIT).await?;
+    Ok(())
+}

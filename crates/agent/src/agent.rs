@@ -276,7 +276,7 @@ impl Agent {
 /// The connection settings derived from user settings.
 pub fn connection_config(settings: &Settings) -> Result<ConnectionConfig, SettingsError> {
     Ok(ConnectionConfig {
-        server_url: settings.server()?,
+        servers: settings.servers()?,
         socket_path: settings.socket_path()?,
         ca_file: settings.ca_file().map(Path::to_path_buf),
         proxy: settings.proxy()?,

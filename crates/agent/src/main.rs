@@ -44,7 +44,8 @@ enum Command {
 struct RunArgs {
     /// Dispatch server URL, e.g. http://localhost:3000 (default: from settings). Its path
     /// is the Socket.IO namespace, as in socket.io-client: http://host:3000/printers
-    /// joins /printers.
+    /// joins /printers. Several hub nodes, comma-separated, are tried in order, then
+    /// round-robin: http://hub1:3000,http://hub2:3000.
     #[arg(long, env = "PRINTRELAY_SERVER")]
     server: Option<String>,
     /// The server's engine path, for socket.io behind a reverse proxy at another path

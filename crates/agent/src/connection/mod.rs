@@ -36,9 +36,9 @@ use crate::protocol::ClientInfo;
 /// Everything the supervisor needs to know to connect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionConfig {
-    /// The dispatch server; `None` keeps the connection idle. Its path is the
-    /// Socket.IO namespace.
-    pub server_url: Option<Url>,
+    /// The dispatch servers, tried in order, then round-robin (see the supervisor);
+    /// none keeps the connection idle. A URL's path is the Socket.IO namespace.
+    pub servers: Vec<Url>,
     /// The engine path on the server (`/socket.io/` unless a reverse proxy moved it).
     pub socket_path: String,
     /// A PEM file of CA certificates trusted besides the operating system's.
@@ -59,7 +59,7 @@ pub struct ConnectionConfig {
 impl ConnectionConfig {
     /// True when moving from `self` to `next` needs a new connection.
     fn needs_reconnect(&self, next: &ConnectionConfig) -> bool {
-        self.server_url != next.server_url
+        self.servers != next.servers
             || self.socket_path != next.socket_path
             || self.ca_file != next.ca_file
             || self.proxy != next.proxy

@@ -91,6 +91,8 @@ pub(super) struct Supervisor {
     kick_reason: Option<String>,
     /// The binary event whose attachments are arriving, on the open session.
     assembly: Option<Assembly>,
+    /// Which of the configured servers the next attempt goes to (see [`Supervisor::round`]).
+    next_server: usize,
 }
 
 /// How often a repeated warning may be logged.
@@ -117,6 +119,7 @@ impl Supervisor {
             transitions,
             kick_reason: None,
             assembly: None,
+            next_server: 0,
         }
     }
 
@@ -138,9 +141,10 @@ impl Supervisor {
     }
 
     fn initial(&self) -> Next {
-        match self.config.server_url {
-            Some(_) => Next::Round { after_loss: None },
-            None => Next::Park(ConnectionState::Idle),
+        if self.config.servers.is_empty() {
+            Next::Park(ConnectionState::Idle)
+        } else {
+            Next::Round { after_loss: None }
         }
     }
 
@@ -154,10 +158,18 @@ impl Supervisor {
         self.state.send_replace(state);
     }
 
-    /// One round: up to `attempts` connect attempts with backoff between them.
+    /// One round: up to `attempts` connect attempts with backoff between them. With
+    /// several servers, a fresh round starts at the first and each failed attempt moves
+    /// to the next (round-robin); after a loss the round starts at the server after the
+    /// one lost, which is likely down (a hub node that died).
     async fn round(&mut self, after_loss: Option<Failure>) -> Next {
         let max_attempts = self.config.policy.attempts.max(1);
         let lost = after_loss.is_some();
+        if lost {
+            self.next_server = self.next_server.wrapping_add(1);
+        } else {
+            self.next_server = 0;
+        }
         let mut last_error = after_loss.unwrap_or(Failure {
             detail: String::new(),
             problem: Problem::ConnectionLost,
@@ -190,6 +202,7 @@ impl Supervisor {
                 Ok(Err(error)) => {
                     tracing::warn!(attempt, %error, "connect attempt failed");
                     last_error = Failure::from(&error);
+                    self.next_server = self.next_server.wrapping_add(1);
                 }
                 Err(next) => return next,
             }
@@ -249,6 +262,7 @@ impl Supervisor {
                 Ok(Err(error)) => {
                     tracing::info!(%error, "background attempt failed");
                     last_error = Failure::from(&error);
+                    self.next_server = self.next_server.wrapping_add(1);
                 }
                 Err(next) => return next,
             }
@@ -257,9 +271,16 @@ impl Supervisor {
 
     /// One bounded connect attempt; commands that arrive meanwhile can abort it.
     async fn attempt(&mut self) -> Result<Result<Session, ConnectError>, Next> {
-        let Some(url) = self.config.server_url.clone() else {
+        let servers = &self.config.servers;
+        let Some(url) = servers
+            .get(self.next_server % servers.len().max(1))
+            .cloned()
+        else {
             return Err(Next::Park(ConnectionState::Idle));
         };
+        if servers.len() > 1 {
+            tracing::info!(server = %url, "connecting");
+        }
         let auth = json!({
             "clientId": self.config.client_id,
             "token": self.config.token,

@@ -22,7 +22,7 @@ fn policy(attempts: u32) -> ReconnectPolicy {
 
 fn config(url: Option<Url>, attempts: u32) -> ConnectionConfig {
     ConnectionConfig {
-        server_url: url,
+        servers: url.into_iter().collect(),
         socket_path: DEFAULT_SOCKET_PATH.into(),
         ca_file: None,
         proxy: crate::proxy::ProxySetting::None,
@@ -310,5 +310,50 @@ async fn every_transition_is_kept_in_order_for_its_reader() {
             "reconnecting 3",
             "gaveUp 3"
         ]
+    );
+}
+
+/// Several servers (hub nodes): a round tries them in the order given, then round-robin,
+/// one per attempt, and a fresh round starts again at the first.
+#[tokio::test(start_paused = true)]
+async fn several_servers_are_tried_in_order_then_round_robin() {
+    let (accepted, mut order) = tokio::sync::mpsc::unbounded_channel();
+    let mut servers = Vec::new();
+    for index in 0..3 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        servers.push(Url::parse(&format!("http://127.0.0.1:{port}")).expect("url"));
+        let accepted = accepted.clone();
+        // Takes the connection and closes it: the attempt fails at once.
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = accepted.send(index);
+                drop(stream);
+            }
+        });
+    }
+    let config = ConnectionConfig {
+        servers,
+        ..config(None, 5)
+    };
+    let (handle, _events) = spawn(config, &client_info());
+    let mut state = handle.watch_state();
+    states_until(&mut state, |s| matches!(s, ConnectionState::GaveUp { .. })).await;
+    let mut seen = Vec::new();
+    while let Ok(index) = order.try_recv() {
+        seen.push(index);
+    }
+    // An attempt may knock twice (websocket, then long-polling) on the same server.
+    seen.dedup();
+    assert_eq!(seen, [0, 1, 2, 0, 1]);
+    handle.reconnect().await;
+    states_until(&mut state, |s| {
+        matches!(s, ConnectionState::Connecting { .. })
+    })
+    .await;
+    assert_eq!(
+        order.recv().await,
+        Some(0),
+        "a fresh round starts at the first"
     );
 }

@@ -51,12 +51,12 @@ impl FetchPolicy {
         self.ca_file.as_deref()
     }
 
-    /// The dispatch server's host (when one is set), the hosts in `allowed`, and any
-    /// public host if `allowed` holds `*`. Entries that do not parse admit nothing
-    /// (settings validation reports them).
-    pub fn new(server: Option<&Url>, allowed: &[String]) -> Self {
+    /// The dispatch servers' hosts (every one the agent may connect to), the hosts in
+    /// `allowed`, and any public host if `allowed` holds `*`. Entries that do not parse
+    /// admit nothing (settings validation reports them).
+    pub fn new(servers: &[Url], allowed: &[String]) -> Self {
         let mut policy = Self::default();
-        if let Some(host) = server.and_then(Url::host) {
+        for host in servers.iter().filter_map(Url::host) {
             policy.listed.push(host_key(&host));
         }
         for entry in allowed {
@@ -129,7 +129,7 @@ mod tests {
 
     fn policy(server: &str, allowed: &[&str]) -> FetchPolicy {
         let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
-        FetchPolicy::new(Some(&url(server)), &allowed)
+        FetchPolicy::new(&[url(server)], &allowed)
     }
 
     #[test]
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn without_a_server_only_listed_hosts_are_admitted() {
-        let p = FetchPolicy::new(None, &["docs.office".to_owned()]);
+        let p = FetchPolicy::new(&[], &["docs.office".to_owned()]);
         assert_eq!(
             p.admission(&url("http://docs.office/")),
             Some(Admission::Listed)

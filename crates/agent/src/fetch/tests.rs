@@ -62,7 +62,7 @@ impl Server {
 fn policy(allowed: &[&str]) -> FetchPolicy {
     let server = Url::parse("http://127.0.0.1:3000").expect("URL");
     let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
-    FetchPolicy::new(Some(&server), &allowed)
+    FetchPolicy::new(&[server], &allowed)
 }
 
 async fn get(url: &Url, policy: &FetchPolicy, dns: &Dns) -> Result<Document, JobError> {

@@ -128,17 +128,24 @@ pub enum SettingsError {
 }
 
 impl Settings {
-    /// The server URL parsed, or `None` when none is configured.
-    pub fn server(&self) -> Result<Option<Url>, SettingsError> {
-        let trimmed = self.server_url.trim();
-        if trimmed.is_empty() {
-            return Ok(None);
+    /// The server URLs parsed, in the order they are tried; none when none is
+    /// configured. `serverUrl` may list several, comma-separated (hub nodes to fail over
+    /// between).
+    pub fn servers(&self) -> Result<Vec<Url>, SettingsError> {
+        let mut servers = Vec::new();
+        for text in self.server_url.split(',').map(str::trim) {
+            if text.is_empty() {
+                continue;
+            }
+            let url = Url::parse(text)
+                .map_err(|e| SettingsError::ServerUrl(format!("{text:?} is not a URL ({e})")))?;
+            crate::connection::Endpoint::new(&url, DEFAULT_SOCKET_PATH)
+                .map_err(|e| SettingsError::ServerUrl(e.to_string()))?;
+            if !servers.contains(&url) {
+                servers.push(url);
+            }
         }
-        let url = Url::parse(trimmed)
-            .map_err(|e| SettingsError::ServerUrl(format!("{trimmed:?} is not a URL ({e})")))?;
-        crate::connection::Endpoint::new(&url, DEFAULT_SOCKET_PATH)
-            .map_err(|e| SettingsError::ServerUrl(e.to_string()))?;
-        Ok(Some(url))
+        Ok(servers)
     }
 
     /// The socket path as the connection uses it (`/` at both ends).
@@ -171,7 +178,7 @@ impl Settings {
     /// Every field a user typed that cannot be used, for inline validation in a form.
     pub fn problems(&self) -> Vec<SettingsError> {
         let mut problems = Vec::new();
-        if let Err(error) = self.server() {
+        if let Err(error) = self.servers() {
             problems.push(error);
         }
         if let Err(error) = self.socket_path() {
@@ -398,7 +405,22 @@ mod tests {
             Err(SettingsError::ServerUrl(_))
         ));
         settings.server_url = String::new();
-        assert_eq!(settings.server().ok(), Some(None));
+        assert_eq!(settings.servers().ok(), Some(Vec::new()));
+        // Several hub nodes, comma-separated, tried in this order; repeats count once.
+        settings.server_url = " http://a:3000, https://b/ns ,http://a:3000,".into();
+        let servers: Vec<String> = settings
+            .servers()
+            .expect("a list")
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(servers, ["http://a:3000/", "https://b/ns"]);
+        settings.server_url = "http://a:3000, ftp://b".into();
+        assert!(matches!(
+            settings.validate(),
+            Err(SettingsError::ServerUrl(_))
+        ));
+        settings.server_url = DEFAULT_SERVER_URL.into();
         settings.client_id = String::new();
         assert_eq!(settings.validate(), Err(SettingsError::ClientId));
     }

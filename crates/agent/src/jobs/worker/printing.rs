@@ -46,7 +46,7 @@ impl Pipeline {
                     paper: crate::render::geometry::A4_MM,
                 },
                 crate::fetch::FetchPolicy::new(
-                    settings.server().ok().flatten().as_ref(),
+                    &settings.servers().unwrap_or_default(),
                     &settings.fetch_allowed_hosts,
                 )
                 .with_route(settings.ca_file(), settings.proxy().unwrap_or_default()),

@@ -100,7 +100,7 @@ async fn chromium_renders_a_scripted_page_at_the_job_size() -> Result<(), String
         max_bytes: 64 << 20,
         paper: A4_MM,
     };
-    let policy = FetchPolicy::new(None, &[]);
+    let policy = FetchPolicy::new(&[], &[]);
     let page = Page {
         html: html.into(),
         address: None,
