@@ -260,8 +260,25 @@ async fn a_job_for_an_offline_pc_is_cancelled_in_the_console_and_never_prints() 
         ),
     )
     .await?;
-    rig.show("jobs").await?;
+    // By keyboard: the arrow key moves from the PCs tab to the jobs tab, Enter on a row
+    // opens its timeline, Escape closes it.
+    rig.browser
+        .send_keys("[role=tab][data-view=pcs]", "\u{E014}")
+        .await?;
+    rig.wait_for("the jobs view by keyboard", "#view-jobs:not([hidden])")
+        .await?;
     rig.wait_for("the job waits", &job_row(&doomed, "queued"))
+        .await?;
+    rig.browser
+        .send_keys(&job_row(&doomed, "queued"), "\u{E007}")
+        .await?;
+    rig.wait_for(
+        "the timeline by keyboard",
+        "#job-detail:not([hidden]) #timeline li[data-state=queued]",
+    )
+    .await?;
+    rig.browser.send_keys("#detail-close", "\u{E00C}").await?;
+    rig.wait_for("the timeline closed by Escape", "#job-detail[hidden]")
         .await?;
     rig.browser
         .click(&format!("{} button.cancel", job_row(&doomed, "queued")))

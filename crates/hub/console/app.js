@@ -208,6 +208,9 @@ function onEvent(type, data) {
       ? { ...c, connected: data.connected, socketId: data.socketId, lastSeen: data.at } : c));
     ctx.render();
     refreshClient(data.clientId);
+  } else if (type === 'client_info') {
+    // Its printers or their states changed.
+    refreshClient(data.clientId);
   } else if (type === 'lagged') {
     reloadAll();
   }

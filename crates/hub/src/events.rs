@@ -35,11 +35,21 @@ pub struct ClientChange {
     pub at: u64,
 }
 
+/// A client sent a new `client_info` (its printers, their states, the one selected).
+/// SSE event name `client_info`; read the client from the API for the details.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientInfoChange {
+    pub client_id: String,
+    pub at: u64,
+}
+
 /// One announced change.
 #[derive(Debug, Clone)]
 pub enum Change {
     Job(JobChange),
     Client(ClientChange),
+    ClientInfo(ClientInfoChange),
 }
 
 impl Change {
@@ -48,6 +58,7 @@ impl Change {
         match self {
             Change::Job(job) => &job.client_id,
             Change::Client(client) => &client.client_id,
+            Change::ClientInfo(info) => &info.client_id,
         }
     }
 
@@ -56,6 +67,7 @@ impl Change {
         let (name, data) = match self {
             Change::Job(job) => ("job", serde_json::to_string(job)),
             Change::Client(client) => ("client", serde_json::to_string(client)),
+            Change::ClientInfo(info) => ("client_info", serde_json::to_string(info)),
         };
         Event::default()
             .event(name)
@@ -106,6 +118,9 @@ impl Changes {
                 "client {}",
                 if client.connected { "online" } else { "offline" }
             ),
+            Change::ClientInfo(info) => {
+                tracing::debug!(client = %info.client_id, "client_info stored")
+            }
         }
         let _ = self.sender.send(change);
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, SocketRef};
 
 use crate::delivery::Delivery;
-use crate::events::{Change, Changes, ClientChange};
+use crate::events::{Change, Changes, ClientChange, ClientInfoChange};
 use crate::registry::{Heartbeat, Registry};
 use crate::store::{Client, NewJob, Presence, Store, StoreError, Upkeep};
 use crate::writer::{Pending, WriteQueue, WriterTurn};
@@ -277,15 +277,20 @@ impl Hub {
         })
     }
 
-    /// Stores an agent's `client_info` (printers, version, host).
+    /// Stores an agent's `client_info` (printers, version, host), then announces it.
     pub fn client_info(&self, client_id: &str, info: &ClientInfo) {
         let writer = Arc::clone(&self.writer);
+        let changes = self.changes.clone();
         let client_id = client_id.to_owned();
         let info = info.clone();
         // The writing connection may wait behind a commit: not on a runtime thread.
         tokio::task::spawn_blocking(move || {
-            if let Err(error) = lock(&writer).client_info(&client_id, &info, now_ms()) {
-                tracing::error!(%error, "cannot store client_info");
+            let now = now_ms();
+            match lock(&writer).client_info(&client_id, &info, now) {
+                Ok(()) => {
+                    changes.publish(Change::ClientInfo(ClientInfoChange { client_id, at: now }))
+                }
+                Err(error) => tracing::error!(%error, "cannot store client_info"),
             }
         });
     }

@@ -28,7 +28,7 @@ impl EventFilter {
             .is_none_or(|c| c == change.client_id());
         let job_ok = self.job_id.as_deref().is_none_or(|wanted| match change {
             Change::Job(job) => job.job_id == wanted,
-            Change::Client(_) => false,
+            Change::Client(_) | Change::ClientInfo(_) => false,
         });
         client_ok && job_ok
     }
