@@ -3,16 +3,13 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
-use serde_json::{json, Value};
+use anyhow::{Context, Result};
+use serde_json::json;
 use tokio::process::Command;
-use tokio::time::Instant;
 
-use crate::common::http_client;
 use crate::process::Process;
-use crate::webdriver::{free_port, Session};
+use crate::webdriver::{free_port, new_session, wait_until_ready, Session};
 
 /// chromedriver on a free port.
 #[derive(Debug)]
@@ -45,14 +42,7 @@ impl ChromeDriver {
             _process: Process::group_leader(child),
             port,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status_url = format!("http://127.0.0.1:{port}/status");
-        while http_client().get(&status_url).send().await.is_err() {
-            if Instant::now() > deadline {
-                bail!("chromedriver did not answer within 20 s");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until_ready(port, "chromedriver").await?;
         Ok(Some(driver))
     }
 
@@ -80,17 +70,7 @@ impl ChromeDriver {
                 "prefs": {"intl.accept_languages": language},
             },
         }}});
-        let answer: Value = http_client()
-            .post(&base)
-            .json(&capabilities)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let id = answer["value"]["sessionId"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no session: {answer}"))?;
-        Ok(Session::at(format!("{base}/{id}")))
+        new_session(&base, &capabilities).await
     }
 }
 

@@ -59,14 +59,7 @@ impl TauriDriver {
             _process: Process::group_leader(child),
             port,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status_url = format!("http://127.0.0.1:{port}/status");
-        while http_client().get(&status_url).send().await.is_err() {
-            if Instant::now() > deadline {
-                bail!("tauri-driver did not answer within 20 s");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until_ready(port, "tauri-driver").await?;
         Ok(driver)
     }
 
@@ -76,19 +69,7 @@ impl TauriDriver {
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "tauri:options": {"application": application},
         }}});
-        let answer: Value = http_client()
-            .post(&base)
-            .json(&capabilities)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let id = answer["value"]["sessionId"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no session: {answer}"))?;
-        Ok(Session {
-            base: format!("{base}/{id}"),
-        })
+        new_session(&base, &capabilities).await
     }
 }
 
@@ -99,11 +80,6 @@ pub struct Session {
 }
 
 impl Session {
-    /// The session whose URL is `base` (`http://driver/session/<id>`).
-    pub(crate) fn at(base: String) -> Self {
-        Self { base }
-    }
-
     /// Opens `url` in the session's window.
     pub async fn navigate(&self, url: &str) -> Result<()> {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
@@ -260,6 +236,36 @@ impl Session {
         self.call(reqwest::Method::DELETE, "", None).await?;
         Ok(())
     }
+}
+
+/// Waits until the driver on `port` answers `/status` (at most 20 s).
+pub(crate) async fn wait_until_ready(port: u16, what: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status_url = format!("http://127.0.0.1:{port}/status");
+    while http_client().get(&status_url).send().await.is_err() {
+        if Instant::now() > deadline {
+            bail!("{what} did not answer within 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// Opens a session at `base` (`http://driver/session`) with `capabilities`.
+pub(crate) async fn new_session(base: &str, capabilities: &Value) -> Result<Session> {
+    let answer: Value = http_client()
+        .post(base)
+        .json(capabilities)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = answer["value"]["sessionId"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no session: {answer}"))?;
+    Ok(Session {
+        base: format!("{base}/{id}"),
+    })
 }
 
 /// A port that was free a moment ago.

@@ -352,7 +352,10 @@ async fn sigterm_finishes_requests_and_loses_no_queued_job() -> Result<()> {
     assert!(std::fs::read_to_string(&hub.log)?.contains("hub stopped"));
     // The stream ends (after what was sent before the signal, e.g. `client_info`).
     while let Some(event) = tokio::time::timeout(LIMIT, events.next()).await?? {
-        assert_eq!(event.0, "client_info", "only what came before the signal: {event:?}");
+        assert_eq!(
+            event.0, "client_info",
+            "only what came before the signal: {event:?}"
+        );
     }
     online.wait_for_state("reconnecting", LIMIT).await?;
     // New connections are refused once it stopped.

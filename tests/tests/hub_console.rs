@@ -157,6 +157,15 @@ async fn agent_on(hub: &Hub, home: &AgentHome, client_id: &str, queue: &str) -> 
     Ok(agent)
 }
 
+/// Submits a text job `job_id` (its text is its id) for `client_id` through the API.
+async fn submit_text(hub: &Hub, client_id: &str, job_id: &str) -> Result<()> {
+    let job =
+        json!({"clientId": client_id, "jobId": job_id, "contentType": "text", "content": job_id});
+    let (status, body) = hub.submit(&job).await?;
+    ensure!(status == 202, "{body}");
+    Ok(())
+}
+
 /// The page's PC row of `client_id` says online (`true`) or offline.
 fn pc_row(client_id: &str, online: bool) -> String {
     format!(
@@ -247,11 +256,7 @@ async fn a_job_for_an_offline_pc_is_cancelled_in_the_console_and_never_prints() 
     wait_for_listing(&rig.hub.url(), &client_id, false, LIMIT).await?;
 
     let doomed = unique_marker("never printed");
-    let (status, body) = rig
-        .hub
-        .submit(&json!({"clientId": client_id, "jobId": doomed, "contentType": "text", "content": doomed}))
-        .await?;
-    ensure!(status == 202, "{body}");
+    submit_text(&rig.hub, &client_id, &doomed).await?;
     rig.wait_for(
         "the PC stands out with a waiting job",
         &format!(
@@ -289,9 +294,7 @@ async fn a_job_for_an_offline_pc_is_cancelled_in_the_console_and_never_prints() 
 
     let mut agent = agent_on(&rig.hub, &home, &client_id, QUEUE).await?;
     let after = unique_marker("printed after");
-    rig.hub
-        .submit(&json!({"clientId": client_id, "jobId": after, "contentType": "text", "content": after}))
-        .await?;
+    submit_text(&rig.hub, &client_id, &after).await?;
     rig.hub
         .wait_for_job_state(&after, "completed", LIMIT)
         .await?;
@@ -320,9 +323,7 @@ async fn a_job_the_spooler_holds_is_cancelled_through_its_agent() -> Result<()> 
     let _agent = agent_on(&rig.hub, &home, &client_id, HELD_QUEUE).await?;
     let held = PausedQueue::pause(HELD_QUEUE)?;
     let doomed = unique_marker("held then cancelled");
-    rig.hub
-        .submit(&json!({"clientId": client_id, "jobId": doomed, "contentType": "text", "content": doomed}))
-        .await?;
+    submit_text(&rig.hub, &client_id, &doomed).await?;
     rig.hub
         .wait_for_job_state(&doomed, "spooled", LIMIT)
         .await?;
@@ -336,9 +337,7 @@ async fn a_job_the_spooler_holds_is_cancelled_through_its_agent() -> Result<()> 
         .await?;
     held.resume()?;
     let after = unique_marker("after the held one");
-    rig.hub
-        .submit(&json!({"clientId": client_id, "jobId": after, "contentType": "text", "content": after}))
-        .await?;
+    submit_text(&rig.hub, &client_id, &after).await?;
     rig.hub
         .wait_for_job_state(&after, "completed", LIMIT)
         .await?;
@@ -436,9 +435,7 @@ async fn screenshots_of_every_view_in_both_languages() -> Result<()> {
         let home = AgentHome::new()?;
         let _agent = agent_on(&rig.hub, &home, &client_id, QUEUE).await?;
         let done = unique_marker("invoice");
-        rig.hub
-            .submit(&json!({"clientId": client_id, "jobId": done, "contentType": "text", "content": done}))
-            .await?;
+        submit_text(&rig.hub, &client_id, &done).await?;
         rig.hub
             .wait_for_job_state(&done, "completed", LIMIT)
             .await?;
