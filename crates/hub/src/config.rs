@@ -24,8 +24,10 @@ pub struct Cli {
     /// The store: a SQLite file, or a PostgreSQL URL
     /// (`postgres://USER:PASSWORD@HOST:PORT/DBNAME`; the database must exist) [default:
     /// SQLite in the platform data folder, e.g. ~/.local/share/printrelay/hub.db].
+    /// Read as text and checked in [`Config::resolve`]: clap quotes a value it refuses,
+    /// and a URL may hold a password.
     #[arg(long, env = "PRINTRELAY_HUB_DB", hide_env_values = true)]
-    pub db: Option<Database>,
+    pub db: Option<String>,
     /// Engine.IO ping interval in milliseconds [default: 10000].
     #[arg(long, env = "PRINTRELAY_HUB_PING_INTERVAL_MS")]
     pub ping_interval_ms: Option<u64>,
@@ -169,8 +171,10 @@ pub enum ConfigError {
     Expiry(PathBuf, String),
     #[error("{0}: retention: {1}")]
     Retention(PathBuf, String),
-    #[error("{0}: {1}")]
+    #[error("{0}: db: {1}")]
     Db(PathBuf, InvalidDatabase),
+    #[error("--db (or PRINTRELAY_HUB_DB): {0}")]
+    DbFlag(InvalidDatabase),
 }
 
 const SEVEN_DAYS_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -214,6 +218,12 @@ impl Config {
                 })?),
                 None => None,
             };
+        let cli_db = cli
+            .db
+            .as_deref()
+            .map(Database::parse)
+            .transpose()
+            .map_err(ConfigError::DbFlag)?;
         let file_db = match &file.db {
             Some(text) => Some(
                 Database::parse(text)
@@ -237,7 +247,7 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
-            db: cli.db.or(file_db),
+            db: cli_db.or(file_db),
             ping_interval_ms: cli
                 .ping_interval_ms
                 .or(file.ping_interval_ms)
@@ -377,7 +387,12 @@ mod tests {
         let cli =
             Cli::try_parse_from(["printrelay-hub", "--db", "postgres://hub:pw@db:5433/relay"])
                 .expect("a URL");
-        assert!(cli.db.as_ref().is_some_and(Database::is_postgres));
+        let config = Config::resolve(cli, FileConfig::default()).expect("resolves");
+        assert!(config.db.as_ref().is_some_and(Database::is_postgres));
+        let cli = Cli::try_parse_from(["printrelay-hub", "--db", "postgres://hub:s3cret@db:x/r"])
+            .expect("text");
+        let error = Config::resolve(cli, FileConfig::default()).expect_err("a bad port");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
         let file: FileConfig =
             toml::from_str(r#"db = "postgresql://hub:s3cret@db:x/relay""#).expect("text");
         let error = Config::resolve(Cli::default(), file).expect_err("a bad port");

@@ -17,9 +17,7 @@ pub enum Database {
 
 /// A `--db` value that starts like a PostgreSQL URL but cannot be read as one.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "db: not a PostgreSQL URL ({reason}); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
-)]
+#[error("not a PostgreSQL URL ({reason}); expected postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME")]
 pub struct InvalidDatabase {
     reason: String,
 }

@@ -131,7 +131,9 @@ pub(super) fn sqlite_version(db: &Db) -> Result<i64, StoreError> {
 
 /// Held for each step's transaction: hubs starting at once against one database take
 /// their turns, and each reads the version the one before it left.
-const PG_LOCK: &str = "SELECT pg_advisory_xact_lock(7023469812254412849);
+/// (Quietly: "already exists, skipping" on every start is no news.)
+const PG_LOCK: &str = "SET LOCAL client_min_messages = warning;
+    SELECT pg_advisory_xact_lock(7023469812254412849);
     CREATE TABLE IF NOT EXISTS printrelay_schema (version BIGINT NOT NULL);
     INSERT INTO printrelay_schema (version)
       SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM printrelay_schema);";
