@@ -193,9 +193,19 @@ impl Db {
         &self,
         work: impl FnOnce(&Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.transaction_with("", work)
+    }
+
+    /// As [`Db::transaction`], with PostgreSQL `settings` (`SET LOCAL ...;`) sent with
+    /// its `BEGIN` (one round trip).
+    pub fn transaction_with<T>(
+        &self,
+        settings: &str,
+        work: impl FnOnce(&Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         match self {
             Db::Sqlite(db) => db.execute_batch("BEGIN")?,
-            Db::Postgres(db) => db.begin()?,
+            Db::Postgres(db) => db.begin(settings)?,
         }
         let open = Open(self);
         let value = work(self)?;

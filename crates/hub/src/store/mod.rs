@@ -178,11 +178,10 @@ impl Store {
                 sqlite.pragma_update(None, "synchronous", "FULL")?;
                 result
             }
-            Db::Postgres(_) => self.db.transaction(|tx| {
-                // This transaction only; the session stays durable.
-                tx.batch("SET LOCAL synchronous_commit = off")?;
-                write(tx)
-            }),
+            // This transaction only; the session stays durable.
+            Db::Postgres(_) => self
+                .db
+                .transaction_with("SET LOCAL synchronous_commit = off;", write),
         }
     }
 

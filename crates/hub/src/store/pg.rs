@@ -123,8 +123,9 @@ impl Pg {
         self.with_client(|client| Ok(client.batch_execute(sql)?))
     }
 
-    pub fn begin(&self) -> Result<(), StoreError> {
-        self.batch("BEGIN")?;
+    /// `BEGIN`, then `settings` for this transaction, in one round trip.
+    pub fn begin(&self, settings: &str) -> Result<(), StoreError> {
+        self.batch(&format!("BEGIN;{settings}"))?;
         self.in_transaction.set(true);
         Ok(())
     }
