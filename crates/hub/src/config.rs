@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::store::{Database, InvalidDatabase};
+
 /// Command line; every flag also reads the environment variable named beside it.
 #[derive(Debug, Default, Parser)]
 #[command(name = "printrelay-hub", version, about = "PrintRelay dispatch server")]
@@ -19,9 +21,13 @@ pub struct Cli {
     /// Address to listen on [default: 127.0.0.1:3000].
     #[arg(long, env = "PRINTRELAY_HUB_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// SQLite database [default: the platform data folder, e.g. ~/.local/share/printrelay/hub.db].
-    #[arg(long, env = "PRINTRELAY_HUB_DB")]
-    pub db: Option<PathBuf>,
+    /// The store: a SQLite file, or a PostgreSQL URL
+    /// (`postgres://USER:PASSWORD@HOST:PORT/DBNAME`; the database must exist) [default:
+    /// SQLite in the platform data folder, e.g. ~/.local/share/printrelay/hub.db].
+    /// Read as text and checked in [`Config::resolve`]: clap quotes a value it refuses,
+    /// and a URL may hold a password.
+    #[arg(long, env = "PRINTRELAY_HUB_DB", hide_env_values = true)]
+    pub db: Option<String>,
     /// Engine.IO ping interval in milliseconds [default: 10000].
     #[arg(long, env = "PRINTRELAY_HUB_PING_INTERVAL_MS")]
     pub ping_interval_ms: Option<u64>,
@@ -39,8 +45,8 @@ pub struct Cli {
     /// `30d`, or `never` [default: 30d].
     #[arg(long, env = "PRINTRELAY_HUB_RETENTION", value_parser = parse_expiry)]
     pub retention: Option<Expiry>,
-    /// Largest size of the database in MiB; past it submissions are answered 507 [default:
-    /// no cap but the disk].
+    /// Largest size of a SQLite database in MiB (SQLite only: PostgreSQL has its own
+    /// limits); past it submissions are answered 507 [default: no cap but the disk].
     #[arg(long, env = "PRINTRELAY_HUB_MAX_DB_MIB")]
     pub max_db_mib: Option<u64>,
     /// A token agents must send in their handshake (repeat for several; comma-separated in env).
@@ -110,7 +116,9 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     listen: Option<SocketAddr>,
-    db: Option<PathBuf>,
+    /// Read as text and checked in [`Config::resolve`]: a parse error in the file would
+    /// quote the line, and a URL may hold a password.
+    db: Option<String>,
     ping_interval_ms: Option<u64>,
     ping_timeout_ms: Option<u64>,
     max_body_bytes: Option<usize>,
@@ -129,8 +137,8 @@ pub struct FileConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// `None`: the platform data folder.
-    pub db: Option<PathBuf>,
+    /// `None`: SQLite in the platform data folder.
+    pub db: Option<Database>,
     pub ping_interval_ms: u64,
     pub ping_timeout_ms: u64,
     pub max_body_bytes: usize,
@@ -138,7 +146,7 @@ pub struct Config {
     pub default_expiry_ms: Option<u64>,
     /// Milliseconds finished jobs are kept; `None`: forever.
     pub retention_ms: Option<u64>,
-    /// Cap of the database size in MiB.
+    /// Cap of the database size in MiB (SQLite only).
     pub max_db_mib: Option<u64>,
     pub agent_tokens: Vec<String>,
     pub client_tokens: HashMap<String, String>,
@@ -163,6 +171,10 @@ pub enum ConfigError {
     Expiry(PathBuf, String),
     #[error("{0}: retention: {1}")]
     Retention(PathBuf, String),
+    #[error("{0}: db: {1}")]
+    Db(PathBuf, InvalidDatabase),
+    #[error("--db (or PRINTRELAY_HUB_DB): {0}")]
+    DbFlag(InvalidDatabase),
 }
 
 const SEVEN_DAYS_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -206,6 +218,19 @@ impl Config {
                 })?),
                 None => None,
             };
+        let cli_db = cli
+            .db
+            .as_deref()
+            .map(Database::parse)
+            .transpose()
+            .map_err(ConfigError::DbFlag)?;
+        let file_db = match &file.db {
+            Some(text) => Some(
+                Database::parse(text)
+                    .map_err(|e| ConfigError::Db(cli.config.clone().unwrap_or_default(), e))?,
+            ),
+            None => None,
+        };
         let list = |from_cli: Vec<String>, from_file: Option<Vec<String>>| {
             let chosen = if from_cli.is_empty() {
                 from_file.unwrap_or_default()
@@ -222,7 +247,7 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
-            db: cli.db.or(file.db),
+            db: cli_db.or(file_db),
             ping_interval_ms: cli
                 .ping_interval_ms
                 .or(file.ping_interval_ms)
@@ -331,7 +356,11 @@ mod tests {
         );
         assert_eq!(config.ping_interval_ms, 5000, "flag over env and file");
         assert_eq!(config.max_body_bytes, 2000, "env over file");
-        assert_eq!(config.db, Some(PathBuf::from("/srv/file.db")), "file");
+        assert_eq!(
+            config.db,
+            Some(Database::Sqlite("/srv/file.db".into())),
+            "file"
+        );
         assert_eq!(config.default_expiry_ms, Some(90 * 60_000), "file");
         assert_eq!(config.api_tokens, ["from-file"]);
         assert_eq!(
@@ -349,6 +378,25 @@ mod tests {
         assert_eq!(config.default_expiry_ms, Some(SEVEN_DAYS_MS));
         assert!(config.agent_tokens.is_empty() && config.cors_origins.is_empty());
         assert!(config.public_names.is_empty());
+    }
+
+    /// `--db` takes a path or a PostgreSQL URL; a bad URL in the file is refused without
+    /// quoting it (it may hold a password).
+    #[test]
+    fn db_is_a_path_or_a_postgres_url() {
+        let cli =
+            Cli::try_parse_from(["printrelay-hub", "--db", "postgres://hub:pw@db:5433/relay"])
+                .expect("a URL");
+        let config = Config::resolve(cli, FileConfig::default()).expect("resolves");
+        assert!(config.db.as_ref().is_some_and(Database::is_postgres));
+        let cli = Cli::try_parse_from(["printrelay-hub", "--db", "postgres://hub:s3cret@db:x/r"])
+            .expect("text");
+        let error = Config::resolve(cli, FileConfig::default()).expect_err("a bad port");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        let file: FileConfig =
+            toml::from_str(r#"db = "postgresql://hub:s3cret@db:x/relay""#).expect("text");
+        let error = Config::resolve(Cli::default(), file).expect_err("a bad port");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 
     #[test]

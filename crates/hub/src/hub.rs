@@ -2,7 +2,6 @@
 //! group-commit writer, presence to the registry (and, in order, the writer), deliveries
 //! to a task per client; reads use a connection of their own that never waits for a commit.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -11,7 +10,7 @@ use socketioxide::extract::{AckSender, SocketRef};
 use crate::delivery::Delivery;
 use crate::events::{Change, Changes, ClientChange, ClientInfoChange};
 use crate::registry::{Heartbeat, Registry};
-use crate::store::{Client, NewJob, Presence, Store, StoreError, Upkeep};
+use crate::store::{Client, Database, Job, NewJob, Presence, Store, StoreError, Upkeep};
 use crate::writer::{Pending, WriteQueue, WriterTurn};
 
 pub use crate::writer::Submitted;
@@ -57,16 +56,25 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// A hub over the database at `path` (created and migrated if needed; `max_pages`
-    /// caps its size); event streams end when `closing` turns true.
-    pub fn open(
-        path: &Path,
+    /// A hub over `database` (created and migrated if needed; `max_pages` caps a SQLite
+    /// file's size); event streams end when `closing` turns true.
+    pub async fn open(
+        database: &Database,
         max_pages: Option<u64>,
         closing: tokio::sync::watch::Receiver<bool>,
         retention: Retention,
     ) -> Result<Self, StoreError> {
-        let writer = Arc::new(Mutex::new(Store::open(path, max_pages)?));
-        let reader = Arc::new(Mutex::new(Store::open_reader(path)?));
+        let database = database.clone();
+        // Connecting and migrating block (and PostgreSQL's client may not run on a runtime
+        // thread at all).
+        let (writer, reader) = tokio::task::spawn_blocking(move || {
+            let writer = Store::open(&database, max_pages)?;
+            Ok::<_, StoreError>((writer, Store::open_reader(&database)?))
+        })
+        .await
+        .unwrap_or(Err(StoreError::ReadStopped))?;
+        let writer = Arc::new(Mutex::new(writer));
+        let reader = Arc::new(Mutex::new(reader));
         let registry = Registry::default();
         let changes = Changes::new(closing);
         let delivery = Delivery::new(Arc::clone(&writer), registry.clone(), changes.clone());
@@ -232,8 +240,8 @@ impl Hub {
 
     /// Every client ever registered, by id; `connected` is the registry's (always the
     /// live truth), with its live heartbeat figures.
-    pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        let mut clients = self.store().clients()?;
+    pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let mut clients = self.read(|store| store.clients()).await?;
         let mut live = self.registry.bindings();
         for client in &mut clients {
             match live.remove(&client.client_id) {
@@ -255,8 +263,9 @@ impl Hub {
     }
 
     /// One client, as in [`Hub::clients`].
-    pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        let stored = self.store().client(client_id)?;
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let id = client_id.to_owned();
+        let stored = self.read(move |store| store.client(&id)).await?;
         let binding = self.registry.binding(client_id);
         Ok(match (stored, binding) {
             (Some(mut client), Some(binding)) => {
@@ -296,13 +305,34 @@ impl Hub {
     }
 
     /// The number of jobs waiting for `client_id`.
-    pub fn pending(&self, client_id: &str) -> Result<usize, StoreError> {
-        self.store().waiting(client_id, now_ms())
+    pub async fn pending(&self, client_id: &str) -> Result<usize, StoreError> {
+        let id = client_id.to_owned();
+        self.read(move |store| store.waiting(&id, now_ms())).await
     }
 
-    /// The read-only store, locked. Its reads never wait for the writer.
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        lock(&self.reader)
+    /// One job with its status history.
+    pub async fn job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+        let id = job_id.to_owned();
+        self.read(move |store| store.job(&id)).await
+    }
+
+    /// The client a job is for.
+    pub async fn job_client(&self, job_id: &str) -> Result<Option<String>, StoreError> {
+        let id = job_id.to_owned();
+        self.read(move |store| store.job_client(&id)).await
+    }
+
+    /// Runs `read` on the read-only store, on the blocking pool: it never waits for the
+    /// writer, and no store call runs on a runtime thread (PostgreSQL's client would panic
+    /// there, and SQLite's blocks it).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = Arc::clone(&self.reader);
+        tokio::task::spawn_blocking(move || read(&lock(&reader)))
+            .await
+            .unwrap_or(Err(StoreError::ReadStopped))
     }
 
     /// The client registered on socket `sid`.
@@ -315,9 +345,12 @@ impl Hub {
         self.registry.is_online(client_id)
     }
 
-    /// Folds the write-ahead log into the database file (at shutdown).
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
-        lock(&self.writer).checkpoint()
+    /// Folds SQLite's write-ahead log into the database file (at shutdown).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || lock(&writer).checkpoint())
+            .await
+            .unwrap_or(Err(StoreError::ReadStopped))
     }
 }
 

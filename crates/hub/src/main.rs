@@ -14,8 +14,10 @@ mod writer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
 use std::process::ExitCode;
 use std::time::Duration;
+use store::Database;
 
 use clap::Parser;
 use socketioxide::SocketIo;
@@ -115,13 +117,20 @@ async fn run(config: Config) -> Result<(), HubError> {
     http::host::AllowedHosts::new(config.listen, &config.public_names)?;
     let db = match config.db {
         Some(db) => db,
-        None => directories::ProjectDirs::from("", "", "PrintRelay")
-            .ok_or(HubError::NoDataDir)?
-            .data_local_dir()
-            .join("hub.db"),
+        None => Database::Sqlite(
+            directories::ProjectDirs::from("", "", "PrintRelay")
+                .ok_or(HubError::NoDataDir)?
+                .data_local_dir()
+                .join("hub.db"),
+        ),
     };
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| HubError::Folder(dir.to_path_buf(), e))?;
+    if let Database::Sqlite(path) = &db {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| HubError::Folder(dir.to_path_buf(), e))?;
+        }
+    }
+    if db.is_postgres() && config.max_db_mib.is_some() {
+        tracing::warn!("--max-db-mib applies to SQLite only; ignored for PostgreSQL");
     }
     // SQLite pages are 4 KiB.
     let max_pages = config.max_db_mib.map(|mib| mib * 256);
@@ -144,7 +153,7 @@ async fn run(config: Config) -> Result<(), HubError> {
         default_expiry_ms: config.default_expiry_ms,
         finished_ms: config.retention_ms,
     };
-    let hub = hub::Hub::open(&db, max_pages, closing_rx, retention)?;
+    let hub = hub::Hub::open(&db, max_pages, closing_rx, retention).await?;
     tokio::spawn(upkeep(hub.clone()));
     socket::attach(&io, hub.clone(), tokens.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -172,7 +181,8 @@ async fn run(config: Config) -> Result<(), HubError> {
     let stop = StopSignals::listen();
     // One machine-readable line for scripts and tests.
     println!("{}", serde_json::json!({"listening": local.port()}));
-    tracing::info!(%local, db = %db.display(), "hub listening");
+    // `Database` shows a URL without its user, password or options.
+    tracing::info!(%local, %db, "hub listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let signal = stop.recv().await;
@@ -189,7 +199,7 @@ async fn run(config: Config) -> Result<(), HubError> {
     // Agents see a clean close and reconnect elsewhere or later; jobs delivered without
     // a `received` go out again on their next connection.
     io.close().await;
-    hub.checkpoint()?;
+    hub.checkpoint().await?;
     tracing::info!("hub stopped");
     Ok(())
 }

@@ -55,7 +55,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
     let a = access.clone();
     socket.on(
         events::REGISTER,
-        async move |socket: SocketRef, Data::<Value>(id)| on_register(socket, &id, &h, &a),
+        async move |socket: SocketRef, Data::<Value>(id)| on_register(socket, &id, &h, &a).await,
     );
     let h = hub.clone();
     let a = access.clone();
@@ -87,7 +87,7 @@ fn on_connect(socket: &SocketRef, hub: &Hub, access: Access) {
         async move |Data::<Value>(status), ack: AckSender| {
             // Only the client a job is for (as far as its token proves) may report on it.
             let job_id = status["jobId"].as_str().unwrap_or_default();
-            let owner = h.store().job_client(job_id);
+            let owner = h.job_client(job_id).await;
             match owner {
                 Ok(Some(owner)) if !a.tokens.may_register(&a.proved, &owner) => {
                     tracing::warn!(job = %job_id, client = %owner, "status refused: the token is not this client's");
@@ -143,7 +143,7 @@ pub async fn own_request_head(mut request: axum::extract::Request) -> axum::extr
     request
 }
 
-fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access) {
+async fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access) {
     // The original protocol sends the bare id string; anything else is ignored.
     let Some(client_id) = client_id
         .as_str()
@@ -157,7 +157,7 @@ fn on_register(socket: SocketRef, client_id: &Value, hub: &Hub, access: &Access)
         return;
     }
     hub.register(client_id, &socket, access.v1);
-    let queued = hub.pending(client_id).unwrap_or_else(|error| {
+    let queued = hub.pending(client_id).await.unwrap_or_else(|error| {
         tracing::error!(%error, "cannot count queued jobs");
         0
     });

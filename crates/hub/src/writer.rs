@@ -300,9 +300,8 @@ fn send_ack(ack: AckSender, applied: &Applied) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
+    use crate::store::Database;
 
     fn changes() -> Changes {
         // The sender may go: nothing here waits for a shutdown.
@@ -327,11 +326,16 @@ mod tests {
         assert!(queue.push(upkeep()).is_some(), "the turn ended when empty");
     }
 
+    crate::on_both_engines!(async a_batch_is_answered_in_order_and_stores_only_real_statuses);
     /// One batch with a duplicate in it: the first wins, both answered, in batch order;
     /// statuses of unknown jobs and unknown states are not stored.
-    #[tokio::test]
-    async fn a_batch_is_answered_in_order_and_stores_only_real_statuses() {
-        let store = Mutex::new(Store::open(Path::new(":memory:"), None).expect("store"));
+    async fn a_batch_is_answered_in_order_and_stores_only_real_statuses(database: Database) {
+        // Store calls run on the blocking pool, as in the hub.
+        let store = tokio::task::spawn_blocking(move || Store::open(&database, None))
+            .await
+            .expect("opened")
+            .expect("store");
+        let store = Arc::new(Mutex::new(store));
         let changes = changes();
         let mut published = changes.subscribe();
         let mut answers = Vec::new();
@@ -358,7 +362,12 @@ mod tests {
         ] {
             batch.push(Pending::Status { status, ack: None });
         }
-        let committed = commit(&store, &changes, None, batch);
+        let committed = {
+            let (store, changes) = (Arc::clone(&store), changes.clone());
+            tokio::task::spawn_blocking(move || commit(&store, &changes, None, batch))
+                .await
+                .expect("committed")
+        };
         assert_eq!(committed.deliver_to, ["pc-1"]);
         let mut got = Vec::new();
         for answered in answers {
@@ -380,9 +389,14 @@ mod tests {
         .collect();
         let expected = [("x", "queued"), ("y", "queued"), ("y", "received")];
         assert_eq!(order, expected.map(|(j, s)| (j.to_owned(), s.to_owned())));
-        let store = store.lock().expect("store");
-        let x = store.job("x").expect("read").expect("stored");
+        let (x, nope) = tokio::task::spawn_blocking(move || {
+            let store = store.lock().expect("store");
+            (store.job("x"), store.job("nope"))
+        })
+        .await
+        .expect("read");
+        let x = x.expect("read").expect("stored");
         assert_eq!((x.client_id.as_str(), x.events.len()), ("pc-1", 0));
-        assert_eq!(store.job("nope").expect("read").map(|j| j.job_id), None);
+        assert_eq!(nope.expect("read").map(|j| j.job_id), None);
     }
 }

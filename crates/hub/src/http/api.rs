@@ -111,7 +111,7 @@ pub async fn list_jobs(
                 ApiError::InvalidQuery(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
             })?,
     };
-    // SQLite's OFFSET is a signed 64-bit integer.
+    // OFFSET is a signed 64-bit integer in SQLite and PostgreSQL.
     let offset = match &filter.offset {
         None => 0,
         Some(text) => super::integral(text)
@@ -129,16 +129,21 @@ pub async fn list_jobs(
             "q may be at most {MAX_QUERY_CHARS} characters"
         )));
     }
-    let query = JobQuery {
-        client_id: filter.client_id.as_deref(),
-        state: filter.state.as_deref(),
-        text: filter.q.as_deref().filter(|q| !q.is_empty()),
-        since: epoch_ms("since", filter.since.as_deref())?,
-        until: epoch_ms("until", filter.until.as_deref())?,
-        limit: limit as usize,
-        offset,
-    };
-    let jobs: Vec<Job> = hub.store().jobs(&query)?;
+    let since = epoch_ms("since", filter.since.as_deref())?;
+    let until = epoch_ms("until", filter.until.as_deref())?;
+    let jobs: Vec<Job> = hub
+        .read(move |store| {
+            store.jobs(&JobQuery {
+                client_id: filter.client_id.as_deref(),
+                state: filter.state.as_deref(),
+                text: filter.q.as_deref().filter(|q| !q.is_empty()),
+                since,
+                until,
+                limit: limit as usize,
+                offset,
+            })
+        })
+        .await?;
     Ok(Json(json!({ "jobs": jobs })))
 }
 
@@ -147,12 +152,12 @@ pub async fn get_job(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Job>, ApiError> {
     let Path(job_id) = path?;
-    let job = hub.store().job(&job_id)?;
+    let job = hub.job(&job_id).await?;
     job.map(Json).ok_or(ApiError::JobNotFound(job_id))
 }
 
 pub async fn list_clients(State(hub): State<Hub>) -> Result<Json<Value>, ApiError> {
-    let clients = hub.clients()?;
+    let clients = hub.clients().await?;
     Ok(Json(json!({ "clients": clients })))
 }
 
@@ -161,7 +166,7 @@ pub async fn get_client(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Client>, ApiError> {
     let Path(client_id) = path?;
-    let client = hub.client(&client_id)?;
+    let client = hub.client(&client_id).await?;
     client.map(Json).ok_or(ApiError::ClientNotFound(client_id))
 }
 
@@ -222,9 +227,9 @@ pub async fn stats(
     let Query(query) = query?;
     let since = epoch_ms("since", query.since.as_deref())?
         .unwrap_or_else(|| printrelay_protocol::now_ms().saturating_sub(DEFAULT_STATS_WINDOW_MS));
-    let clients = hub.clients()?;
+    let clients = hub.clients().await?;
     let online = clients.iter().filter(|c| c.connected).count();
-    let jobs = hub.store().job_stats(since)?;
+    let jobs = hub.read(move |store| store.job_stats(since)).await?;
     Ok(Json(json!({
         "clients": {"online": online, "total": clients.len()},
         "jobs": {"completed": jobs.completed, "failed": jobs.failed, "waiting": jobs.waiting},

@@ -17,7 +17,7 @@ const UNKNOWN: &str = "客户端不存在";
 
 /// Every client ever registered, as `{"data": [{clientId, connected, socketId, lastSeen}]}`.
 pub async fn get_status(State(hub): State<Hub>) -> Result<Json<Value>, ApiError> {
-    let clients = hub.clients()?;
+    let clients = hub.clients().await?;
     // `socketId` is always a string, as the original's: the last socket the client had,
     // or "" for one known only from a `client_info` that came before its `register`.
     let data: Vec<Value> = clients
@@ -53,7 +53,8 @@ pub async fn start_print(
     // Online first: a client that registered a moment ago is live in the registry before
     // the writer has stored it, and `/getStatus` already lists it.
     if !hub.is_online(client_id) {
-        let known = hub.store().client(client_id)?;
+        let id = client_id.to_owned();
+        let known = hub.read(move |store| store.client(&id)).await?;
         let message = if known.is_some() { OFFLINE } else { UNKNOWN };
         return Ok(Json(json!({ "message": message })));
     }

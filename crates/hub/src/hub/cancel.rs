@@ -45,17 +45,15 @@ impl Hub {
         let hub = self.clone();
         let client_id = client_id.to_owned();
         tokio::spawn(async move {
-            let reader = hub.clone();
-            let requests =
-                tokio::task::spawn_blocking(move || reader.store().cancel_requests(&client_id))
-                    .await;
+            let requests = hub
+                .read(move |store| store.cancel_requests(&client_id))
+                .await;
             let requests = match requests {
-                Ok(Ok(requests)) => requests,
-                Ok(Err(error)) => {
+                Ok(requests) => requests,
+                Err(error) => {
                     tracing::error!(%error, "cannot read the jobs to cancel");
                     return;
                 }
-                Err(_) => return,
             };
             for job_id in requests {
                 let asked = binding.socket.emit_with_ack::<_, Value>(
@@ -84,7 +82,9 @@ impl Hub {
     /// Queues a new job with `job_id`'s client and content (without its expiry, which may
     /// have passed); `None` when there is no such job.
     pub async fn reprint(&self, job_id: &str) -> Result<Option<(String, Submitted)>, StoreError> {
-        let Some((client_id, mut payload)) = self.store().job_payload(job_id)? else {
+        let id = job_id.to_owned();
+        let Some((client_id, mut payload)) = self.read(move |store| store.job_payload(&id)).await?
+        else {
             return Ok(None);
         };
         let new_id = uuid::Uuid::new_v4().to_string();

@@ -10,14 +10,15 @@ fn cancelled_error(message: &str) -> Value {
 
 /// Applies `order` in `tx`.
 pub(super) fn apply_cancel(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db,
     order: &CancelOrder,
     now: u64,
 ) -> Result<CancelOutcome, StoreError> {
-    let current: Option<(String, String)> = tx
-        .prepare_cached("SELECT state, client_id FROM jobs WHERE job_id = ?1")?
-        .query_row(params![order.job_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let current = tx.query_opt(
+        "SELECT state, client_id FROM jobs WHERE job_id = ?1",
+        args![&order.job_id],
+        |row| Ok((row.text(0)?, row.text(1)?)),
+    )?;
     let Some((state, client_id)) = current else {
         return Ok(CancelOutcome::NotFound);
     };
@@ -29,12 +30,12 @@ pub(super) fn apply_cancel(
     };
     if let Some(message) = at_hub {
         let error = cancelled_error(message);
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE jobs SET state = 'cancelled', updated_at = ?2, error = ?3,
                cancel_requested_at = COALESCE(cancel_requested_at, ?2)
              WHERE job_id = ?1",
-        )?
-        .execute(params![order.job_id, now as i64, error.to_string()])?;
+            args![&order.job_id, int(now), &error.to_string()],
+        )?;
         return Ok(CancelOutcome::AtHub(StateChange {
             job_id: order.job_id.clone(),
             client_id,
@@ -45,10 +46,10 @@ pub(super) fn apply_cancel(
     if order.agent_lacks_it || stored_rank(&state) > stored_rank("spooled") {
         return Ok(CancelOutcome::Finished(state));
     }
-    tx.prepare_cached(
+    tx.execute(
         "UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?2) WHERE job_id = ?1",
-    )?
-    .execute(params![order.job_id, now as i64])?;
+        args![&order.job_id, int(now)],
+    )?;
     Ok(CancelOutcome::Requested { client_id, state })
 }
 
@@ -56,30 +57,21 @@ impl Store {
     /// The jobs of `client_id` someone asked to cancel that its agent still holds
     /// (`delivered`, `received`, `spooled`), oldest first: the agent is asked for each.
     pub fn cancel_requests(&self, client_id: &str) -> Result<Vec<String>, StoreError> {
-        let mut statement = self.db.prepare_cached(
+        self.db.query(
             "SELECT job_id FROM jobs WHERE client_id = ?1 AND cancel_requested_at IS NOT NULL
                AND state IN ('delivered', 'received', 'spooled')
              ORDER BY seq",
-        )?;
-        let rows = statement.query_map(params![client_id], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            args![client_id],
+            |row| row.text(0),
+        )
     }
 
     /// The client and payload of a job, to submit it again.
     pub fn job_payload(&self, job_id: &str) -> Result<Option<(String, Value)>, StoreError> {
-        let row: Option<(String, String)> = self
-            .db
-            .query_row(
-                "SELECT client_id, payload FROM jobs WHERE job_id = ?1",
-                params![job_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(row.map(|(client_id, payload)| {
-            (
-                client_id,
-                serde_json::from_str(&payload).unwrap_or(Value::Null),
-            )
-        }))
+        self.db.query_opt(
+            "SELECT client_id, payload FROM jobs WHERE job_id = ?1",
+            args![job_id],
+            |row| Ok((row.text(0)?, jobs::json_or_null(&row.text(1)?))),
+        )
     }
 }

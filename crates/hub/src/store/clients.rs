@@ -10,11 +10,12 @@ impl Store {
         info: &ClientInfo,
         now: u64,
     ) -> Result<(), StoreError> {
-        self.without_fsync(|db| {
-            db.execute(
+        let info = serde_json::json!(info).to_string();
+        self.without_fsync(|tx| {
+            tx.execute(
                 "INSERT INTO clients (client_id, connected, last_seen, info) VALUES (?1, 0, ?3, ?2)
-             ON CONFLICT(client_id) DO UPDATE SET info = ?2",
-                params![client_id, serde_json::json!(info).to_string(), now as i64],
+                 ON CONFLICT (client_id) DO UPDATE SET info = ?2",
+                args![client_id, &info, int(now)],
             )
         })?;
         Ok(())
@@ -22,55 +23,51 @@ impl Store {
 
     /// One client.
     pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        Ok(self
-            .db
-            .query_row(
-                "SELECT client_id, connected, socket_id, last_seen, info FROM clients WHERE client_id = ?1",
-                params![client_id],
-                client_from_row,
-            )
-            .optional()?)
+        self.db.query_opt(
+            &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = ?1"),
+            args![client_id],
+            client_from_row,
+        )
     }
 
     /// All clients, by id.
     pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT client_id, connected, socket_id, last_seen, info FROM clients ORDER BY client_id")?;
-        let rows = statement.query_map([], client_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db.query(
+            &format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id"),
+            &[],
+            client_from_row,
+        )
     }
 }
 
 /// Records a client's registration or its socket closing in `tx`.
-pub(super) fn apply_presence(
-    tx: &rusqlite::Transaction<'_>,
-    presence: &Presence,
-) -> Result<(), StoreError> {
+pub(super) fn apply_presence(tx: &Db, presence: &Presence) -> Result<(), StoreError> {
+    let params = args![&presence.client_id, &presence.sid, int(presence.at)];
     if presence.online {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO clients (client_id, connected, socket_id, last_seen) VALUES (?1, 1, ?2, ?3)
-             ON CONFLICT(client_id) DO UPDATE SET connected = 1, socket_id = ?2, last_seen = ?3",
-        )?
-        .execute(params![presence.client_id, presence.sid, presence.at as i64])?;
+             ON CONFLICT (client_id) DO UPDATE SET connected = 1, socket_id = ?2, last_seen = ?3",
+            params,
+        )?;
     } else {
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE clients SET connected = 0, last_seen = ?3 WHERE client_id = ?1 AND socket_id = ?2",
-        )?
-        .execute(params![presence.client_id, presence.sid, presence.at as i64])?;
+            params,
+        )?;
     }
     Ok(())
 }
 
-pub(super) fn client_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
+/// The columns [`client_from_row`] reads, in its order.
+const CLIENT_COLUMNS: &str = "client_id, connected, socket_id, last_seen, info";
+
+pub(super) fn client_from_row(row: &Row<'_>) -> Result<Client, StoreError> {
     Ok(Client {
-        client_id: row.get(0)?,
-        connected: row.get::<_, i64>(1)? != 0,
-        socket_id: row.get(2)?,
-        last_seen: row.get::<_, i64>(3)? as u64,
-        info: row
-            .get::<_, Option<String>>(4)?
-            .and_then(|i| serde_json::from_str(&i).ok()),
+        client_id: row.text(0)?,
+        connected: row.int(1)? != 0,
+        socket_id: row.opt_text(2)?,
+        last_seen: row.uint(3)?,
+        info: row.opt_text(4)?.and_then(|i| serde_json::from_str(&i).ok()),
         last_heartbeat_at: None,
         rtt_ms: None,
     })

@@ -31,8 +31,7 @@ const WAITING: &str = "('queued', 'delivered', 'received', 'spooled')";
 impl Store {
     /// The counts of jobs finished since `since` (ms since the Unix epoch) and waiting now.
     pub fn job_stats(&self, since: u64) -> Result<JobStats, StoreError> {
-        let since = since.min(i64::MAX as u64) as i64;
-        let (completed, failed, waiting): (i64, i64, i64) = self.db.query_row(
+        let counts = self.db.query_opt(
             &format!(
                 "SELECT
                    COUNT(*) FILTER (WHERE state = 'completed' AND updated_at >= ?1),
@@ -41,31 +40,28 @@ impl Store {
                    COUNT(*) FILTER (WHERE state IN {WAITING})
                  FROM jobs"
             ),
-            params![since],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            args![int(since)],
+            |row| Ok((row.uint(0)?, row.uint(1)?, row.uint(2)?)),
         )?;
-        let oldest_waiting = self
-            .db
-            .query_row(
-                &format!(
-                    "SELECT job_id, client_id, created_at FROM jobs WHERE state IN {WAITING}
-                     ORDER BY seq LIMIT 1"
-                ),
-                [],
-                |r| {
-                    Ok(WaitingJob {
-                        job_id: r.get(0)?,
-                        client_id: r.get(1)?,
-                        created_at: r.get::<_, i64>(2)? as u64,
-                    })
-                },
-            )
-            .optional()?;
-        let count = |n: i64| n.max(0) as u64;
+        let (completed, failed, waiting) = counts.unwrap_or_default();
+        let oldest_waiting = self.db.query_opt(
+            &format!(
+                "SELECT job_id, client_id, created_at FROM jobs WHERE state IN {WAITING}
+                 ORDER BY seq LIMIT 1"
+            ),
+            &[],
+            |row| {
+                Ok(WaitingJob {
+                    job_id: row.text(0)?,
+                    client_id: row.text(1)?,
+                    created_at: row.uint(2)?,
+                })
+            },
+        )?;
         Ok(JobStats {
-            completed: count(completed),
-            failed: count(failed),
-            waiting: count(waiting),
+            completed,
+            failed,
+            waiting,
             oldest_waiting,
         })
     }

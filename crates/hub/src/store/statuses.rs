@@ -13,25 +13,24 @@ pub(super) struct StatusHead {
 }
 
 /// Records one `job_status` of an agent in `tx`: what it came to.
-pub(super) fn apply_status(
-    tx: &rusqlite::Transaction<'_>,
-    status: &Value,
-    now: u64,
-) -> Result<Applied, StoreError> {
+pub(super) fn apply_status(tx: &Db, status: &Value, now: u64) -> Result<Applied, StoreError> {
     let Ok(StatusHead { job_id, state }) = StatusHead::deserialize(status) else {
         return Ok(Applied::InvalidState);
     };
     let job_id = job_id.as_str();
-    let current: Option<(String, String)> = tx
-        .prepare_cached("SELECT state, client_id FROM jobs WHERE job_id = ?1")?
-        .query_row(params![job_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let current = tx.query_opt(
+        "SELECT state, client_id FROM jobs WHERE job_id = ?1",
+        args![job_id],
+        |row| Ok((row.text(0)?, row.text(1)?)),
+    )?;
     // Not stored: a peer could otherwise fill the disk with statuses of made-up jobs.
     let Some((current, client_id)) = current else {
         return Ok(Applied::UnknownJob);
     };
-    tx.prepare_cached("INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)")?
-        .execute(params![job_id, now as i64, status.to_string()])?;
+    tx.execute(
+        "INSERT INTO job_events (job_id, at, status) VALUES (?1, ?2, ?3)",
+        args![job_id, int(now), &status.to_string()],
+    )?;
     // Statuses may be handled out of order (socketioxide runs each event on its own
     // task) and repeated (a re-sent outbox, `duplicate: true` answers to a re-delivery):
     // a job only moves forward, and a repeat that moves it forward is applied, since the
@@ -40,13 +39,11 @@ pub(super) fn apply_status(
         return Ok(Applied::Kept);
     }
     let error = status.get("error").filter(|e| !e.is_null()).cloned();
-    tx.prepare_cached("UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1")?
-        .execute(params![
-            job_id,
-            state.as_str(),
-            now as i64,
-            error.as_ref().map(Value::to_string)
-        ])?;
+    let error_text = error.as_ref().map(Value::to_string);
+    tx.execute(
+        "UPDATE jobs SET state = ?2, updated_at = ?3, error = ?4 WHERE job_id = ?1",
+        args![job_id, state.as_str(), int(now), error_text.as_deref()],
+    )?;
     Ok(Applied::Moved(StateChange {
         job_id: job_id.to_owned(),
         client_id,

@@ -1,12 +1,26 @@
-//! Tests of `store`.
+//! Tests of `store`, each on both engines (see `testdb`).
 
+use super::testdb::TestDb;
 use super::*;
+use crate::on_both_engines;
 
-fn synchronous(store: &Store) -> i64 {
-    store
+mod schema;
+
+/// The session's durability: SQLite's `synchronous` (FULL is 2), PostgreSQL's
+/// `synchronous_commit`.
+fn durability(store: &Store) -> Result<String, StoreError> {
+    let sql = match store.db {
+        Db::Sqlite(_) => "SELECT CAST(synchronous AS TEXT) FROM pragma_synchronous",
+        Db::Postgres(_) => "SELECT current_setting('synchronous_commit')",
+    };
+    Ok(store
         .db
-        .pragma_query_value(None, "synchronous", |r| r.get(0))
-        .unwrap_or(-1)
+        .query_opt(sql, &[], |r| r.text(0))?
+        .unwrap_or_default())
+}
+
+fn open(test: &TestDb) -> Result<Store, StoreError> {
+    Store::open(&test.database(), None)
 }
 
 /// Queues `jobs` in one batch; what each came to.
@@ -31,11 +45,11 @@ fn new_job(job_id: &str, client_id: &str) -> NewJob {
     }
 }
 
+on_both_engines!(a_batch_queues_new_jobs_and_leaves_taken_ids_alone);
 /// One batch: new ids are created in order, a taken id (stored before, or earlier in
 /// the same batch) keeps its job and tells its state.
-#[test]
-fn a_batch_queues_new_jobs_and_leaves_taken_ids_alone() -> Result<(), StoreError> {
-    let mut store = Store::open(Path::new(":memory:"), None)?;
+fn a_batch_queues_new_jobs_and_leaves_taken_ids_alone(test: &TestDb) -> Result<(), StoreError> {
+    let mut store = open(test)?;
     insert_jobs(&mut store, &[new_job("old", "pc-1")], 1)?;
     store.delivered(&["old".to_owned()], "sid-1", 2)?;
     let mut again = new_job("a", "pc-2");
@@ -68,11 +82,11 @@ fn a_batch_queues_new_jobs_and_leaves_taken_ids_alone() -> Result<(), StoreError
     Ok(())
 }
 
+on_both_engines!(a_batch_applies_jobs_and_statuses_in_order);
 /// Jobs and statuses in one batch apply in order: a status may follow its job's
 /// submission in the same commit; one for an unknown job or that goes back changes nothing.
-#[test]
-fn a_batch_applies_jobs_and_statuses_in_order() -> Result<(), StoreError> {
-    let mut store = Store::open(Path::new(":memory:"), None)?;
+fn a_batch_applies_jobs_and_statuses_in_order(test: &TestDb) -> Result<(), StoreError> {
+    let mut store = open(test)?;
     let job = new_job("a", "pc-1");
     let received = serde_json::json!({"jobId": "a", "state": "received"});
     let spooled = serde_json::json!({"jobId": "a", "state": "spooled"});
@@ -103,11 +117,11 @@ fn a_batch_applies_jobs_and_statuses_in_order() -> Result<(), StoreError> {
     Ok(())
 }
 
+on_both_engines!(delivered_changes_only_queued_jobs);
 /// Marking a delivery: queued jobs change to `delivered`, re-sent ones and jobs that
 /// moved on meanwhile do not change.
-#[test]
-fn delivered_changes_only_queued_jobs() -> Result<(), StoreError> {
-    let mut store = Store::open(Path::new(":memory:"), None)?;
+fn delivered_changes_only_queued_jobs(test: &TestDb) -> Result<(), StoreError> {
+    let mut store = open(test)?;
     let jobs = ["q", "d", "c"].map(|id| new_job(id, "pc-1"));
     insert_jobs(&mut store, &jobs, 1)?;
     store.delivered(&["d".to_owned(), "c".to_owned()], "sid-1", 2)?;
@@ -136,11 +150,13 @@ fn delivered_changes_only_queued_jobs() -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Presence and `delivered` skip the fsync; every other write keeps it (FULL = 2).
-#[test]
-fn writes_without_fsync_leave_full_durability_in_force() -> Result<(), StoreError> {
-    let mut store = Store::open(Path::new(":memory:"), None)?;
-    assert_eq!(synchronous(&store), 2);
+on_both_engines!(writes_without_fsync_leave_full_durability_in_force);
+/// Presence and `delivered` skip the fsync; every other write keeps it (SQLite FULL,
+/// PostgreSQL `synchronous_commit` on).
+fn writes_without_fsync_leave_full_durability_in_force(test: &TestDb) -> Result<(), StoreError> {
+    let mut store = open(test)?;
+    let durable = durability(&store)?;
+    assert!(["2", "on"].contains(&durable.as_str()), "{durable}");
     let presence = |online| Presence {
         client_id: "pc-1".into(),
         sid: "sid-1".into(),
@@ -162,47 +178,13 @@ fn writes_without_fsync_leave_full_durability_in_force() -> Result<(), StoreErro
         ["delivered"]
     );
     store.write(&[Write::Presence(&presence(false))], 5)?;
-    assert_eq!(synchronous(&store), 2);
+    assert_eq!(durability(&store)?, durable);
     // And what was written without an fsync is there.
     let client = store.client("pc-1")?;
     assert_eq!(
         client.map(|c| (c.connected, c.info.is_some())),
         Some((false, true))
     );
-    Ok(())
-}
-
-/// A database from a newer hub is refused, not opened; a failed migration step leaves
-/// the version it started from.
-#[test]
-fn migrations_refuse_a_newer_database_and_roll_back_a_failed_step() -> Result<(), StoreError> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("hub.db");
-    drop(Store::open(&path, None)?);
-    let newer = MIGRATIONS.len() as i64 + 1;
-    Connection::open(&path)?.pragma_update(None, "user_version", newer)?;
-    match Store::open(&path, None) {
-        Err(StoreError::TooNew { found, known }) => {
-            assert_eq!((found, known), (newer, MIGRATIONS.len() as i64));
-        }
-        other => panic!("opened a newer database: {other:?}"),
-    }
-    // Version 1 with only the last index of step 2 there: step 2 creates two indexes,
-    // fails on the third, and leaves version 1 without the first two.
-    let mut db = Connection::open(&path)?;
-    db.pragma_update(None, "user_version", 1)?;
-    db.execute_batch("DROP INDEX job_events_job; DROP INDEX jobs_state_expiry")?;
-    assert!(
-        migrate(&mut db).is_err(),
-        "jobs_state_updated exists already"
-    );
-    let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let half: i64 = db.query_row(
-        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'job_events_job'",
-        [],
-        |r| r.get(0),
-    )?;
-    assert_eq!((version, half), (1, 0));
     Ok(())
 }
 
@@ -221,12 +203,14 @@ fn cancel(store: &mut Store, job_id: &str, agent_lacks_it: bool, now: u64) -> Ca
     }
 }
 
+on_both_engines!(cancelling_ends_waiting_jobs_and_asks_agents_for_the_rest);
 /// A queued job ends `cancelled` at the hub and is never handed out; one its agent holds
 /// is only marked (never re-sent, asked of the agent), and ends at the hub only when the
 /// agent says it never stored it; an ended job stays as it ended.
-#[test]
-fn cancelling_ends_waiting_jobs_and_asks_agents_for_the_rest() -> Result<(), StoreError> {
-    let mut store = Store::open(Path::new(":memory:"), None)?;
+fn cancelling_ends_waiting_jobs_and_asks_agents_for_the_rest(
+    test: &TestDb,
+) -> Result<(), StoreError> {
+    let mut store = open(test)?;
     let jobs = ["q", "d", "r", "c"].map(|id| new_job(id, "pc-1"));
     insert_jobs(&mut store, &jobs, 1)?;
     store.delivered(&["d", "r", "c"].map(String::from), "sid-1", 2)?;
@@ -277,10 +261,10 @@ fn cancelling_ends_waiting_jobs_and_asks_agents_for_the_rest() -> Result<(), Sto
     Ok(())
 }
 
+on_both_engines!(jobs_are_found_by_text_and_time);
 /// The list filters by a piece of the job or client id in any case and by creation time.
-#[test]
-fn jobs_are_found_by_text_and_time() -> Result<(), StoreError> {
-    let mut store = Store::open(Path::new(":memory:"), None)?;
+fn jobs_are_found_by_text_and_time(test: &TestDb) -> Result<(), StoreError> {
+    let mut store = open(test)?;
     insert_jobs(&mut store, &[new_job("INV-1", "front-desk")], 10)?;
     insert_jobs(&mut store, &[new_job("label-2", "warehouse")], 20)?;
     insert_jobs(&mut store, &[new_job("inv-3", "warehouse")], 30)?;
@@ -326,13 +310,30 @@ fn jobs_are_found_by_text_and_time() -> Result<(), StoreError> {
         }),
         ["inv-3"]
     );
+    // LIKE's wildcards in the text are plain characters.
+    for wildcard in ["%", "_", "\\", "inv_"] {
+        let found = ids(JobQuery {
+            text: Some(wildcard),
+            ..Default::default()
+        });
+        assert!(found.is_empty(), "{wildcard}: {found:?}");
+    }
+    // An id PostgreSQL cannot hold (U+0000) is not found, as in SQLite.
+    assert!(store.job("INV\0-1")?.is_none());
+    assert!(store
+        .jobs(&JobQuery {
+            client_id: Some("front\0"),
+            limit: 10,
+            ..Default::default()
+        })?
+        .is_empty());
     Ok(())
 }
 
+on_both_engines!(stats_count_finished_since_and_waiting_jobs);
 /// The counters: finished since a moment, waiting whenever made, the oldest waiting.
-#[test]
-fn stats_count_finished_since_and_waiting_jobs() -> Result<(), StoreError> {
-    let mut store = Store::open(Path::new(":memory:"), None)?;
+fn stats_count_finished_since_and_waiting_jobs(test: &TestDb) -> Result<(), StoreError> {
+    let mut store = open(test)?;
     let jobs = ["old-done", "done", "failed", "waiting", "held"].map(|id| new_job(id, "pc-1"));
     insert_jobs(&mut store, &jobs, 1)?;
     store.delivered(
