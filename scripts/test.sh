@@ -27,6 +27,22 @@ timed cargo clippy --workspace --all-targets --locked -- -D warnings
 # linted only for its target; this also checks that the desktop app builds for Windows.
 timed cargo clippy --locked --target x86_64-pc-windows-gnu -p printrelay-agent -p printrelay-desktop --all-targets -- -D warnings
 
+step "PostgreSQL for the hub's store tests (a throwaway cluster, stopped at exit)"
+pg_dir=$(mktemp -d /tmp/printrelay-pg.XXXXXX)
+pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+stop_postgres() {
+  local pg_ctl
+  pg_ctl=$(ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | tail -n 1)
+  if [ -n "$pg_ctl" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true
+    else "$pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true; fi
+  fi
+  rm -rf "$pg_dir"
+}
+trap stop_postgres EXIT
+PRINTRELAY_TEST_POSTGRES=$(tests/postgres/start.sh "$pg_dir" "$pg_port")
+export PRINTRELAY_TEST_POSTGRES
+
 step "tests"
 export PRINTRELAY_ARTIFACTS="${PRINTRELAY_ARTIFACTS:-$PWD/artifacts}"
 timed cargo test --workspace --locked

@@ -11,6 +11,7 @@ pub mod doc_server;
 pub mod fixtures;
 pub mod log_watch;
 pub mod openapi;
+pub mod postgres;
 pub mod procs;
 pub mod raw_client;
 pub mod skip;

@@ -245,8 +245,22 @@ async fn an_original_browser_client_is_listed_and_gets_start_print_jobs() -> Res
 #[tokio::test]
 async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()> {
     let db = tempfile::tempdir()?;
-    let db_path = db.path().join("hub.db");
-    let hub = Hub::start(&db_path, 2_000, 1_000).await?;
+    offline_jobs_survive_a_restart(&db.path().join("hub.db")).await
+}
+
+/// The same with the hub's store in PostgreSQL (`--db postgres://...`).
+#[tokio::test]
+async fn on_postgresql_jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()> {
+    let Some(url) = printrelay_e2e::postgres::fresh_database("hub-restart")? else {
+        return Ok(());
+    };
+    offline_jobs_survive_a_restart(std::path::Path::new(&url)).await
+}
+
+/// Jobs for an offline PC wait, are listed, survive the hub's restart on database `db`
+/// (a file, or a PostgreSQL URL), and print once each when the PC comes.
+async fn offline_jobs_survive_a_restart(db_path: &std::path::Path) -> Result<()> {
+    let hub = Hub::start(db_path, 2_000, 1_000).await?;
     let client_id = unique_marker("offline");
     let markers: Vec<String> = (0..3)
         .map(|i| unique_marker(&format!("queued-{i}")))
@@ -279,7 +293,7 @@ async fn jobs_for_an_offline_agent_wait_and_survive_a_hub_restart() -> Result<()
     // The hub goes down and comes back with the same database.
     let mut process = hub.process;
     process.child.kill().await?;
-    let hub = Hub::start(&db_path, 2_000, 1_000).await?;
+    let hub = Hub::start(db_path, 2_000, 1_000).await?;
     assert_eq!(
         hub.job(&format!("{client_id}-0"))
             .await?

@@ -578,7 +578,20 @@ async fn an_agent_killed_during_a_burst_from_the_hub_prints_every_job_exactly_on
 #[tokio::test]
 async fn jobs_are_cancelled_at_the_hub_or_through_the_agent_and_printed_again() -> Result<()> {
     let db = tempfile::tempdir()?;
-    let hub = Hub::start(&db.path().join("hub.db"), 2_000, 1_000).await?;
+    cancel_reprint_and_stats(&db.path().join("hub.db")).await
+}
+
+/// The same with the hub's store in PostgreSQL.
+#[tokio::test]
+async fn on_postgresql_jobs_are_cancelled_printed_again_and_counted() -> Result<()> {
+    let Some(url) = printrelay_e2e::postgres::fresh_database("hub-cancel")? else {
+        return Ok(());
+    };
+    cancel_reprint_and_stats(std::path::Path::new(&url)).await
+}
+
+async fn cancel_reprint_and_stats(db: &std::path::Path) -> Result<()> {
+    let hub = Hub::start(db, 2_000, 1_000).await?;
     let client_id = unique_marker("cancelpc");
     let auth = json!({"clientId": client_id, "protocol": 1});
     let connect = || async {
