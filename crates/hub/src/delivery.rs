@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use socketioxide::{SendError, SocketError};
 
+use crate::cluster::{Message, Node};
 use crate::events::Changes;
 use crate::registry::{Binding, Registry};
 use crate::store::Store;
-use crate::writer::publish_job;
+use crate::writer::{job_change, publish_job};
 
 /// Jobs sent to a socket in one step (one look at the store).
 const CHUNK: usize = 32;
@@ -48,16 +49,19 @@ pub struct Delivery {
     store: Arc<Mutex<Store>>,
     registry: Registry,
     changes: Changes,
+    node: Node,
 }
 
 impl Delivery {
     /// Delivers through `registry`'s sockets from `store` (the writing connection:
     /// marks and reads happen under its lock, ordered with the statuses it commits).
-    pub fn new(store: Arc<Mutex<Store>>, registry: Registry, changes: Changes) -> Self {
+    /// On PostgreSQL each step is a claim (`Store::claim`), announced to the other nodes.
+    pub fn new(store: Arc<Mutex<Store>>, registry: Registry, changes: Changes, node: Node) -> Self {
         Self {
             store,
             registry,
             changes,
+            node,
         }
     }
 
@@ -139,58 +143,63 @@ impl Delivery {
         if room == 0 {
             return Step::Idle;
         }
-        let jobs = match store.deliverable(client_id, &binding.sid, now, room + unmarked.len()) {
-            Ok(jobs) => jobs,
-            Err(error) => {
+        let limit = room + unmarked.len();
+        let mut outcome = Step::Idle;
+        let mut sent = Vec::new();
+        let mut send = |jobs: Vec<(String, serde_json::Value)>| {
+            for (job_id, payload) in jobs {
+                if sent.len() == room {
+                    break;
+                }
+                if unmarked.contains(&job_id) {
+                    continue;
+                }
+                match binding
+                    .socket
+                    .emit(printrelay_protocol::events::PRINT, &payload)
+                {
+                    Ok(()) => {
+                        outcome = Step::Sent;
+                        sent.push(job_id);
+                    }
+                    Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                        outcome = Step::Full;
+                        break;
+                    }
+                    Err(SendError::Socket(SocketError::Closed)) => {
+                        outcome = Step::Closed;
+                        break;
+                    }
+                    Err(SendError::Serialize(error)) => {
+                        tracing::error!(%error, job = %job_id, "cannot encode a job");
+                        unmarked.insert(job_id);
+                    }
+                }
+            }
+            sent.clone()
+        };
+        let notices = |changes: &[crate::store::StateChange]| {
+            let messages = changes
+                .iter()
+                .map(|change| Message::Job(job_change(change.clone(), now)))
+                .collect();
+            self.node.notices(messages)
+        };
+        match store.claim(client_id, &binding.sid, now, limit, &mut send, notices) {
+            Ok(changes) => {
+                for change in changes {
+                    publish_job(&self.changes, change, now);
+                }
+            }
+            Err(error) if sent.is_empty() => {
                 tracing::error!(%error, client = %client_id, "cannot read queued jobs");
                 return Step::Failed;
             }
-        };
-        let mut outcome = Step::Idle;
-        let mut sent = Vec::new();
-        let jobs: Vec<_> = jobs
-            .into_iter()
-            .filter(|(id, _)| !unmarked.contains(id))
-            .collect();
-        for (job_id, payload) in jobs {
-            if sent.len() == room {
-                break;
-            }
-            match binding
-                .socket
-                .emit(printrelay_protocol::events::PRINT, &payload)
-            {
-                Ok(()) => {
-                    outcome = Step::Sent;
-                    sent.push(job_id);
-                }
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                    outcome = Step::Full;
-                    break;
-                }
-                Err(SendError::Socket(SocketError::Closed)) => {
-                    outcome = Step::Closed;
-                    break;
-                }
-                Err(SendError::Serialize(error)) => {
-                    tracing::error!(%error, job = %job_id, "cannot encode a job");
-                    unmarked.insert(job_id);
-                }
-            }
-        }
-        if !sent.is_empty() {
-            match store.delivered(&sent, &binding.sid, now) {
-                Ok(changes) => {
-                    for change in changes {
-                        publish_job(&self.changes, change, now);
-                    }
-                }
-                Err(error) => {
-                    // They were sent; the agent answers them. Without the mark they stay
-                    // `queued` here until its statuses arrive.
-                    tracing::error!(%error, client = %client_id, jobs = sent.len(), "cannot mark jobs delivered");
-                    unmarked.extend(sent);
-                }
+            Err(error) => {
+                // They were sent; the agent answers them. Without the mark they stay
+                // `queued` here until its statuses arrive.
+                tracing::error!(%error, client = %client_id, jobs = sent.len(), "cannot mark jobs delivered");
+                unmarked.extend(sent);
             }
         }
         outcome

@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, watch};
 const BACKLOG: usize = 4096;
 
 /// A job moved to a new state. SSE event name `job`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobChange {
     pub job_id: String,
@@ -25,7 +25,7 @@ pub struct JobChange {
 }
 
 /// A client came online (registered) or went offline. SSE event name `client`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientChange {
     pub client_id: String,
@@ -37,7 +37,7 @@ pub struct ClientChange {
 
 /// A client sent a new `client_info` (its printers, their states, the one selected).
 /// SSE event name `client_info`; read the client from the API for the details.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientInfoChange {
     pub client_id: String,

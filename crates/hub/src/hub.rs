@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use socketioxide::extract::{AckSender, SocketRef};
 
+use crate::cluster::{Message, Node};
 use crate::delivery::Delivery;
 use crate::events::{Change, Changes, ClientChange, ClientInfoChange};
 use crate::registry::{Heartbeat, Registry};
 use crate::store::{Client, Database, Job, NewJob, Presence, Store, StoreError, Upkeep};
 use crate::writer::{Pending, WriteQueue, WriterTurn};
+use cluster::live_nodes;
 
 pub use crate::writer::Submitted;
 
@@ -47,6 +49,8 @@ pub struct Hub {
     delivery: Delivery,
     changes: Changes,
     retention: Retention,
+    /// This process, and whether other nodes share its database.
+    node: Node,
 }
 
 impl std::fmt::Debug for Hub {
@@ -64,6 +68,11 @@ impl Hub {
         closing: tokio::sync::watch::Receiver<bool>,
         retention: Retention,
     ) -> Result<Self, StoreError> {
+        let node = Node::new(database.is_postgres());
+        let url = match database {
+            Database::Postgres(url) => Some(url.clone()),
+            Database::Sqlite(_) => None,
+        };
         let database = database.clone();
         // Connecting and migrating block (and PostgreSQL's client may not run on a runtime
         // thread at all).
@@ -77,8 +86,13 @@ impl Hub {
         let reader = Arc::new(Mutex::new(reader));
         let registry = Registry::default();
         let changes = Changes::new(closing);
-        let delivery = Delivery::new(Arc::clone(&writer), registry.clone(), changes.clone());
-        Ok(Self {
+        let delivery = Delivery::new(
+            Arc::clone(&writer),
+            registry.clone(),
+            changes.clone(),
+            node.clone(),
+        );
+        let hub = Self {
             writer,
             reader,
             registry,
@@ -86,7 +100,12 @@ impl Hub {
             delivery,
             changes,
             retention,
-        })
+            node,
+        };
+        if let Some(url) = url {
+            hub.join_cluster(url).await?;
+        }
+        Ok(hub)
     }
 
     /// The broadcast of job and client changes.
@@ -148,6 +167,7 @@ impl Hub {
             let committed = crate::writer::commit(
                 &self.writer,
                 &self.changes,
+                &self.node,
                 self.retention.default_expiry_ms,
                 batch,
             );
@@ -172,6 +192,7 @@ impl Hub {
             self.enqueue(Pending::Presence(Presence {
                 client_id: client_id.to_owned(),
                 sid: sid.clone(),
+                node_id: self.node.id.to_string(),
                 online: true,
                 at: now,
             }));
@@ -208,6 +229,7 @@ impl Hub {
         self.enqueue(Pending::Presence(Presence {
             client_id: client_id.to_owned(),
             sid: sid.to_owned(),
+            node_id: self.node.id.to_string(),
             online: false,
             at: now,
         }));
@@ -239,9 +261,13 @@ impl Hub {
     }
 
     /// Every client ever registered, by id; `connected` is the registry's (always the
-    /// live truth), with its live heartbeat figures.
+    /// live truth), with its live heartbeat figures, or for a client another node holds,
+    /// the store's while that node's heartbeat is fresh.
     pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        let mut clients = self.read(|store| store.clients()).await?;
+        let fresh_after = self.fresh_after();
+        let (mut clients, nodes) = self
+            .read(move |store| Ok((store.clients()?, live_nodes(store, fresh_after)?)))
+            .await?;
         let mut live = self.registry.bindings();
         for client in &mut clients {
             match live.remove(&client.client_id) {
@@ -251,7 +277,7 @@ impl Hub {
                     client.last_heartbeat_at = binding.heartbeat.map(|b| b.at);
                     client.rtt_ms = binding.heartbeat.and_then(|b| b.rtt_ms);
                 }
-                None => client.connected = false,
+                None => client.connected = self.held_elsewhere(client, &nodes),
             }
         }
         // Registered a moment ago: the writer has not stored it yet.
@@ -265,7 +291,10 @@ impl Hub {
     /// One client, as in [`Hub::clients`].
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         let id = client_id.to_owned();
-        let stored = self.read(move |store| store.client(&id)).await?;
+        let fresh_after = self.fresh_after();
+        let (stored, nodes) = self
+            .read(move |store| Ok((store.client(&id)?, live_nodes(store, fresh_after)?)))
+            .await?;
         let binding = self.registry.binding(client_id);
         Ok(match (stored, binding) {
             (Some(mut client), Some(binding)) => {
@@ -276,7 +305,7 @@ impl Hub {
                 Some(client)
             }
             (Some(mut client), None) => {
-                client.connected = false;
+                client.connected = self.held_elsewhere(&client, &nodes);
                 Some(client)
             }
             (None, Some(binding)) => {
@@ -290,14 +319,21 @@ impl Hub {
     pub fn client_info(&self, client_id: &str, info: &ClientInfo) {
         let writer = Arc::clone(&self.writer);
         let changes = self.changes.clone();
+        let node = self.node.clone();
         let client_id = client_id.to_owned();
         let info = info.clone();
         // The writing connection may wait behind a commit: not on a runtime thread.
         tokio::task::spawn_blocking(move || {
             let now = now_ms();
-            match lock(&writer).client_info(&client_id, &info, now) {
+            let mut store = lock(&writer);
+            match store.client_info(&client_id, &info, now) {
                 Ok(()) => {
-                    changes.publish(Change::ClientInfo(ClientInfoChange { client_id, at: now }))
+                    let change = ClientInfoChange { client_id, at: now };
+                    let notices = node.notices(vec![Message::ClientInfo(change.clone())]);
+                    if let Err(error) = store.notify(&notices) {
+                        tracing::warn!(%error, "cannot tell other nodes of a client_info");
+                    }
+                    changes.publish(Change::ClientInfo(change))
                 }
                 Err(error) => tracing::error!(%error, "cannot store client_info"),
             }
@@ -340,9 +376,20 @@ impl Hub {
         self.registry.client_of(sid)
     }
 
-    /// True when `client_id` is registered on a live socket.
+    /// True when `client_id` is registered on a live socket of this node.
     pub fn is_online(&self, client_id: &str) -> bool {
         self.registry.is_online(client_id)
+    }
+
+    /// True when `client_id` is connected to this node, or to another live one.
+    pub async fn is_connected(&self, client_id: &str) -> Result<bool, StoreError> {
+        if self.is_online(client_id) {
+            return Ok(true);
+        }
+        if !self.node.clustered {
+            return Ok(false);
+        }
+        Ok(self.client(client_id).await?.is_some_and(|c| c.connected))
     }
 
     /// Folds SQLite's write-ahead log into the database file (at shutdown).
@@ -355,5 +402,6 @@ impl Hub {
 }
 
 mod cancel;
+mod cluster;
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! store, serves HTTP + Socket.IO until SIGTERM/SIGINT.
 
 mod auth;
+mod cluster;
 mod config;
 mod delivery;
 mod events;
@@ -199,6 +200,8 @@ async fn run(config: Config) -> Result<(), HubError> {
     // Agents see a clean close and reconnect elsewhere or later; jobs delivered without
     // a `received` go out again on their next connection.
     io.close().await;
+    // Other nodes see its clients offline at once, not after the heartbeat bound.
+    hub.leave().await?;
     hub.checkpoint().await?;
     tracing::info!("hub stopped");
     Ok(())

@@ -29,6 +29,8 @@ pub struct Binding {
     /// so deliveries to it are paced by those answers.
     pub v1: bool,
     pub heartbeat: Option<Heartbeat>,
+    /// When it registered, ms since the epoch.
+    pub since: u64,
 }
 
 /// What a registration changed besides binding the id.
@@ -90,6 +92,7 @@ impl Registry {
             sid: sid.clone(),
             v1,
             heartbeat: None,
+            since: printrelay_protocol::now_ms(),
         };
         if let Some(older) = inner.by_client.insert(client_id.to_owned(), binding) {
             if older.sid != sid {
@@ -115,6 +118,18 @@ impl Registry {
             inner.by_client.remove(&client_id);
         }
         Some(then(&client_id))
+    }
+
+    /// Unbinds `client_id` when its live connection passes `test` (another hub node took
+    /// the id over): the binding, whose socket is then closed without going offline.
+    pub fn release_if(&self, client_id: &str, test: impl FnOnce(&Binding) -> bool) -> Option<Binding> {
+        let mut inner = self.lock();
+        if !inner.by_client.get(client_id).is_some_and(test) {
+            return None;
+        }
+        let binding = inner.by_client.remove(client_id)?;
+        inner.by_socket.remove(&binding.sid);
+        Some(binding)
     }
 
     /// The client registered on socket `sid`.

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use socketioxide::extract::AckSender;
 use tokio::sync::oneshot;
 
-use crate::events::{Change, Changes, JobChange};
+use crate::cluster::{Message, Node};
+use crate::events::{Change, Changes, ClientChange, JobChange};
 use crate::store::{
     Applied, CancelOrder, CancelOutcome, Inserted, NewJob, Presence, StateChange, Store,
     StoreError, Upkeep, Write, Written,
@@ -128,6 +129,7 @@ impl WriterTurn {
 pub fn commit(
     store: &Mutex<Store>,
     changes: &Changes,
+    node: &Node,
     default_expiry_ms: Option<u64>,
     mut batch: Vec<Pending>,
 ) -> Committed {
@@ -154,11 +156,19 @@ pub fn commit(
         let mut store = store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let written = store.write(&writes, now);
+        let written = store.write_notifying(&writes, now, |written| {
+            node.notices(messages(&writes, written, now))
+        });
         if let Ok(written) = &written {
-            publish(changes, &writes, written, now);
+            for change in job_changes(&writes, written) {
+                publish_job(changes, change, now);
+            }
         }
         written
+    };
+    let deliver_to = match &written {
+        Ok(written) => deliver_to(&writes, written),
+        Err(_) => Vec::new(),
     };
     drop(writes);
     let written = match written {
@@ -169,8 +179,8 @@ pub fn commit(
             tracing::warn!(%error, writes = batch.len(), "a batch failed; committing its writes one by one");
             let mut committed = Committed::default();
             for pending in batch {
-                for client_id in commit(store, changes, default_expiry_ms, vec![pending]).deliver_to
-                {
+                let one = commit(store, changes, node, default_expiry_ms, vec![pending]);
+                for client_id in one.deliver_to {
                     committed.wants(&client_id);
                 }
             }
@@ -197,14 +207,11 @@ pub fn commit(
         }
     };
     tracing::debug!(writes = batch.len(), "committed a batch");
-    let mut committed = Committed::default();
+    let committed = Committed { deliver_to };
     for (pending, written) in batch.into_iter().zip(written) {
         match (pending, written) {
-            (Pending::Job { job, answer }, Written::Job(inserted)) => {
+            (Pending::Job { answer, .. }, Written::Job(inserted)) => {
                 let created = inserted == Inserted::Created;
-                if created {
-                    committed.wants(&job.client_id);
-                }
                 let state = match inserted {
                     Inserted::Created => "queued".to_owned(),
                     Inserted::Exists(state) => state,
@@ -212,19 +219,11 @@ pub fn commit(
                 let _ = answer.send(Ok(Submitted { created, state }));
             }
             (Pending::Status { ack, .. }, Written::Status(applied)) => {
-                if let Applied::Moved(change) = &applied {
-                    // A job left `delivered`: room in the client's delivery window.
-                    committed.wants(&change.client_id);
-                }
                 if let Some(ack) = ack {
                     send_ack(ack, &applied);
                 }
             }
             (Pending::Cancel { answer, .. }, Written::Cancel(outcome)) => {
-                if let CancelOutcome::AtHub(change) = &outcome {
-                    // A `delivered` job that ended frees room in the client's window.
-                    committed.wants(&change.client_id);
-                }
                 if let Some(answer) = answer {
                     let _ = answer.send(Ok(outcome));
                 }
@@ -243,42 +242,87 @@ impl Committed {
     }
 }
 
-fn publish(changes: &Changes, writes: &[Write<'_>], written: &[Written], now: u64) {
+/// The job changes a committed batch announces, in order.
+fn job_changes(writes: &[Write<'_>], written: &[Written]) -> Vec<StateChange> {
+    let mut changes = Vec::new();
     for (write, result) in writes.iter().zip(written) {
         match (write, result) {
-            (Write::Job(job), Written::Job(Inserted::Created)) => publish_job(
-                changes,
-                StateChange {
-                    job_id: job.job_id.clone(),
-                    client_id: job.client_id.clone(),
-                    state: "queued".into(),
-                    error: None,
-                },
-                now,
-            ),
+            (Write::Job(job), Written::Job(Inserted::Created)) => changes.push(StateChange {
+                job_id: job.job_id.clone(),
+                client_id: job.client_id.clone(),
+                state: "queued".into(),
+                error: None,
+            }),
+            (_, Written::Status(Applied::Moved(change)))
+            | (_, Written::Cancel(CancelOutcome::AtHub(change))) => changes.push(change.clone()),
+            (_, Written::Upkeep(expired)) => changes.extend(expired.iter().cloned()),
+            _ => {}
+        }
+    }
+    changes
+}
+
+/// Clients with something new to deliver after a committed batch, in batch order, each
+/// once: a new job; a job that left `delivered` (room in the window).
+fn deliver_to(writes: &[Write<'_>], written: &[Written]) -> Vec<String> {
+    let mut committed = Committed::default();
+    for (write, result) in writes.iter().zip(written) {
+        match (write, result) {
+            (Write::Job(job), Written::Job(Inserted::Created)) => committed.wants(&job.client_id),
             (_, Written::Status(Applied::Moved(change)))
             | (_, Written::Cancel(CancelOutcome::AtHub(change))) => {
-                publish_job(changes, change.clone(), now)
-            }
-            (_, Written::Upkeep(expired)) => {
-                for change in expired {
-                    publish_job(changes, change.clone(), now);
-                }
+                committed.wants(&change.client_id)
             }
             _ => {}
         }
     }
+    committed.deliver_to
 }
 
-/// Announces a job's new state.
-pub fn publish_job(changes: &Changes, change: StateChange, at: u64) {
-    changes.publish(Change::Job(JobChange {
+/// What other nodes hear of a committed batch: its job changes, presence (announced
+/// locally when it happened), cancel asks, and the clients to deliver to.
+fn messages(writes: &[Write<'_>], written: &[Written], now: u64) -> Vec<Message> {
+    let mut messages: Vec<Message> = job_changes(writes, written)
+        .into_iter()
+        .map(|change| Message::Job(job_change(change, now)))
+        .collect();
+    for (write, result) in writes.iter().zip(written) {
+        match (write, result) {
+            (Write::Presence(presence), _) => messages.push(Message::Client(ClientChange {
+                client_id: presence.client_id.clone(),
+                connected: presence.online,
+                socket_id: presence.sid.clone(),
+                at: presence.at,
+            })),
+            (_, Written::Cancel(CancelOutcome::Requested { client_id, .. })) => {
+                messages.push(Message::Cancel {
+                    client_id: client_id.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+    let clients = deliver_to(writes, written);
+    if !clients.is_empty() {
+        messages.push(Message::Deliver { clients });
+    }
+    messages
+}
+
+/// A job's new state as an announced change.
+pub fn job_change(change: StateChange, at: u64) -> JobChange {
+    JobChange {
         job_id: change.job_id,
         client_id: change.client_id,
         state: change.state,
         at,
         error: change.error,
-    }));
+    }
+}
+
+/// Announces a job's new state.
+pub fn publish_job(changes: &Changes, change: StateChange, at: u64) {
+    changes.publish(Change::Job(job_change(change, at)));
 }
 
 /// Acks a committed status: `{"ok": true}`, or `{"ok": false, "error": {code, message}}`
@@ -364,7 +408,9 @@ mod tests {
         }
         let committed = {
             let (store, changes) = (Arc::clone(&store), changes.clone());
-            tokio::task::spawn_blocking(move || commit(&store, &changes, None, batch))
+            tokio::task::spawn_blocking(move || {
+                commit(&store, &changes, &Node::new(false), None, batch)
+            })
                 .await
                 .expect("committed")
         };

@@ -51,8 +51,9 @@ pub async fn start_print(
     };
     let client_id = first("clientId").unwrap_or_default();
     // Online first: a client that registered a moment ago is live in the registry before
-    // the writer has stored it, and `/getStatus` already lists it.
-    if !hub.is_online(client_id) {
+    // the writer has stored it, and `/getStatus` already lists it. In a cluster, a client
+    // connected to another node counts (that node delivers).
+    if !hub.is_connected(client_id).await? {
         let id = client_id.to_owned();
         let known = hub.read(move |store| store.client(&id)).await?;
         let message = if known.is_some() { OFFLINE } else { UNKNOWN };

@@ -42,24 +42,31 @@ impl Store {
 
 /// Records a client's registration or its socket closing in `tx`.
 pub(super) fn apply_presence(tx: &Db, presence: &Presence) -> Result<(), StoreError> {
-    let params = args![&presence.client_id, &presence.sid, int(presence.at)];
     if presence.online {
         tx.execute(
-            "INSERT INTO clients (client_id, connected, socket_id, last_seen) VALUES (?1, 1, ?2, ?3)
-             ON CONFLICT (client_id) DO UPDATE SET connected = 1, socket_id = ?2, last_seen = ?3",
-            params,
+            "INSERT INTO clients (client_id, connected, socket_id, last_seen, node_id)
+             VALUES (?1, 1, ?2, ?3, ?4)
+             ON CONFLICT (client_id) DO UPDATE SET connected = 1, socket_id = ?2, last_seen = ?3,
+               node_id = ?4",
+            args![
+                &presence.client_id,
+                &presence.sid,
+                int(presence.at),
+                &presence.node_id
+            ],
         )?;
     } else {
         tx.execute(
-            "UPDATE clients SET connected = 0, last_seen = ?3 WHERE client_id = ?1 AND socket_id = ?2",
-            params,
+            "UPDATE clients SET connected = 0, last_seen = ?3, node_id = NULL
+             WHERE client_id = ?1 AND socket_id = ?2",
+            args![&presence.client_id, &presence.sid, int(presence.at)],
         )?;
     }
     Ok(())
 }
 
 /// The columns [`client_from_row`] reads, in its order.
-const CLIENT_COLUMNS: &str = "client_id, connected, socket_id, last_seen, info";
+const CLIENT_COLUMNS: &str = "client_id, connected, socket_id, last_seen, info, node_id";
 
 pub(super) fn client_from_row(row: &Row<'_>) -> Result<Client, StoreError> {
     Ok(Client {
@@ -70,5 +77,6 @@ pub(super) fn client_from_row(row: &Row<'_>) -> Result<Client, StoreError> {
         info: row.opt_text(4)?.and_then(|i| serde_json::from_str(&i).ok()),
         last_heartbeat_at: None,
         rtt_ms: None,
+        node_id: row.opt_text(5)?,
     })
 }

@@ -16,11 +16,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(String, Value)>, StoreError> {
         self.db.query(
-            "SELECT job_id, payload FROM jobs WHERE client_id = ?1
-               AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS DISTINCT FROM ?2
-                                         AND cancel_requested_at IS NULL))
-               AND (expires_at IS NULL OR expires_at > ?3)
-             ORDER BY seq LIMIT ?4",
+            DELIVERABLE,
             args![client_id, sid, int(now), int(limit as u64)],
             |row| Ok((row.text(0)?, json_or_null(&row.text(1)?))),
         )
@@ -35,33 +31,41 @@ impl Store {
         sid: &str,
         now: u64,
     ) -> Result<Vec<StateChange>, StoreError> {
-        self.without_fsync(|tx| {
-            let mut changes = Vec::new();
-            for job_id in job_ids {
-                let params = args![job_id, int(now), sid];
-                let first = tx.query_opt(
-                    "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3,
-                       delivered_at = COALESCE(delivered_at, ?2)
-                     WHERE job_id = ?1 AND state = 'queued' RETURNING client_id",
-                    params,
-                    |row| row.text(0),
-                )?;
-                match first {
-                    Some(client_id) => changes.push(StateChange {
-                        job_id: job_id.clone(),
-                        client_id,
-                        state: "delivered".into(),
-                        error: None,
-                    }),
-                    None => {
-                        tx.execute(
-                            "UPDATE jobs SET updated_at = ?2, delivered_to = ?3
-                             WHERE job_id = ?1 AND state = 'delivered'",
-                            params,
-                        )?;
-                    }
-                }
+        self.without_fsync(|tx| mark_delivered(tx, job_ids, sid, now))
+    }
+
+    /// Hands `client_id`'s next deliverable jobs (as [`Store::deliverable`] picks them) to
+    /// `send`, which answers the ids its socket `sid` took; those are marked as
+    /// [`Store::delivered`] does. On PostgreSQL this is a claim: the jobs are selected
+    /// `FOR UPDATE SKIP LOCKED` and marked in the same transaction, with the `NOTIFY`s
+    /// `notices` makes of the changes, so two nodes never send one job at once (a job
+    /// another node is sending is skipped; once marked, it is no longer queued).
+    pub fn claim(
+        &mut self,
+        client_id: &str,
+        sid: &str,
+        now: u64,
+        limit: usize,
+        send: impl FnOnce(Vec<(String, Value)>) -> Vec<String>,
+        notices: impl FnOnce(&[StateChange]) -> Vec<String>,
+    ) -> Result<Vec<StateChange>, StoreError> {
+        if let Db::Sqlite(_) = self.db {
+            // One writing connection: nothing else can take them meanwhile.
+            let sent = send(self.deliverable(client_id, sid, now, limit)?);
+            if sent.is_empty() {
+                return Ok(Vec::new());
             }
+            return self.delivered(&sent, sid, now);
+        }
+        self.without_fsync(|tx| {
+            let jobs = tx.query(
+                &format!("{DELIVERABLE} FOR UPDATE SKIP LOCKED"),
+                args![client_id, sid, int(now), int(limit as u64)],
+                |row| Ok((row.text(0)?, json_or_null(&row.text(1)?))),
+            )?;
+            let sent = send(jobs);
+            let changes = mark_delivered(tx, &sent, sid, now)?;
+            notify_in(tx, &notices(&changes))?;
             Ok(changes)
         })
     }
@@ -149,6 +153,50 @@ impl Store {
         )?;
         Ok(Some(job))
     }
+}
+
+/// The jobs [`Store::deliverable`] gives, in order.
+const DELIVERABLE: &str = "SELECT job_id, payload FROM jobs WHERE client_id = ?1
+       AND (state = 'queued' OR (state = 'delivered' AND delivered_to IS DISTINCT FROM ?2
+                                 AND cancel_requested_at IS NULL))
+       AND (expires_at IS NULL OR expires_at > ?3)
+     ORDER BY seq LIMIT ?4";
+
+/// Marks `job_ids` as being sent on socket `sid` in `tx`; the changes of those that were
+/// `queued` (a re-delivery keeps the state, a job that moved on meanwhile is left alone).
+fn mark_delivered(
+    tx: &Db,
+    job_ids: &[String],
+    sid: &str,
+    now: u64,
+) -> Result<Vec<StateChange>, StoreError> {
+    let mut changes = Vec::new();
+            for job_id in job_ids {
+                let params = args![job_id, int(now), sid];
+                let first = tx.query_opt(
+                    "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3,
+                       delivered_at = COALESCE(delivered_at, ?2)
+                     WHERE job_id = ?1 AND state = 'queued' RETURNING client_id",
+                    params,
+                    |row| row.text(0),
+                )?;
+                match first {
+                    Some(client_id) => changes.push(StateChange {
+                        job_id: job_id.clone(),
+                        client_id,
+                        state: "delivered".into(),
+                        error: None,
+                    }),
+                    None => {
+                        tx.execute(
+                            "UPDATE jobs SET updated_at = ?2, delivered_to = ?3
+                             WHERE job_id = ?1 AND state = 'delivered'",
+                            params,
+                        )?;
+                    }
+                }
+            }
+            Ok(changes)
 }
 
 /// Stored JSON text (written by the hub), or null should it not read.

@@ -84,6 +84,22 @@ pub(super) const MIGRATIONS: &[Step] = &[
         postgres: "ALTER TABLE jobs ADD COLUMN delivered_at BIGINT;
         ALTER TABLE jobs ADD COLUMN cancel_requested_at BIGINT;",
     },
+    // 4: hub processes sharing one PostgreSQL database (a cluster), each with its
+    // heartbeat, and the node that holds each connected client. Unused on SQLite.
+    Step {
+        sqlite: "CREATE TABLE nodes (
+            node_id TEXT PRIMARY KEY,
+            started_at INTEGER NOT NULL,
+            heartbeat_at INTEGER NOT NULL
+        );
+        ALTER TABLE clients ADD COLUMN node_id TEXT;",
+        postgres: r#"CREATE TABLE nodes (
+            node_id TEXT COLLATE "C" PRIMARY KEY,
+            started_at BIGINT NOT NULL,
+            heartbeat_at BIGINT NOT NULL
+        );
+        ALTER TABLE clients ADD COLUMN node_id TEXT COLLATE "C";"#,
+    },
 ];
 
 const STEP_2: &str = "CREATE INDEX job_events_job ON job_events(job_id);

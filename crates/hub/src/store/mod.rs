@@ -16,7 +16,8 @@
 //! The rooms: [`model`] (what the store takes and gives), `clients` (presence and
 //! `client_info`), `jobs` (queueing, delivery, reading jobs, expiry and purge),
 //! `statuses` (an agent's `job_status`, read through the protocol's `JobState`), `cancel`
-//! (cancelling at the hub, asking agents), `stats` (the console's counters),
+//! (cancelling at the hub, asking agents), `stats` (the console's counters), `nodes`
+//! (hub processes sharing a PostgreSQL database, and the `NOTIFY`s between them),
 //! `migrations` (the schema), `database` (which engine), `db` and `pg` (running SQL).
 
 mod cancel;
@@ -25,6 +26,7 @@ mod database;
 mod db;
 mod jobs;
 mod migrations;
+mod nodes;
 pub mod model;
 mod pg;
 pub mod stats;
@@ -48,6 +50,8 @@ use statuses::{apply_status, stored_rank};
 
 pub use database::{Database, InvalidDatabase};
 pub use model::*;
+pub use nodes::{Orphan, CHANNEL};
+use nodes::notify_in;
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +75,9 @@ pub enum StoreError {
     /// is shutting down).
     #[error("hub store: a read stopped before it answered")]
     ReadStopped,
+    /// The thread listening for other hub nodes could not start.
+    #[error("hub store: cannot start listening for other hub nodes: {0}")]
+    Listen(std::io::Error),
     /// The database was written by a newer hub; opening it could lose data.
     #[error("hub store: the database is at schema version {found}, this hub knows up to {known}; use a newer hub")]
     TooNew { found: i64, known: i64 },
@@ -140,7 +147,11 @@ impl Store {
             }
         };
         // Nobody is connected to a hub that just started; the last socket id stays known.
-        db.execute("UPDATE clients SET connected = 0", &[])?;
+        // On PostgreSQL other nodes may hold clients: the nodes' upkeep takes offline
+        // those of nodes that stopped instead (`nodes`).
+        if let Db::Sqlite(_) = db {
+            db.execute("UPDATE clients SET connected = 0", &[])?;
+        }
         Ok(Self { db })
     }
 
@@ -187,7 +198,20 @@ impl Store {
 
     /// Applies `writes` in order in one transaction (one fsync for all of them): the hub's
     /// writer batches submissions and agents' statuses this way.
+    #[cfg(test)]
     pub fn write(&mut self, writes: &[Write<'_>], now: u64) -> Result<Vec<Written>, StoreError> {
+        self.write_notifying(writes, now, |_| Vec::new())
+    }
+
+    /// As [`Store::write`]; `notices` turns what the writes came to into `NOTIFY`
+    /// payloads sent in the same transaction (PostgreSQL delivers them only if it commits,
+    /// in commit order; nothing is sent on SQLite).
+    pub fn write_notifying(
+        &mut self,
+        writes: &[Write<'_>],
+        now: u64,
+        notices: impl FnOnce(&[Written]) -> Vec<String>,
+    ) -> Result<Vec<Written>, StoreError> {
         self.db.transaction(|tx| {
             let mut written = Vec::with_capacity(writes.len());
             for write in writes {
@@ -202,6 +226,7 @@ impl Store {
                     Write::Cancel(order) => Written::Cancel(apply_cancel(tx, order, now)?),
                 });
             }
+            notify_in(tx, &notices(&written))?;
             Ok(written)
         })
     }

@@ -17,6 +17,9 @@ pub struct Client {
     pub last_heartbeat_at: Option<u64>,
     /// Round trip the agent last measured to this hub, in ms.
     pub rtt_ms: Option<u64>,
+    /// The hub node that holds it, as stored (set on register, cleared on offline).
+    #[serde(skip)]
+    pub node_id: Option<String>,
 }
 
 /// A job as the API shows it.
@@ -81,6 +84,8 @@ pub struct NewJob {
 pub struct Presence {
     pub client_id: String,
     pub sid: String,
+    /// The hub node the socket is connected to.
+    pub node_id: String,
     pub online: bool,
     pub at: u64,
 }
@@ -170,6 +175,7 @@ impl Client {
             info: None,
             last_heartbeat_at: None,
             rtt_ms: None,
+            node_id: None,
         }
     }
 }

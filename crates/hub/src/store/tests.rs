@@ -160,6 +160,7 @@ fn writes_without_fsync_leave_full_durability_in_force(test: &TestDb) -> Result<
     let presence = |online| Presence {
         client_id: "pc-1".into(),
         sid: "sid-1".into(),
+        node_id: "node-1".into(),
         online,
         at: 1,
     };
