@@ -121,7 +121,7 @@ pub(super) fn notify_in(tx: &Db, payloads: &[String]) -> Result<(), StoreError> 
     tx.execute(
         &format!(
             "SELECT pg_notify('{CHANNEL}', payload)
-             FROM json_array_elements_text(CAST(?1 AS json)) AS payload"
+             FROM json_array_elements_text(CAST(CAST(?1 AS TEXT) AS json)) AS payload"
         ),
         args![&list],
     )?;

@@ -4,6 +4,7 @@ use super::testdb::TestDb;
 use super::*;
 use crate::on_both_engines;
 
+mod claim;
 mod schema;
 
 /// The session's durability: SQLite's `synchronous` (FULL is 2), PostgreSQL's

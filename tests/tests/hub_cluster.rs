@@ -1,0 +1,268 @@
+//! Several hub nodes on one PostgreSQL database (a cluster): a job posted on one node is
+//! printed once through the node that holds its agent; presence and events are the same
+//! on every node; an agent whose node is killed fails over and loses or doubles nothing,
+//! and that node's other clients go offline on the survivors; a burst spread over the
+//! nodes is delivered once per job. Each test needs PRINTRELAY_TEST_POSTGRES.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Result};
+use base64::Engine as _;
+use futures_util::StreamExt;
+use printrelay_e2e::raw_client::RawClient;
+use printrelay_e2e::{http_get, unique_marker, Agent, EventStream, Hub, SpoolWatch, RAW_QUEUE};
+use serde_json::{json, Value};
+
+const LIMIT: Duration = Duration::from_secs(30);
+/// The presence bound: a killed node's clients show offline within this.
+const OFFLINE_LIMIT: Duration = Duration::from_secs(20);
+
+fn raw_job(client_id: &str, job_id: &str, text: &str) -> Value {
+    json!({
+        "clientId": client_id, "jobId": job_id, "contentType": "raw_base64",
+        "content": base64::engine::general_purpose::STANDARD.encode(text),
+    })
+}
+
+/// Three hub nodes on a fresh database; `None` when no PostgreSQL is configured.
+async fn three_nodes(tag: &str) -> Result<Option<Vec<Hub>>> {
+    let Some(url) = printrelay_e2e::postgres::fresh_database(tag)? else {
+        return Ok(None);
+    };
+    let mut hubs = Vec::new();
+    for _ in 0..3 {
+        hubs.push(Hub::start(Path::new(&url), 2_000, 1_000).await?);
+    }
+    Ok(Some(hubs))
+}
+
+/// `clientId` → `connected` as `/getStatus` on `hub` lists them.
+async fn status(hub: &Hub) -> Result<HashMap<String, bool>> {
+    let body: Value = http_get(format!("{}/getStatus", hub.url()))
+        .await?
+        .json()
+        .await?;
+    Ok(body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["clientId"].as_str().unwrap_or_default().to_owned(),
+                c["connected"] == true,
+            )
+        })
+        .collect())
+}
+
+/// Waits until every node lists each of `ids` with `connected` as given.
+async fn presence_everywhere(
+    hubs: &[&Hub],
+    ids: &[String],
+    connected: bool,
+    limit: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut wrong = Vec::new();
+        for (n, hub) in hubs.iter().enumerate() {
+            let listed = status(hub).await?;
+            for id in ids {
+                if listed.get(id) != Some(&connected) {
+                    wrong.push((n, id.clone(), listed.get(id).copied()));
+                }
+            }
+        }
+        if wrong.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!("not connected={connected} within {limit:?} (node, client, listed): {wrong:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_job_posted_on_one_node_prints_once_through_the_node_holding_its_agent() -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-spread").await? else {
+        return Ok(());
+    };
+    let ids: Vec<String> = (0..3)
+        .map(|i| unique_marker(&format!("spread-{i}")))
+        .collect();
+    let mut agents = Vec::new();
+    for (hub, id) in hubs.iter().zip(&ids) {
+        let mut agent = Agent::start(&hub.url(), id, RAW_QUEUE).await?;
+        agent.wait_for_state("connected", LIMIT).await?;
+        agents.push(agent);
+    }
+    let all: Vec<&Hub> = hubs.iter().collect();
+    presence_everywhere(&all, &ids, true, LIMIT).await?;
+
+    let marker = unique_marker("spread-job");
+    let job_id = format!("{marker}-job");
+    let mut watch = SpoolWatch::new(RAW_QUEUE);
+    let (code, _) = hubs[0].submit(&raw_job(&ids[2], &job_id, &marker)).await?;
+    ensure!(code == 202, "{code}");
+    hubs[0]
+        .wait_for_job_state(&job_id, "completed", LIMIT)
+        .await?;
+    watch
+        .wait_for_markers(std::slice::from_ref(&marker), LIMIT)
+        .await?;
+    // Nothing more comes out later.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    watch.poll();
+    watch.ensure_each_once(&[marker])
+}
+
+#[tokio::test]
+async fn an_event_stream_on_one_node_sees_a_job_of_another_complete() -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-events").await? else {
+        return Ok(());
+    };
+    let id = unique_marker("events");
+    let mut agent = Agent::start(&hubs[2].url(), &id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    let mut events = EventStream::open(&hubs[1].url(), "").await?;
+    let marker = unique_marker("events-job");
+    let job_id = format!("{marker}-job");
+    let (code, _) = hubs[0].submit(&raw_job(&id, &job_id, &marker)).await?;
+    ensure!(code == 202, "{code}");
+    for state in ["queued", "delivered", "completed"] {
+        events
+            .wait_for(LIMIT, "job", |e| e["jobId"] == job_id && e["state"] == state)
+            .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_agent_whose_node_is_killed_fails_over_and_prints_each_job_once() -> Result<()> {
+    let Some(mut hubs) = three_nodes("cluster-failover").await? else {
+        return Ok(());
+    };
+    let agent_id = unique_marker("failover");
+    let servers = format!("{},{}", hubs[2].url(), hubs[1].url());
+    let flags = [
+        "--reconnect-delay-ms",
+        "100",
+        "--reconnect-delay-max-ms",
+        "300",
+    ];
+    let mut agent = Agent::start_with(&servers, &agent_id, RAW_QUEUE, &flags).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    // A client of the doomed node that never reconnects.
+    let raw_id = unique_marker("failover-raw");
+    let mut raw = RawClient::connect(hubs[2].port, &json!({"clientId": raw_id})).await?;
+    raw.emit("register", &json!(raw_id)).await?;
+    raw.wait_for_event("registered", LIMIT).await?;
+    let ids = [agent_id.clone(), raw_id.clone()];
+    let all: Vec<&Hub> = hubs.iter().collect();
+    presence_everywhere(&all, &ids, true, LIMIT).await?;
+
+    let markers: Vec<String> = (0..30)
+        .map(|i| unique_marker(&format!("failover-{i}")))
+        .collect();
+    let mut watch = SpoolWatch::new(RAW_QUEUE);
+    for (i, marker) in markers.iter().enumerate() {
+        if i == 10 {
+            hubs[2].process.child.kill().await?;
+        }
+        let (code, _) = hubs[0]
+            .submit(&raw_job(&agent_id, &format!("{marker}-job"), marker))
+            .await?;
+        ensure!(code == 202, "{code}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let killed = hubs.remove(2);
+    drop(killed);
+    watch.wait_for_markers(&markers, LIMIT * 2).await?;
+    for marker in &markers {
+        hubs[0]
+            .wait_for_job_state(&format!("{marker}-job"), "completed", LIMIT)
+            .await?;
+    }
+    let survivors: Vec<&Hub> = hubs.iter().collect();
+    presence_everywhere(&survivors, std::slice::from_ref(&raw_id), false, OFFLINE_LIMIT).await?;
+    presence_everywhere(&survivors, std::slice::from_ref(&agent_id), true, LIMIT).await?;
+    watch.poll();
+    watch.ensure_each_once(&markers)
+}
+
+#[tokio::test]
+async fn a_burst_over_three_nodes_is_delivered_once_per_job() -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-burst").await? else {
+        return Ok(());
+    };
+    let ids: Vec<String> = (0..5)
+        .map(|i| unique_marker(&format!("burst-{i}")))
+        .collect();
+    let mut agents = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let mut agent = Agent::start(&hubs[i % 3].url(), id, RAW_QUEUE).await?;
+        agent.wait_for_state("connected", LIMIT).await?;
+        agents.push(agent);
+    }
+    let all: Vec<&Hub> = hubs.iter().collect();
+    presence_everywhere(&all, &ids, true, LIMIT).await?;
+    let mut events = EventStream::open(&hubs[0].url(), "").await?;
+    let markers: Vec<String> = (0..200)
+        .map(|i| unique_marker(&format!("burst-job-{i}")))
+        .collect();
+    let mut watch = SpoolWatch::new(RAW_QUEUE);
+    let answers: Vec<Result<(u16, Value)>> =
+        futures_util::stream::iter(markers.iter().enumerate())
+            .map(|(i, marker)| {
+                let (hub, id) = (&hubs[i % 3], &ids[i % 5]);
+                async move { hub.submit(&raw_job(id, &format!("{marker}-job"), marker)).await }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+    for answer in answers {
+        let (code, body) = answer?;
+        ensure!(code == 202, "{code} {body}");
+    }
+    // Count every job's `delivered` until each completed.
+    let mut delivered: HashMap<String, usize> = HashMap::new();
+    let mut completed = std::collections::HashSet::new();
+    let deadline = Instant::now() + LIMIT * 4;
+    while completed.len() < markers.len() {
+        let next = tokio::time::timeout_at(deadline.into(), events.next()).await;
+        let Ok(next) = next else {
+            bail!("{} of {} jobs completed", completed.len(), markers.len());
+        };
+        let Some((name, data)) = next? else {
+            bail!("the event stream ended");
+        };
+        let job_id = data["jobId"].as_str().unwrap_or_default().to_owned();
+        if name != "job" || !job_id.contains("burst-job") {
+            continue;
+        }
+        match data["state"].as_str() {
+            Some("delivered") => *delivered.entry(job_id).or_default() += 1,
+            Some("completed") => {
+                completed.insert(job_id);
+            }
+            _ => {}
+        }
+    }
+    let not_once: Vec<(&String, usize)> = markers
+        .iter()
+        .map(|m| {
+            let job_id = format!("{m}-job");
+            let n = delivered.get(&job_id).copied().unwrap_or(0);
+            (m, n)
+        })
+        .filter(|(_, n)| *n != 1)
+        .collect();
+    ensure!(not_once.is_empty(), "delivered other than once: {not_once:?}");
+    watch.wait_for_markers(&markers, LIMIT).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    watch.poll();
+    watch.ensure_each_once(&markers)
+}
