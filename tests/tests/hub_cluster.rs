@@ -134,7 +134,9 @@ async fn an_event_stream_on_one_node_sees_a_job_of_another_complete() -> Result<
     ensure!(code == 202, "{code}");
     for state in ["queued", "delivered", "completed"] {
         events
-            .wait_for(LIMIT, "job", |e| e["jobId"] == job_id && e["state"] == state)
+            .wait_for(LIMIT, "job", |e| {
+                e["jobId"] == job_id && e["state"] == state
+            })
             .await?;
     }
     Ok(())
@@ -187,7 +189,13 @@ async fn an_agent_whose_node_is_killed_fails_over_and_prints_each_job_once() -> 
             .await?;
     }
     let survivors: Vec<&Hub> = hubs.iter().collect();
-    presence_everywhere(&survivors, std::slice::from_ref(&raw_id), false, OFFLINE_LIMIT).await?;
+    presence_everywhere(
+        &survivors,
+        std::slice::from_ref(&raw_id),
+        false,
+        OFFLINE_LIMIT,
+    )
+    .await?;
     presence_everywhere(&survivors, std::slice::from_ref(&agent_id), true, LIMIT).await?;
     watch.poll();
     watch.ensure_each_once(&markers)
@@ -214,15 +222,17 @@ async fn a_burst_over_three_nodes_is_delivered_once_per_job() -> Result<()> {
         .map(|i| unique_marker(&format!("burst-job-{i}")))
         .collect();
     let mut watch = SpoolWatch::new(RAW_QUEUE);
-    let answers: Vec<Result<(u16, Value)>> =
-        futures_util::stream::iter(markers.iter().enumerate())
-            .map(|(i, marker)| {
-                let (hub, id) = (&hubs[i % 3], &ids[i % 5]);
-                async move { hub.submit(&raw_job(id, &format!("{marker}-job"), marker)).await }
-            })
-            .buffer_unordered(32)
-            .collect()
-            .await;
+    let answers: Vec<Result<(u16, Value)>> = futures_util::stream::iter(markers.iter().enumerate())
+        .map(|(i, marker)| {
+            let (hub, id) = (&hubs[i % 3], &ids[i % 5]);
+            async move {
+                hub.submit(&raw_job(id, &format!("{marker}-job"), marker))
+                    .await
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
     for answer in answers {
         let (code, body) = answer?;
         ensure!(code == 202, "{code} {body}");
@@ -260,7 +270,10 @@ async fn a_burst_over_three_nodes_is_delivered_once_per_job() -> Result<()> {
         })
         .filter(|(_, n)| *n != 1)
         .collect();
-    ensure!(not_once.is_empty(), "delivered other than once: {not_once:?}");
+    ensure!(
+        not_once.is_empty(),
+        "delivered other than once: {not_once:?}"
+    );
     watch.wait_for_markers(&markers, LIMIT).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     watch.poll();

@@ -42,7 +42,9 @@ pub struct Node {
 pub enum Message {
     /// These clients have something new to deliver (a job queued, room freed): the node
     /// that holds one starts its delivery.
-    Deliver { clients: Vec<String> },
+    Deliver {
+        clients: Vec<String>,
+    },
     /// A job changed state (for event streams).
     Job(JobChange),
     /// A client registered (the node that held it before closes its older socket) or
@@ -50,7 +52,9 @@ pub enum Message {
     Client(ClientChange),
     ClientInfo(ClientInfoChange),
     /// Someone asked to cancel jobs this client holds: its node asks the agent.
-    Cancel { client_id: String },
+    Cancel {
+        client_id: String,
+    },
 }
 
 impl Message {

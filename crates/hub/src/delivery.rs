@@ -179,6 +179,9 @@ impl Delivery {
             sent.clone()
         };
         let notices = |changes: &[crate::store::StateChange]| {
+            if !self.node.clustered {
+                return Vec::new();
+            }
             let messages = changes
                 .iter()
                 .map(|change| Message::Job(job_change(change.clone(), now)))

@@ -122,7 +122,11 @@ impl Registry {
 
     /// Unbinds `client_id` when its live connection passes `test` (another hub node took
     /// the id over): the binding, whose socket is then closed without going offline.
-    pub fn release_if(&self, client_id: &str, test: impl FnOnce(&Binding) -> bool) -> Option<Binding> {
+    pub fn release_if(
+        &self,
+        client_id: &str,
+        test: impl FnOnce(&Binding) -> bool,
+    ) -> Option<Binding> {
         let mut inner = self.lock();
         if !inner.by_client.get(client_id).is_some_and(test) {
             return None;

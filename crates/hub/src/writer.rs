@@ -8,12 +8,17 @@ use serde_json::{json, Value};
 use socketioxide::extract::AckSender;
 use tokio::sync::oneshot;
 
-use crate::cluster::{Message, Node};
-use crate::events::{Change, Changes, ClientChange, JobChange};
+use crate::cluster::Node;
+use crate::events::Changes;
 use crate::store::{
-    Applied, CancelOrder, CancelOutcome, Inserted, NewJob, Presence, StateChange, Store,
-    StoreError, Upkeep, Write, Written,
+    Applied, CancelOrder, CancelOutcome, Inserted, NewJob, Presence, Store, StoreError, Upkeep,
+    Write, Written,
 };
+
+mod announce;
+
+use announce::{deliver_to, job_changes, messages};
+pub use announce::{job_change, publish_job};
 
 /// At most this many writes go in one transaction.
 const MAX_BATCH: usize = 256;
@@ -156,8 +161,9 @@ pub fn commit(
         let mut store = store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let written = store.write_notifying(&writes, now, |written| {
-            node.notices(messages(&writes, written, now))
+        let written = store.write_notifying(&writes, now, |written| match node.clustered {
+            true => node.notices(messages(&writes, written, now)),
+            false => Vec::new(),
         });
         if let Ok(written) = &written {
             for change in job_changes(&writes, written) {
@@ -218,15 +224,17 @@ pub fn commit(
                 };
                 let _ = answer.send(Ok(Submitted { created, state }));
             }
-            (Pending::Status { ack, .. }, Written::Status(applied)) => {
-                if let Some(ack) = ack {
-                    send_ack(ack, &applied);
-                }
+            (Pending::Status { ack: Some(ack), .. }, Written::Status(applied)) => {
+                send_ack(ack, &applied);
             }
-            (Pending::Cancel { answer, .. }, Written::Cancel(outcome)) => {
-                if let Some(answer) = answer {
-                    let _ = answer.send(Ok(outcome));
-                }
+            (
+                Pending::Cancel {
+                    answer: Some(answer),
+                    ..
+                },
+                Written::Cancel(outcome),
+            ) => {
+                let _ = answer.send(Ok(outcome));
             }
             _ => {}
         }
@@ -240,89 +248,6 @@ impl Committed {
             self.deliver_to.push(client_id.to_owned());
         }
     }
-}
-
-/// The job changes a committed batch announces, in order.
-fn job_changes(writes: &[Write<'_>], written: &[Written]) -> Vec<StateChange> {
-    let mut changes = Vec::new();
-    for (write, result) in writes.iter().zip(written) {
-        match (write, result) {
-            (Write::Job(job), Written::Job(Inserted::Created)) => changes.push(StateChange {
-                job_id: job.job_id.clone(),
-                client_id: job.client_id.clone(),
-                state: "queued".into(),
-                error: None,
-            }),
-            (_, Written::Status(Applied::Moved(change)))
-            | (_, Written::Cancel(CancelOutcome::AtHub(change))) => changes.push(change.clone()),
-            (_, Written::Upkeep(expired)) => changes.extend(expired.iter().cloned()),
-            _ => {}
-        }
-    }
-    changes
-}
-
-/// Clients with something new to deliver after a committed batch, in batch order, each
-/// once: a new job; a job that left `delivered` (room in the window).
-fn deliver_to(writes: &[Write<'_>], written: &[Written]) -> Vec<String> {
-    let mut committed = Committed::default();
-    for (write, result) in writes.iter().zip(written) {
-        match (write, result) {
-            (Write::Job(job), Written::Job(Inserted::Created)) => committed.wants(&job.client_id),
-            (_, Written::Status(Applied::Moved(change)))
-            | (_, Written::Cancel(CancelOutcome::AtHub(change))) => {
-                committed.wants(&change.client_id)
-            }
-            _ => {}
-        }
-    }
-    committed.deliver_to
-}
-
-/// What other nodes hear of a committed batch: its job changes, presence (announced
-/// locally when it happened), cancel asks, and the clients to deliver to.
-fn messages(writes: &[Write<'_>], written: &[Written], now: u64) -> Vec<Message> {
-    let mut messages: Vec<Message> = job_changes(writes, written)
-        .into_iter()
-        .map(|change| Message::Job(job_change(change, now)))
-        .collect();
-    for (write, result) in writes.iter().zip(written) {
-        match (write, result) {
-            (Write::Presence(presence), _) => messages.push(Message::Client(ClientChange {
-                client_id: presence.client_id.clone(),
-                connected: presence.online,
-                socket_id: presence.sid.clone(),
-                at: presence.at,
-            })),
-            (_, Written::Cancel(CancelOutcome::Requested { client_id, .. })) => {
-                messages.push(Message::Cancel {
-                    client_id: client_id.clone(),
-                })
-            }
-            _ => {}
-        }
-    }
-    let clients = deliver_to(writes, written);
-    if !clients.is_empty() {
-        messages.push(Message::Deliver { clients });
-    }
-    messages
-}
-
-/// A job's new state as an announced change.
-pub fn job_change(change: StateChange, at: u64) -> JobChange {
-    JobChange {
-        job_id: change.job_id,
-        client_id: change.client_id,
-        state: change.state,
-        at,
-        error: change.error,
-    }
-}
-
-/// Announces a job's new state.
-pub fn publish_job(changes: &Changes, change: StateChange, at: u64) {
-    changes.publish(Change::Job(job_change(change, at)));
 }
 
 /// Acks a committed status: `{"ok": true}`, or `{"ok": false, "error": {code, message}}`
@@ -345,6 +270,7 @@ fn send_ack(ack: AckSender, applied: &Applied) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Change;
     use crate::store::Database;
 
     fn changes() -> Changes {
@@ -411,8 +337,8 @@ mod tests {
             tokio::task::spawn_blocking(move || {
                 commit(&store, &changes, &Node::new(false), None, batch)
             })
-                .await
-                .expect("committed")
+            .await
+            .expect("committed")
         };
         assert_eq!(committed.deliver_to, ["pc-1"]);
         let mut got = Vec::new();

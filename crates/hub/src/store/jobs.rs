@@ -171,32 +171,32 @@ fn mark_delivered(
     now: u64,
 ) -> Result<Vec<StateChange>, StoreError> {
     let mut changes = Vec::new();
-            for job_id in job_ids {
-                let params = args![job_id, int(now), sid];
-                let first = tx.query_opt(
-                    "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3,
+    for job_id in job_ids {
+        let params = args![job_id, int(now), sid];
+        let first = tx.query_opt(
+            "UPDATE jobs SET state = 'delivered', updated_at = ?2, delivered_to = ?3,
                        delivered_at = COALESCE(delivered_at, ?2)
                      WHERE job_id = ?1 AND state = 'queued' RETURNING client_id",
-                    params,
-                    |row| row.text(0),
-                )?;
-                match first {
-                    Some(client_id) => changes.push(StateChange {
-                        job_id: job_id.clone(),
-                        client_id,
-                        state: "delivered".into(),
-                        error: None,
-                    }),
-                    None => {
-                        tx.execute(
-                            "UPDATE jobs SET updated_at = ?2, delivered_to = ?3
+            params,
+            |row| row.text(0),
+        )?;
+        match first {
+            Some(client_id) => changes.push(StateChange {
+                job_id: job_id.clone(),
+                client_id,
+                state: "delivered".into(),
+                error: None,
+            }),
+            None => {
+                tx.execute(
+                    "UPDATE jobs SET updated_at = ?2, delivered_to = ?3
                              WHERE job_id = ?1 AND state = 'delivered'",
-                            params,
-                        )?;
-                    }
-                }
+                    params,
+                )?;
             }
-            Ok(changes)
+        }
+    }
+    Ok(changes)
 }
 
 /// Stored JSON text (written by the hub), or null should it not read.

@@ -26,8 +26,8 @@ mod database;
 mod db;
 mod jobs;
 mod migrations;
-mod nodes;
 pub mod model;
+mod nodes;
 mod pg;
 pub mod stats;
 mod statuses;
@@ -50,8 +50,8 @@ use statuses::{apply_status, stored_rank};
 
 pub use database::{Database, InvalidDatabase};
 pub use model::*;
-pub use nodes::{Orphan, CHANNEL};
 use nodes::notify_in;
+pub use nodes::{Orphan, CHANNEL};
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]

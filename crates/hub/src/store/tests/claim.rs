@@ -40,7 +40,10 @@ fn two_nodes_claiming_at_once_never_get_the_same_job() -> Result<(), StoreError>
     let (by_a, by_b) = (names(&by_a), names(&by_b));
     assert_eq!(by_a, ["job-0", "job-1", "job-2", "job-3"]);
     assert_eq!(by_b.len(), 6, "{by_b:?}");
-    assert!(by_b.iter().all(|id| !by_a.contains(id)), "{by_a:?} {by_b:?}");
+    assert!(
+        by_b.iter().all(|id| !by_a.contains(id)),
+        "{by_a:?} {by_b:?}"
+    );
     // Claimed, each is no longer deliverable to the socket that has it.
     assert!(a
         .claim("pc-1", "sid-a", 3, 100, ids, |_| Vec::new())?
