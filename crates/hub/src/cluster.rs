@@ -18,7 +18,8 @@ use serde_json::Value;
 
 use crate::events::{Change, ClientChange, ClientInfoChange, JobChange};
 
-/// A node whose heartbeat is older than this is taken as stopped: its clients go offline.
+/// A node whose heartbeat is older than this is taken as stopped: its clients go offline
+/// (`--node-timeout`, whose default is this).
 pub const NODE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often a node records its heartbeat and looks for stopped nodes.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);

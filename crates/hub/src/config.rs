@@ -45,6 +45,10 @@ pub struct Cli {
     /// `30d`, or `never` [default: 30d].
     #[arg(long, env = "PRINTRELAY_HUB_RETENTION", value_parser = parse_expiry)]
     pub retention: Option<Expiry>,
+    /// With PostgreSQL, several hubs may share the database: one whose heartbeat is older
+    /// than this is taken as stopped and its clients offline: `10s`, `1m`... [default: 15s].
+    #[arg(long, env = "PRINTRELAY_HUB_NODE_TIMEOUT", value_parser = parse_node_timeout)]
+    pub node_timeout: Option<u64>,
     /// Largest size of a SQLite database in MiB (SQLite only: PostgreSQL has its own
     /// limits); past it submissions are answered 507 [default: no cap but the disk].
     #[arg(long, env = "PRINTRELAY_HUB_MAX_DB_MIB")]
@@ -125,6 +129,7 @@ pub struct FileConfig {
     default_expiry: Option<String>,
     retention: Option<String>,
     max_db_mib: Option<u64>,
+    node_timeout: Option<String>,
     agent_tokens: Option<Vec<String>>,
     client_tokens: Option<HashMap<String, String>>,
     api_tokens: Option<Vec<String>>,
@@ -148,6 +153,8 @@ pub struct Config {
     pub retention_ms: Option<u64>,
     /// Cap of the database size in MiB (SQLite only).
     pub max_db_mib: Option<u64>,
+    /// Milliseconds after which a silent hub node is taken as stopped (PostgreSQL).
+    pub node_timeout_ms: u64,
     pub agent_tokens: Vec<String>,
     pub client_tokens: HashMap<String, String>,
     pub api_tokens: Vec<String>,
@@ -171,6 +178,8 @@ pub enum ConfigError {
     Expiry(PathBuf, String),
     #[error("{0}: retention: {1}")]
     Retention(PathBuf, String),
+    #[error("{0}: node_timeout: {1}")]
+    NodeTimeout(PathBuf, String),
     #[error("{0}: db: {1}")]
     Db(PathBuf, InvalidDatabase),
     #[error("--db (or PRINTRELAY_HUB_DB): {0}")]
@@ -271,6 +280,13 @@ impl Config {
                 .unwrap_or(Expiry(Some(THIRTY_DAYS_MS)))
                 .0,
             max_db_mib: cli.max_db_mib.or(file.max_db_mib),
+            node_timeout_ms: match (cli.node_timeout, file.node_timeout) {
+                (Some(ms), _) => ms,
+                (None, Some(text)) => parse_node_timeout(&text).map_err(|e| {
+                    ConfigError::NodeTimeout(cli.config.clone().unwrap_or_default(), e)
+                })?,
+                (None, None) => 15_000,
+            },
             agent_tokens: list(cli.agent_tokens, file.agent_tokens),
             client_tokens: if cli.client_tokens.is_empty() {
                 file.client_tokens.unwrap_or_default()
@@ -305,6 +321,16 @@ fn parse_expiry(text: &str) -> Result<Expiry, String> {
         .and_then(|n| n.checked_mul(unit_ms))
         .map(|ms| Expiry(Some(ms)))
         .ok_or_else(|| format!("{text:?} is not a duration like 30s, 90m, 12h, 7d or never"))
+}
+
+/// A duration as for `--retention`, never `never`: a node must be given up on some time.
+fn parse_node_timeout(text: &str) -> Result<u64, String> {
+    match parse_expiry(text)? {
+        Expiry(Some(ms)) => Ok(ms),
+        Expiry(None) => Err(format!(
+            "{text:?}: a node timeout must be a duration like 15s"
+        )),
+    }
 }
 
 fn parse_client_token(text: &str) -> Result<(String, String), String> {
@@ -378,6 +404,15 @@ mod tests {
         assert_eq!(config.default_expiry_ms, Some(SEVEN_DAYS_MS));
         assert!(config.agent_tokens.is_empty() && config.cors_origins.is_empty());
         assert!(config.public_names.is_empty());
+        assert_eq!(config.node_timeout_ms, 15_000);
+    }
+
+    #[test]
+    fn a_node_timeout_is_a_duration_never_never() {
+        let cli = Cli::try_parse_from(["printrelay-hub", "--node-timeout", "5s"]).expect("5s");
+        let config = Config::resolve(cli, FileConfig::default()).expect("resolves");
+        assert_eq!(config.node_timeout_ms, 5_000);
+        assert!(Cli::try_parse_from(["printrelay-hub", "--node-timeout", "never"]).is_err());
     }
 
     /// `--db` takes a path or a PostgreSQL URL; a bad URL in the file is refused without

@@ -60,14 +60,18 @@ impl std::fmt::Debug for Hub {
 
 impl Hub {
     /// A hub over `database` (created and migrated if needed; `max_pages` caps a SQLite
-    /// file's size); event streams end when `closing` turns true.
+    /// file's size); event streams end when `closing` turns true. On PostgreSQL it joins
+    /// the cluster of nodes on that database (see [`crate::cluster`]), taking another
+    /// node as stopped after `node_timeout` without a heartbeat.
     pub async fn open(
         database: &Database,
         max_pages: Option<u64>,
         closing: tokio::sync::watch::Receiver<bool>,
         retention: Retention,
+        node_timeout: std::time::Duration,
     ) -> Result<Self, StoreError> {
-        let node = Node::new(database.is_postgres());
+        let mut node = Node::new(database.is_postgres());
+        node.timeout = node_timeout;
         let url = match database {
             Database::Postgres(url) => Some(url.clone()),
             Database::Sqlite(_) => None,

@@ -154,7 +154,8 @@ async fn run(config: Config) -> Result<(), HubError> {
         default_expiry_ms: config.default_expiry_ms,
         finished_ms: config.retention_ms,
     };
-    let hub = hub::Hub::open(&db, max_pages, closing_rx, retention).await?;
+    let node_timeout = Duration::from_millis(config.node_timeout_ms);
+    let hub = hub::Hub::open(&db, max_pages, closing_rx, retention, node_timeout).await?;
     tokio::spawn(upkeep(hub.clone()));
     socket::attach(&io, hub.clone(), tokens.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -12,9 +12,15 @@ use crate::store::JobQuery;
 async fn hub(database: &Database, retention: Retention) -> Hub {
     // The sender may go: nothing here waits for a shutdown.
     let (_closing, closing_rx) = tokio::sync::watch::channel(false);
-    Hub::open(database, None, closing_rx, retention)
-        .await
-        .expect("hub")
+    Hub::open(
+        database,
+        None,
+        closing_rx,
+        retention,
+        crate::cluster::NODE_TIMEOUT,
+    )
+    .await
+    .expect("hub")
 }
 
 /// Every job, newest first.
