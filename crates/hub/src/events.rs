@@ -101,6 +101,12 @@ impl Changes {
         self.closing.clone()
     }
 
+    /// Sends a change another hub node made (and logged) to every subscriber here,
+    /// without logging it again (each node logs its own).
+    pub fn relay(&self, change: Change) {
+        let _ = self.sender.send(change);
+    }
+
     /// Logs the change and sends it to every subscriber (none is fine).
     pub fn publish(&self, change: Change) {
         match &change {

@@ -202,7 +202,9 @@ async fn run(config: Config) -> Result<(), HubError> {
     // a `received` go out again on their next connection.
     io.close().await;
     // Other nodes see its clients offline at once, not after the heartbeat bound.
-    hub.leave().await?;
+    if let Err(error) = hub.leave().await {
+        tracing::warn!(%error, "cannot take this node's clients offline; other nodes will");
+    }
     hub.checkpoint().await?;
     tracing::info!("hub stopped");
     Ok(())

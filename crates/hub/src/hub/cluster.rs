@@ -96,7 +96,7 @@ impl Hub {
     fn on_message(&self, message: Message) {
         // Never sent on: only the node where a change happened tells the others.
         if let Some(change) = message.change() {
-            self.changes.publish(change);
+            self.changes.relay(change);
         }
         match message {
             Message::Deliver { clients } => {
