@@ -2,7 +2,8 @@
 //! printed once through the node that holds its agent; presence and events are the same
 //! on every node; an agent whose node is killed fails over and loses or doubles nothing,
 //! and that node's other clients go offline on the survivors; a burst spread over the
-//! nodes is delivered once per job. Each test needs PRINTRELAY_TEST_POSTGRES.
+//! nodes is delivered once per job; a client id registering on another node closes its
+//! older socket. Each test needs PRINTRELAY_TEST_POSTGRES.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -278,4 +279,25 @@ async fn a_burst_over_three_nodes_is_delivered_once_per_job() -> Result<()> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     watch.poll();
     watch.ensure_each_once(&markers)
+}
+
+#[tokio::test]
+async fn a_client_id_registering_on_another_node_closes_its_older_socket() -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-replaced").await? else {
+        return Ok(());
+    };
+    let id = unique_marker("replaced");
+    let auth = json!({"clientId": id});
+    let mut older = RawClient::connect(hubs[0].port, &auth).await?;
+    older.emit("register", &json!(id)).await?;
+    older.wait_for_event("registered", LIMIT).await?;
+    let mut newer = RawClient::connect(hubs[1].port, &auth).await?;
+    newer.emit("register", &json!(id)).await?;
+    newer.wait_for_event("registered", LIMIT).await?;
+    let replaced = older.wait_for_event("replaced", LIMIT).await?;
+    ensure!(replaced["clientId"] == id.as_str(), "{replaced}");
+    older.until_closed(LIMIT).await?;
+    // The id lives on, on the newer socket, as every node says.
+    let all: Vec<&Hub> = hubs.iter().collect();
+    presence_everywhere(&all, std::slice::from_ref(&id), true, LIMIT).await
 }
