@@ -31,6 +31,12 @@ impl RawClient {
                 .await?
                 .ok_or_else(|| anyhow!("closed during the handshake"))??;
             let Message::Text(text) = frame else { continue };
+            // The server pings as soon as the transport opens, maybe before it answers
+            // CONNECT: a ping left unanswered here closes the connection a timeout later.
+            if text == "2" {
+                socket.send(Message::text("3")).await?;
+                continue;
+            }
             if let Some(error) = text.strip_prefix("44") {
                 bail!("refused: {error}");
             }
