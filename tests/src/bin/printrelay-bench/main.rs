@@ -8,10 +8,12 @@
 //! reported, never a failure; the exit code is non-zero only when the bench itself broke.
 //! `--short` is the CI mode (small counts, about two minutes on 2 cores).
 
+mod cluster;
 mod html;
 mod jobs;
 mod memory;
 mod memory_wine;
+mod postgres;
 mod reconnect;
 mod scale;
 mod stats;
@@ -25,12 +27,15 @@ use printrelay_e2e::artifacts_dir;
 use stats::Report;
 
 #[derive(Debug, Parser)]
-#[command(about = "PrintRelay benchmarks: latency, throughput, reconnect, memory, hub scale")]
+#[command(
+    about = "PrintRelay benchmarks: latency, throughput, reconnect, memory, hub scale, cluster"
+)]
 struct Args {
     /// Small counts and short idle periods (CI).
     #[arg(long)]
     short: bool,
-    /// Only these sections (comma list of latency, burst, html, reconnect, memory, scale).
+    /// Only these sections (comma list of latency, burst, html, reconnect, memory, scale,
+    /// cluster).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Measure the Chromium reference in short mode too (full mode always does).
@@ -42,6 +47,9 @@ struct Args {
     /// Simulated agents per hub-scale step (default: 1000,5000,10000 full, 200 short).
     #[arg(long, value_delimiter = ',')]
     scale_counts: Vec<usize>,
+    /// Simulated agents in each cluster setup (default: 3000 full, 300 short).
+    #[arg(long)]
+    cluster_agents: Option<usize>,
     /// Repetitions of every measurement (default: 5 full, 3 short).
     #[arg(long)]
     reps: Option<usize>,
@@ -67,6 +75,8 @@ pub struct Plan {
     pub chromium: bool,
     /// Simulated agents per hub-scale step.
     pub scale_counts: Vec<usize>,
+    /// Simulated agents in each cluster setup (1 hub on SQLite, 1 and 3 on PostgreSQL).
+    pub cluster_agents: usize,
 }
 
 impl Plan {
@@ -91,6 +101,7 @@ impl Plan {
                 idle_windows: 4,
                 chromium: args.chromium,
                 scale_counts: scale_counts(&[200]),
+                cluster_agents: args.cluster_agents.unwrap_or(300),
             }
         } else {
             Self {
@@ -104,6 +115,7 @@ impl Plan {
                 idle_windows: 5,
                 chromium: true,
                 scale_counts: scale_counts(&[1_000, 5_000, 10_000]),
+                cluster_agents: args.cluster_agents.unwrap_or(3_000),
             }
         }
     }
@@ -144,6 +156,9 @@ async fn main() -> Result<()> {
     }
     if wanted("scale") {
         scale::run(&plan, &mut report).await?;
+    }
+    if wanted("cluster") {
+        cluster::run(&plan, &mut report).await?;
     }
     report.note(format!(
         "bench took {:.0} s",
