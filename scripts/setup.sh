@@ -24,11 +24,12 @@ build_packages=(build-essential pkg-config curl libwebkit2gtk-4.1-dev libgtk-3-d
 # chromium-headless-shell renders HTML jobs (docs/decisions/0007); the benchmark sets
 # Debian's chromium --print-to-pdf beside it, and zbar-tools reads printed barcodes back.
 # chromium-driver drives Chromium over WebDriver for the hub console's tests; postgresql
-# runs the hub's store tests on PostgreSQL too (scripts/test.sh starts a throwaway cluster).
+# runs the hub's store tests on PostgreSQL too (scripts/test.sh starts a throwaway cluster);
+# redis-server carries the cluster tests' node messages on the Redis bus (--cluster).
 test_packages=(xvfb xauth dbus-x11 poppler-utils printer-driver-cups-pdf fonts-noto-cjk
   gcc-mingw-w64-x86-64 webkit2gtk-driver imagemagick wine64 wine fonts-wqy-microhei
   python3-venv iproute2 openssl cups-ipp-utils trayer xdotool wixl msitools
-  chromium chromium-driver zbar-tools postgresql)
+  chromium chromium-driver zbar-tools postgresql redis-server)
 
 packages=("${build_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -27,10 +27,13 @@ timed cargo clippy --workspace --all-targets --locked -- -D warnings
 # linted only for its target; this also checks that the desktop app builds for Windows.
 timed cargo clippy --locked --target x86_64-pc-windows-gnu -p printrelay-agent -p printrelay-desktop --all-targets -- -D warnings
 
-step "PostgreSQL for the hub's store tests (a throwaway cluster, stopped at exit)"
+step "PostgreSQL and Redis for the hub's store and cluster tests (throwaway servers, stopped at exit)"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pg_dir=$(mktemp -d /tmp/printrelay-pg.XXXXXX)
-pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-stop_postgres() {
+pg_port=$(free_port)
+redis_dir=$(mktemp -d /tmp/printrelay-redis.XXXXXX)
+redis_port=$(free_port)
+stop_servers() {
   local pg_ctl
   pg_ctl=$(ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | tail -n 1)
   if [ -n "$pg_ctl" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
@@ -38,10 +41,14 @@ stop_postgres() {
     else "$pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true; fi
   fi
   rm -rf "$pg_dir"
+  if [ -f "$redis_dir/redis.pid" ]; then redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; fi
+  rm -rf "$redis_dir"
 }
-trap stop_postgres EXIT
+trap stop_servers EXIT
 PRINTRELAY_TEST_POSTGRES=$(tests/postgres/start.sh "$pg_dir" "$pg_port")
 export PRINTRELAY_TEST_POSTGRES
+PRINTRELAY_TEST_REDIS=$(tests/redis/start.sh "$redis_dir" "$redis_port")
+export PRINTRELAY_TEST_REDIS
 
 step "tests"
 export PRINTRELAY_ARTIFACTS="${PRINTRELAY_ARTIFACTS:-$PWD/artifacts}"

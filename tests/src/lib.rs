@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod postgres;
 pub mod procs;
 pub mod raw_client;
+pub mod redis;
 pub mod skip;
 pub mod sse;
 pub mod webdriver;

@@ -3,7 +3,9 @@
 //! on every node; an agent whose node is killed fails over and loses or doubles nothing,
 //! and that node's other clients go offline on the survivors; a burst spread over the
 //! nodes is delivered once per job; a client id registering on another node closes its
-//! older socket. Each test needs PRINTRELAY_TEST_POSTGRES.
+//! older socket. Each test runs twice: nodes talking through PostgreSQL `NOTIFY` (the
+//! default) and through Redis (`--cluster`). They need PRINTRELAY_TEST_POSTGRES and
+//! PRINTRELAY_TEST_REDIS.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,16 +29,90 @@ fn raw_job(client_id: &str, job_id: &str, text: &str) -> Value {
     })
 }
 
-/// Three hub nodes on a fresh database; `None` when no PostgreSQL is configured.
-async fn three_nodes(tag: &str) -> Result<Option<Vec<Hub>>> {
+/// How the nodes tell each other.
+#[derive(Debug, Clone, Copy)]
+enum Bus {
+    Notify,
+    Redis,
+}
+
+/// Each test, once per [`Bus`].
+macro_rules! on_both_buses {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[tokio::test]
+            async fn over_postgres_notify() -> anyhow::Result<()> {
+                super::$test(super::Bus::Notify).await
+            }
+            #[tokio::test]
+            async fn over_redis() -> anyhow::Result<()> {
+                super::$test(super::Bus::Redis).await
+            }
+        }
+    )*};
+}
+
+on_both_buses!(
+    a_job_posted_on_one_node_prints_once_through_the_node_holding_its_agent,
+    an_event_stream_on_one_node_sees_a_job_of_another_complete,
+    an_agent_whose_node_is_killed_fails_over_and_prints_each_job_once,
+    a_burst_over_three_nodes_is_delivered_once_per_job,
+    a_client_id_registering_on_another_node_closes_its_older_socket,
+);
+
+/// Three hub nodes on a fresh database talking over `bus`; `None` when no PostgreSQL
+/// (or Redis) is configured.
+async fn three_nodes(tag: &str, bus: Bus) -> Result<Option<Vec<Hub>>> {
     let Some(url) = printrelay_e2e::postgres::fresh_database(tag)? else {
         return Ok(None);
     };
+    let flags = match bus {
+        Bus::Notify => Vec::new(),
+        Bus::Redis => match printrelay_e2e::redis::server()? {
+            Some(redis) => vec!["--cluster".to_owned(), redis],
+            None => return Ok(None),
+        },
+    };
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let mut hubs = Vec::new();
     for _ in 0..3 {
-        hubs.push(Hub::start(Path::new(&url), 2_000, 1_000).await?);
+        hubs.push(Hub::start_with(Path::new(&url), 2_000, 1_000, &flags).await?);
+    }
+    if let [_, redis] = &flags[..] {
+        on_redis_only(&url, redis)?;
     }
     Ok(Some(hubs))
+}
+
+/// The three nodes on `database` (a URL) subscribed to its channel on `redis` and none
+/// `LISTEN`s on PostgreSQL: the messages go through Redis.
+fn on_redis_only(database: &str, redis: &str) -> Result<()> {
+    let name = database.rsplit('/').next().unwrap_or_default();
+    let output = std::process::Command::new("redis-cli")
+        .args([
+            "-u",
+            redis,
+            "PUBSUB",
+            "NUMSUB",
+            &format!("printrelay:{name}"),
+        ])
+        .output()?;
+    let numsub = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        numsub.lines().nth(1) == Some("3"),
+        "subscribers on Redis: {numsub}"
+    );
+    let output = std::process::Command::new("psql")
+        .arg(database)
+        .args(["-tA", "-c"])
+        .arg("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'printrelay-hub-listen' AND datname = current_database()")
+        .output()?;
+    let listening = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        listening.trim() == "0",
+        "listening on PostgreSQL: {listening}"
+    );
+    Ok(())
 }
 
 /// `clientId` → `connected` as `/getStatus` on `hub` lists them.
@@ -86,9 +162,10 @@ async fn presence_everywhere(
     }
 }
 
-#[tokio::test]
-async fn a_job_posted_on_one_node_prints_once_through_the_node_holding_its_agent() -> Result<()> {
-    let Some(hubs) = three_nodes("cluster-spread").await? else {
+async fn a_job_posted_on_one_node_prints_once_through_the_node_holding_its_agent(
+    bus: Bus,
+) -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-spread", bus).await? else {
         return Ok(());
     };
     let ids: Vec<String> = (0..3)
@@ -120,9 +197,8 @@ async fn a_job_posted_on_one_node_prints_once_through_the_node_holding_its_agent
     watch.ensure_each_once(&[marker])
 }
 
-#[tokio::test]
-async fn an_event_stream_on_one_node_sees_a_job_of_another_complete() -> Result<()> {
-    let Some(hubs) = three_nodes("cluster-events").await? else {
+async fn an_event_stream_on_one_node_sees_a_job_of_another_complete(bus: Bus) -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-events", bus).await? else {
         return Ok(());
     };
     let id = unique_marker("events");
@@ -143,9 +219,8 @@ async fn an_event_stream_on_one_node_sees_a_job_of_another_complete() -> Result<
     Ok(())
 }
 
-#[tokio::test]
-async fn an_agent_whose_node_is_killed_fails_over_and_prints_each_job_once() -> Result<()> {
-    let Some(mut hubs) = three_nodes("cluster-failover").await? else {
+async fn an_agent_whose_node_is_killed_fails_over_and_prints_each_job_once(bus: Bus) -> Result<()> {
+    let Some(mut hubs) = three_nodes("cluster-failover", bus).await? else {
         return Ok(());
     };
     let agent_id = unique_marker("failover");
@@ -242,9 +317,8 @@ async fn counting_client(
 /// 1,000 jobs posted concurrently over the 3 nodes for 20 clients spread over them:
 /// every job is sent exactly once (counted by the clients that received them) and ends
 /// `completed`.
-#[tokio::test]
-async fn a_burst_over_three_nodes_is_delivered_once_per_job() -> Result<()> {
-    let Some(hubs) = three_nodes("cluster-burst").await? else {
+async fn a_burst_over_three_nodes_is_delivered_once_per_job(bus: Bus) -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-burst", bus).await? else {
         return Ok(());
     };
     let ids: Vec<String> = (0..20)
@@ -317,9 +391,8 @@ async fn a_burst_over_three_nodes_is_delivered_once_per_job() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_client_id_registering_on_another_node_closes_its_older_socket() -> Result<()> {
-    let Some(hubs) = three_nodes("cluster-replaced").await? else {
+async fn a_client_id_registering_on_another_node_closes_its_older_socket(bus: Bus) -> Result<()> {
+    let Some(hubs) = three_nodes("cluster-replaced", bus).await? else {
         return Ok(());
     };
     let id = unique_marker("replaced");
@@ -330,10 +403,15 @@ async fn a_client_id_registering_on_another_node_closes_its_older_socket() -> Re
     let mut newer = RawClient::connect(hubs[1].port, &auth).await?;
     newer.emit("register", &json!(id)).await?;
     newer.wait_for_event("registered", LIMIT).await?;
+    // A raw client answers pings only while read: keep the newer one alive meanwhile.
+    let newer =
+        tokio::spawn(async move { while let Ok(Some(_)) = newer.next_event(LIMIT * 4).await {} });
     let replaced = older.wait_for_event("replaced", LIMIT).await?;
     ensure!(replaced["clientId"] == id.as_str(), "{replaced}");
     older.until_closed(LIMIT).await?;
     // The id lives on, on the newer socket, as every node says.
     let all: Vec<&Hub> = hubs.iter().collect();
-    presence_everywhere(&all, std::slice::from_ref(&id), true, LIMIT).await
+    let listed = presence_everywhere(&all, std::slice::from_ref(&id), true, LIMIT).await;
+    newer.abort();
+    listed
 }

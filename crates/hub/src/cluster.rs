@@ -1,7 +1,8 @@
 //! Several hub processes ("nodes") on one PostgreSQL database: who this node is, and the
 //! messages nodes tell each other over PostgreSQL `NOTIFY` on channel
 //! [`crate::store::CHANNEL`] (job and client changes for every node's event streams,
-//! wake-ups for the node that holds a client, cancel asks, a client id taken over).
+//! wake-ups for the node that holds a client, cancel asks, a client id taken over), or
+//! over Redis pub/sub with `--cluster redis://...` ([`redis`]).
 //!
 //! Messages are sent in the transaction of the change they announce (the writer's batch,
 //! a delivery claim, the nodes' upkeep), so a node hears only committed changes, in commit
@@ -9,6 +10,7 @@
 //! side is [`listen`]; what a node does with a message is `crate::hub::cluster`.
 
 pub mod listen;
+pub mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +58,9 @@ pub enum Message {
     Cancel {
         client_id: String,
     },
+    /// The sender's messages were lost on the way (the Redis bus): every node looks for
+    /// work for the clients it holds, as after a lost connection.
+    Missed,
 }
 
 impl Message {
@@ -65,7 +70,7 @@ impl Message {
             Message::Job(job) => Some(Change::Job(job.clone())),
             Message::Client(client) => Some(Change::Client(client.clone())),
             Message::ClientInfo(info) => Some(Change::ClientInfo(info.clone())),
-            Message::Deliver { .. } | Message::Cancel { .. } => None,
+            Message::Deliver { .. } | Message::Cancel { .. } | Message::Missed => None,
         }
     }
 }

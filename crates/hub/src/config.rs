@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::cluster::redis::{InvalidRedisUrl, RedisUrl};
 use crate::store::{Database, InvalidDatabase};
 
 /// Command line; every flag also reads the environment variable named beside it.
@@ -49,6 +50,12 @@ pub struct Cli {
     /// than this is taken as stopped and its clients offline: `10s`, `1m`... [default: 15s].
     #[arg(long, env = "PRINTRELAY_HUB_NODE_TIMEOUT", value_parser = parse_node_timeout)]
     pub node_timeout: Option<u64>,
+    /// With PostgreSQL: the hub nodes on the database talk through this Redis server's
+    /// pub/sub (`redis://[:PASSWORD@]HOST[:PORT]`), not PostgreSQL `NOTIFY` (the
+    /// default; docs/cluster.md says when Redis is worth it). Read as text and checked in
+    /// [`Config::resolve`]: a URL may hold a password.
+    #[arg(long, env = "PRINTRELAY_HUB_CLUSTER", hide_env_values = true)]
+    pub cluster: Option<String>,
     /// Largest size of a SQLite database in MiB (SQLite only: PostgreSQL has its own
     /// limits); past it submissions are answered 507 [default: no cap but the disk].
     #[arg(long, env = "PRINTRELAY_HUB_MAX_DB_MIB")]
@@ -130,6 +137,8 @@ pub struct FileConfig {
     retention: Option<String>,
     max_db_mib: Option<u64>,
     node_timeout: Option<String>,
+    /// Read as text, as `db`.
+    cluster: Option<String>,
     agent_tokens: Option<Vec<String>>,
     client_tokens: Option<HashMap<String, String>>,
     api_tokens: Option<Vec<String>>,
@@ -155,6 +164,8 @@ pub struct Config {
     pub max_db_mib: Option<u64>,
     /// Milliseconds after which a silent hub node is taken as stopped (PostgreSQL).
     pub node_timeout_ms: u64,
+    /// The Redis server the nodes talk through; `None`: PostgreSQL `NOTIFY`.
+    pub cluster: Option<RedisUrl>,
     pub agent_tokens: Vec<String>,
     pub client_tokens: HashMap<String, String>,
     pub api_tokens: Vec<String>,
@@ -184,6 +195,12 @@ pub enum ConfigError {
     Db(PathBuf, InvalidDatabase),
     #[error("--db (or PRINTRELAY_HUB_DB): {0}")]
     DbFlag(InvalidDatabase),
+    #[error("--cluster (or PRINTRELAY_HUB_CLUSTER, or cluster in the config file): {0}")]
+    Cluster(InvalidRedisUrl),
+    #[error(
+        "--cluster (Redis) joins hub nodes on one PostgreSQL database: set --db postgres://..."
+    )]
+    ClusterNeedsPostgres,
 }
 
 const SEVEN_DAYS_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -240,6 +257,17 @@ impl Config {
             ),
             None => None,
         };
+        let cluster = cli
+            .cluster
+            .as_deref()
+            .or(file.cluster.as_deref())
+            .map(RedisUrl::parse)
+            .transpose()
+            .map_err(ConfigError::Cluster)?;
+        let db = cli_db.or(file_db);
+        if cluster.is_some() && !db.as_ref().is_some_and(Database::is_postgres) {
+            return Err(ConfigError::ClusterNeedsPostgres);
+        }
         let list = |from_cli: Vec<String>, from_file: Option<Vec<String>>| {
             let chosen = if from_cli.is_empty() {
                 from_file.unwrap_or_default()
@@ -256,7 +284,8 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
-            db: cli_db.or(file_db),
+            db,
+            cluster,
             ping_interval_ms: cli
                 .ping_interval_ms
                 .or(file.ping_interval_ms)
@@ -432,6 +461,39 @@ mod tests {
             toml::from_str(r#"db = "postgresql://hub:s3cret@db:x/relay""#).expect("text");
         let error = Config::resolve(Cli::default(), file).expect_err("a bad port");
         assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    /// `--cluster` takes a Redis URL, only beside a PostgreSQL `--db`, and never shows
+    /// its password.
+    #[test]
+    fn cluster_is_a_redis_url_beside_postgres() {
+        let with = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["printrelay-hub"], args].concat()).expect("text");
+            Config::resolve(cli, FileConfig::default())
+        };
+        let config = with(&[
+            "--db",
+            "postgres://db/relay",
+            "--cluster",
+            "redis://:pw@r:6380",
+        ])
+        .expect("resolves");
+        assert_eq!(
+            config.cluster.map(|url| url.to_string()).as_deref(),
+            Some("redis://r:6380")
+        );
+        let error = with(&["--db", "hub.db", "--cluster", "redis://r"]).expect_err("SQLite");
+        assert!(
+            matches!(error, ConfigError::ClusterNeedsPostgres),
+            "{error}"
+        );
+        let error = with(&["--db", "postgres://db/r", "--cluster", "rediss://:s3cret@r"])
+            .expect_err("no TLS");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+        let file: FileConfig =
+            toml::from_str("db = \"postgres://db/r\"\ncluster = \"redis://r\"").expect("toml");
+        let config = Config::resolve(Cli::default(), file).expect("from the file");
+        assert!(config.cluster.is_some());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use socketioxide::extract::{AckSender, SocketRef};
 
+use crate::cluster::redis::RedisUrl;
 use crate::cluster::{Message, Node};
 use crate::delivery::Delivery;
 use crate::events::{Change, Changes, ClientChange, ClientInfoChange};
@@ -62,13 +63,15 @@ impl Hub {
     /// A hub over `database` (created and migrated if needed; `max_pages` caps a SQLite
     /// file's size); event streams end when `closing` turns true. On PostgreSQL it joins
     /// the cluster of nodes on that database (see [`crate::cluster`]), taking another
-    /// node as stopped after `node_timeout` without a heartbeat.
+    /// node as stopped after `node_timeout` without a heartbeat; the nodes talk through
+    /// `redis` when given, else through PostgreSQL `NOTIFY`.
     pub async fn open(
         database: &Database,
         max_pages: Option<u64>,
         closing: tokio::sync::watch::Receiver<bool>,
         retention: Retention,
         node_timeout: std::time::Duration,
+        redis: Option<RedisUrl>,
     ) -> Result<Self, StoreError> {
         let mut node = Node::new(database.is_postgres());
         node.timeout = node_timeout;
@@ -106,7 +109,7 @@ impl Hub {
             node,
         };
         if let Some(url) = url {
-            hub.join_cluster(url).await?;
+            hub.join_cluster(url, redis).await?;
         }
         Ok(hub)
     }
@@ -278,7 +281,7 @@ impl Hub {
                 Ok(()) => {
                     let change = ClientInfoChange { client_id, at: now };
                     let notices = node.notices(vec![Message::ClientInfo(change.clone())]);
-                    if let Err(error) = store.notify(&notices) {
+                    if let Err(error) = store.notify(notices) {
                         tracing::warn!(%error, "cannot tell other nodes of a client_info");
                     }
                     changes.publish(Change::ClientInfo(change))

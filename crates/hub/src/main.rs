@@ -155,7 +155,15 @@ async fn run(config: Config) -> Result<(), HubError> {
         finished_ms: config.retention_ms,
     };
     let node_timeout = Duration::from_millis(config.node_timeout_ms);
-    let hub = hub::Hub::open(&db, max_pages, closing_rx, retention, node_timeout).await?;
+    let hub = hub::Hub::open(
+        &db,
+        max_pages,
+        closing_rx,
+        retention,
+        node_timeout,
+        config.cluster.clone(),
+    )
+    .await?;
     tokio::spawn(upkeep(hub.clone()));
     socket::attach(&io, hub.clone(), tokens.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -11,9 +11,10 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use super::{lock, Hub, REPLACED_REASON};
 use crate::cluster::listen::{self, Heard};
+use crate::cluster::redis::{self as cluster_redis, RedisUrl};
 use crate::cluster::{Message, HEARTBEAT_EVERY};
 use crate::events::{Change, ClientChange};
-use crate::store::{Client, Orphan, Presence, Store, StoreError};
+use crate::store::{Client, Orphan, Presence, Store, StoreError, CHANNEL};
 use crate::writer::Pending;
 
 /// The nodes with a heartbeat newer than `fresh_after`; none asked: none.
@@ -38,20 +39,37 @@ fn offline(orphan: &Orphan, at: u64) -> ClientChange {
 }
 
 impl Hub {
-    /// Records this node, listens for the others, and starts the heartbeat and the
-    /// dispatch: before the hub serves anything, so nothing said meanwhile is missed.
-    pub(super) async fn join_cluster(&self, url: String) -> Result<(), StoreError> {
+    /// Records this node, listens for the others (on PostgreSQL at `url`, or on `redis`),
+    /// and starts the heartbeat and the dispatch: before the hub serves anything, so
+    /// nothing said meanwhile is missed.
+    pub(super) async fn join_cluster(
+        &self,
+        url: String,
+        redis: Option<RedisUrl>,
+    ) -> Result<(), StoreError> {
         let writer = Arc::clone(&self.writer);
         let id = Arc::clone(&self.node.id);
-        let listening = tokio::task::spawn_blocking(move || {
-            lock(&writer).node_heartbeat(&id, now_ms())?;
-            listen::connect(&url).map(|client| (client, url))
+        let through_postgres = redis.is_none();
+        let (listening, database) = tokio::task::spawn_blocking(move || {
+            let store = &mut lock(&writer);
+            store.node_heartbeat(&id, now_ms())?;
+            let listening = match through_postgres {
+                true => Some(listen::connect(&url).map(|client| (client, url))?),
+                false => None,
+            };
+            Ok::<_, StoreError>((listening, store.database_name()?))
         })
         .await
         .unwrap_or(Err(StoreError::ReadStopped))?;
-        let (client, url) = listening;
         let (heard, hearing) = unbounded_channel();
-        listen::spawn(url, client, heard).map_err(StoreError::Listen)?;
+        if let Some((client, url)) = listening {
+            listen::spawn(url, client, heard).map_err(StoreError::Listen)?;
+        } else if let Some(redis) = redis {
+            let channel = format!("{CHANNEL}:{database}");
+            let outbox = cluster_redis::start(&redis, channel, self.node.clone(), heard).await?;
+            lock(&self.writer).post_to(outbox);
+            tracing::info!(%redis, "hub nodes talk through Redis");
+        }
         tokio::spawn(self.clone().dispatch(hearing));
         tokio::spawn(self.clone().keep_alive());
         tracing::info!(node = %self.node.id, "hub node joined the cluster");
@@ -83,13 +101,15 @@ impl Hub {
                         self.on_message(message);
                     }
                 }
-                // Wake-ups may have been lost: look for work for every client held here.
-                Heard::Reconnected => {
-                    for client_id in self.registry.bindings().into_keys() {
-                        self.deliver(&client_id);
-                    }
-                }
+                Heard::Reconnected => self.look_for_work(),
             }
+        }
+    }
+
+    /// Wake-ups may have been lost: looks for work for every client held here.
+    fn look_for_work(&self) {
+        for client_id in self.registry.bindings().into_keys() {
+            self.deliver(&client_id);
         }
     }
 
@@ -107,6 +127,7 @@ impl Hub {
                 }
             }
             Message::Cancel { client_id } => self.ask_cancels(&client_id),
+            Message::Missed => self.look_for_work(),
             Message::Client(change) if change.connected => self.taken_over(&change),
             Message::Client(_) | Message::Job(_) | Message::ClientInfo(_) => {}
         }

@@ -18,6 +18,7 @@ async fn hub(database: &Database, retention: Retention) -> Hub {
         closing_rx,
         retention,
         crate::cluster::NODE_TIMEOUT,
+        None,
     )
     .await
     .expect("hub")

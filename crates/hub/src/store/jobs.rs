@@ -57,7 +57,8 @@ impl Store {
             }
             return self.delivered(&sent, sid, now);
         }
-        self.without_fsync(|tx| {
+        let after_commit = self.posts_after_commit();
+        let (changes, later) = self.without_fsync(|tx| {
             let jobs = tx.query(
                 &format!("{DELIVERABLE} FOR UPDATE SKIP LOCKED"),
                 args![client_id, sid, int(now), int(limit as u64)],
@@ -65,9 +66,11 @@ impl Store {
             )?;
             let sent = send(jobs);
             let changes = mark_delivered(tx, &sent, sid, now)?;
-            notify_in(tx, &notices(&changes))?;
-            Ok(changes)
-        })
+            let later = announce_in(tx, after_commit, notices(&changes))?;
+            Ok((changes, later))
+        })?;
+        self.post(later);
+        Ok(changes)
     }
 
     /// How many of `client_id`'s jobs wait for it (queued, or sent without an answer on an

@@ -18,6 +18,7 @@
 //! `statuses` (an agent's `job_status`, read through the protocol's `JobState`), `cancel`
 //! (cancelling at the hub, asking agents), `stats` (the console's counters), `nodes`
 //! (hub processes sharing a PostgreSQL database, and the `NOTIFY`s between them),
+//! `outbox` (those messages sent through Redis instead),
 //! `migrations` (the schema), `database` (which engine), `db` and `pg` (running SQL).
 
 mod cancel;
@@ -28,6 +29,7 @@ mod jobs;
 mod migrations;
 pub mod model;
 mod nodes;
+mod outbox;
 mod pg;
 pub mod stats;
 mod statuses;
@@ -52,6 +54,8 @@ pub use database::{Database, InvalidDatabase};
 pub use model::*;
 use nodes::notify_in;
 pub use nodes::{Orphan, CHANNEL};
+use outbox::announce_in;
+pub use outbox::Outbox;
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +82,9 @@ pub enum StoreError {
     /// The thread listening for other hub nodes could not start.
     #[error("hub store: cannot start listening for other hub nodes: {0}")]
     Listen(std::io::Error),
+    /// The Redis server the nodes talk through (`--cluster`) cannot be used.
+    #[error("hub cluster: Redis: {0}")]
+    Redis(#[from] redis::RedisError),
     /// The database was written by a newer hub; opening it could lose data.
     #[error("hub store: the database is at schema version {found}, this hub knows up to {known}; use a newer hub")]
     TooNew { found: i64, known: i64 },
@@ -118,6 +125,9 @@ impl StoreError {
 #[derive(Debug)]
 pub struct Store {
     db: Db,
+    /// Set when the nodes talk through Redis (`outbox`): announcements go there after
+    /// their commit.
+    outbox: Option<Outbox>,
 }
 
 /// SQLite statements cached per connection: the store has a few dozen.
@@ -152,7 +162,7 @@ impl Store {
         if let Db::Sqlite(_) = db {
             db.execute("UPDATE clients SET connected = 0", &[])?;
         }
-        Ok(Self { db })
+        Ok(Self { db, outbox: None })
     }
 
     /// A second, read-only connection to the database [`Store::open`] opened: its reads
@@ -162,7 +172,7 @@ impl Store {
             Database::Sqlite(path) => Db::Sqlite(open_sqlite_reader(path)?),
             Database::Postgres(url) => Db::Postgres(Box::new(pg::Pg::connect(url, true)?)),
         };
-        Ok(Self { db })
+        Ok(Self { db, outbox: None })
     }
 
     /// Folds SQLite's write-ahead log into the database file (every commit is already
@@ -212,7 +222,8 @@ impl Store {
         now: u64,
         notices: impl FnOnce(&[Written]) -> Vec<String>,
     ) -> Result<Vec<Written>, StoreError> {
-        self.db.transaction(|tx| {
+        let after_commit = self.posts_after_commit();
+        let (written, later) = self.db.transaction(|tx| {
             let mut written = Vec::with_capacity(writes.len());
             for write in writes {
                 written.push(match write {
@@ -226,9 +237,11 @@ impl Store {
                     Write::Cancel(order) => Written::Cancel(apply_cancel(tx, order, now)?),
                 });
             }
-            notify_in(tx, &notices(&written))?;
-            Ok(written)
-        })
+            let later = announce_in(tx, after_commit, notices(&written))?;
+            Ok((written, later))
+        })?;
+        self.post(later);
+        Ok(written)
     }
 }
 

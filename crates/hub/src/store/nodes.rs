@@ -48,7 +48,8 @@ impl Store {
         now: u64,
         notices: impl FnOnce(&[Orphan]) -> Vec<String>,
     ) -> Result<Vec<Orphan>, StoreError> {
-        self.without_fsync(|tx| {
+        let after_commit = self.posts_after_commit();
+        let (orphans, later) = self.without_fsync(|tx| {
             let orphans = tx.query(
                 "UPDATE clients SET connected = 0, node_id = NULL, last_seen = ?2
                  WHERE connected = 1 AND (node_id IS NULL OR node_id NOT IN
@@ -61,9 +62,11 @@ impl Store {
                 "DELETE FROM nodes WHERE heartbeat_at <= ?1",
                 args![int(stale_before)],
             )?;
-            notify_in(tx, &notices(&orphans))?;
-            Ok(orphans)
-        })
+            let later = announce_in(tx, after_commit, notices(&orphans))?;
+            Ok((orphans, later))
+        })?;
+        self.post(later);
+        Ok(orphans)
     }
 
     /// `node_id` stops (a clean shutdown): its clients go offline and its row goes, with
@@ -74,7 +77,8 @@ impl Store {
         now: u64,
         notices: impl FnOnce(&[Orphan]) -> Vec<String>,
     ) -> Result<Vec<Orphan>, StoreError> {
-        self.without_fsync(|tx| {
+        let after_commit = self.posts_after_commit();
+        let (orphans, later) = self.without_fsync(|tx| {
             let orphans = tx.query(
                 "UPDATE clients SET connected = 0, node_id = NULL, last_seen = ?2
                  WHERE connected = 1 AND node_id = ?1 RETURNING client_id, socket_id",
@@ -82,9 +86,20 @@ impl Store {
                 orphan_from_row,
             )?;
             tx.execute("DELETE FROM nodes WHERE node_id = ?1", args![node_id])?;
-            notify_in(tx, &notices(&orphans))?;
-            Ok(orphans)
-        })
+            let later = announce_in(tx, after_commit, notices(&orphans))?;
+            Ok((orphans, later))
+        })?;
+        self.post(later);
+        Ok(orphans)
+    }
+
+    /// The database's name: the nodes on it share the Redis channel named after it, so
+    /// clusters on other databases may share the Redis server.
+    pub fn database_name(&self) -> Result<String, StoreError> {
+        let name = self
+            .db
+            .query_opt("SELECT current_database()", &[], |row| row.text(0))?;
+        Ok(name.unwrap_or_default())
     }
 
     /// The nodes whose heartbeat is newer than `fresh_after`.
@@ -97,8 +112,12 @@ impl Store {
     }
 
     /// Sends `payloads` now, outside any transaction (nothing on SQLite).
-    pub fn notify(&mut self, payloads: &[String]) -> Result<(), StoreError> {
-        notify_in(&self.db, payloads)
+    pub fn notify(&mut self, payloads: Vec<String>) -> Result<(), StoreError> {
+        if self.posts_after_commit() {
+            self.post(payloads);
+            return Ok(());
+        }
+        notify_in(&self.db, &payloads)
     }
 }
 
