@@ -415,3 +415,43 @@ async fn a_client_id_registering_on_another_node_closes_its_older_socket(bus: Bu
     newer.abort();
     listed
 }
+
+/// Redis dies while a job is posted (its wake-up cannot be published) and comes back: the
+/// nodes subscribe again, look for work, and the job prints once.
+#[tokio::test]
+async fn a_job_posted_while_redis_is_down_prints_once_it_is_back() -> Result<()> {
+    let Some(mut redis) = printrelay_e2e::redis::OwnRedis::start().await? else {
+        return Ok(());
+    };
+    let Some(url) = printrelay_e2e::postgres::fresh_database("cluster-redis-down")? else {
+        return Ok(());
+    };
+    let flags = ["--cluster", &redis.url()];
+    let a = Hub::start_with(Path::new(&url), 2_000, 1_000, &flags).await?;
+    let b = Hub::start_with(Path::new(&url), 2_000, 1_000, &flags).await?;
+    let id = unique_marker("redis-down");
+    let mut agent = Agent::start(&b.url(), &id, RAW_QUEUE).await?;
+    agent.wait_for_state("connected", LIMIT).await?;
+    presence_everywhere(&[&a, &b], std::slice::from_ref(&id), true, LIMIT).await?;
+
+    redis.kill().await?;
+    let marker = unique_marker("redis-down-job");
+    let job_id = format!("{marker}-job");
+    let mut watch = SpoolWatch::new(RAW_QUEUE);
+    let (code, _) = a.submit(&raw_job(&id, &job_id, &marker)).await?;
+    ensure!(code == 202, "{code}");
+    ensure!(
+        a.job(&job_id)
+            .await?
+            .is_some_and(|job| job["state"] == "queued"),
+        "the job waits while the nodes cannot talk"
+    );
+    redis.resume().await?;
+    watch
+        .wait_for_markers(std::slice::from_ref(&marker), LIMIT)
+        .await?;
+    a.wait_for_job_state(&job_id, "completed", LIMIT).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    watch.poll();
+    watch.ensure_each_once(&[marker])
+}
