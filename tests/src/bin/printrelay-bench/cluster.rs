@@ -1,6 +1,7 @@
 //! Hub cluster: the same loadgen and counts against (a) one hub on SQLite, the reference,
-//! (b) one hub on PostgreSQL and (c) three hubs on one PostgreSQL database
-//! (docs/decisions/0008), all on this machine. Three nodes on 2 cores are not faster: the
+//! (b) one hub on PostgreSQL, (c) three hubs on one PostgreSQL database talking through
+//! `NOTIFY` (docs/decisions/0008) and (d) the same three talking through Redis
+//! (`--cluster`), all on this machine. Three nodes on 2 cores are not faster: the
 //! figures show what the cluster path costs, and the single-node ones size a node.
 //!
 //! PostgreSQL is a throwaway cluster (`tests/postgres/start.sh` in a temp dir on a free
@@ -13,7 +14,8 @@
 //! counted K `print`s; with 3 nodes, jobs go to the nodes round-robin in an order where
 //! 2 of 3 reach an agent held by another node); hub memory per agent (RSS/PSS with K
 //! agents minus just after start, summed over the nodes, over K); PostgreSQL's memory
-//! (RSS/PSS summed over the postmaster and its children). With N nodes the K agents are
+//! (RSS/PSS summed over the postmaster and its children); Redis's (a server of the bench's
+//! own, started once, skipped with a note without redis-server). With N nodes the K agents are
 //! N loadgens of K/N each, one per node, 200/N handshakes in flight each (200 in all, as
 //! with one node).
 
@@ -23,6 +25,7 @@ use std::time::Duration;
 use anyhow::{anyhow, ensure, Result};
 use futures_util::StreamExt;
 use printrelay_e2e::procs;
+use printrelay_e2e::redis::OwnRedis;
 use printrelay_e2e::{http_client, unique_marker, wall_ms, Hub, LoadGen};
 use serde_json::{json, Value};
 
@@ -36,22 +39,29 @@ enum Setup {
     Sqlite,
     Postgres1,
     Postgres3,
+    Redis3,
 }
 
 impl Setup {
-    const ALL: [Setup; 3] = [Setup::Sqlite, Setup::Postgres1, Setup::Postgres3];
+    const ALL: [Setup; 4] = [
+        Setup::Sqlite,
+        Setup::Postgres1,
+        Setup::Postgres3,
+        Setup::Redis3,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Setup::Sqlite => "sqlite1",
             Setup::Postgres1 => "postgres1",
             Setup::Postgres3 => "postgres3",
+            Setup::Redis3 => "postgres3redis",
         }
     }
 
     fn nodes(self) -> usize {
         match self {
-            Setup::Postgres3 => 3,
+            Setup::Postgres3 | Setup::Redis3 => 3,
             _ => 1,
         }
     }
@@ -69,6 +79,9 @@ struct Samples {
     pg_pss_mib: [Vec<f64>; 4],
     pg_rss_mib: [Vec<f64>; 4],
     pg_processes: Vec<f64>,
+    /// Redis's PSS/RSS in MiB after fan-out (the Redis setup).
+    redis_pss_mib: Vec<f64>,
+    redis_rss_mib: Vec<f64>,
 }
 
 /// The three setups side by side, `plan.cluster_agents` agents each.
@@ -86,18 +99,31 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
             return Ok(());
         }
     };
+    let redis = match OwnRedis::start().await {
+        Ok(Some(redis)) => Some(redis),
+        Ok(None) => None,
+        Err(error) => {
+            report.note(format!("cluster over Redis skipped: {error:#}"));
+            None
+        }
+    };
+    let setups: Vec<Setup> = Setup::ALL
+        .into_iter()
+        .filter(|s| *s != Setup::Redis3 || redis.is_some())
+        .collect();
     let count = plan.cluster_agents;
-    let mut samples: [Samples; 3] = Default::default();
+    let mut samples: [Samples; 4] = Default::default();
     for _ in 0..plan.reps.min(3) {
-        for (index, setup) in Setup::ALL.into_iter().enumerate() {
-            measure(setup, count, &postgres, &mut samples[index]).await?;
+        for (index, setup) in setups.iter().copied().enumerate() {
+            measure(setup, count, &postgres, redis.as_ref(), &mut samples[index]).await?;
         }
     }
     drop(postgres);
+    drop(redis);
 
     let reference = "1 hub on SQLite (same run)";
     let [sqlite, ..] = &samples;
-    for (setup, s) in Setup::ALL.into_iter().zip(&samples) {
+    for (setup, s) in setups.into_iter().zip(&samples) {
         let name = setup.name();
         let nodes = setup.nodes();
         let median = |v: &[f64]| Spread::of(v).median;
@@ -153,6 +179,19 @@ pub async fn run(plan: &Plan, report: &mut Report) -> Result<()> {
                 })),
             );
         }
+        if setup == Setup::Redis3 {
+            report.add(
+                Figure::new(
+                    &format!("cluster.{name}.redisMemory"),
+                    "MiB PSS",
+                    &s.redis_pss_mib,
+                )
+                .detail(json!({
+                    "agents": count, "nodes": nodes, "rssMiB": median(&s.redis_rss_mib),
+                    "what": "redis-server, after fan-out",
+                })),
+            );
+        }
     }
     Ok(())
 }
@@ -172,6 +211,7 @@ async fn measure(
     setup: Setup,
     count: usize,
     postgres: &Postgres,
+    redis: Option<&OwnRedis>,
     samples: &mut Samples,
 ) -> Result<()> {
     let nodes = setup.nodes();
@@ -194,9 +234,15 @@ async fn measure(
     // The backends of the previous measurement's hubs may still be exiting.
     postgres.wait_for_idle().await;
     pg_stage(0, samples)?;
-    let hubs: Vec<Hub> =
-        futures_util::future::try_join_all((0..nodes).map(|_| Hub::start(&db, 10_000, 5_000)))
-            .await?;
+    let redis_url = redis.map(OwnRedis::url).unwrap_or_default();
+    let flags: Vec<&str> = match setup {
+        Setup::Redis3 => vec!["--cluster", &redis_url],
+        _ => Vec::new(),
+    };
+    let hubs: Vec<Hub> = futures_util::future::try_join_all(
+        (0..nodes).map(|_| Hub::start_with(&db, 10_000, 5_000, &flags)),
+    )
+    .await?;
     // The hubs have just started; give them the moment they need to finish starting.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rss_before, pss_before) = hubs_memory_kib(&hubs)?;
@@ -316,6 +362,11 @@ async fn measure(
         .fanout
         .push(count as f64 / ((at - started) as f64 / 1000.0));
     pg_stage(3, samples)?;
+    if let (Setup::Redis3, Some(pid)) = (setup, redis.and_then(OwnRedis::pid)) {
+        let (rss, pss) = procs::totals(&procs::tree(pid)?);
+        samples.redis_rss_mib.push(mib(rss));
+        samples.redis_pss_mib.push(mib(pss));
+    }
     drop(loads);
     drop(hubs);
     Ok(())
