@@ -455,3 +455,39 @@ async fn a_job_posted_while_redis_is_down_prints_once_it_is_back() -> Result<()>
     watch.poll();
     watch.ensure_each_once(&[marker])
 }
+
+/// A node set to talk through Redis does not join live nodes that talk through
+/// PostgreSQL `NOTIFY` (they would not hear each other: jobs would wait unseen); it stops
+/// at start and says why, and the live node goes on.
+#[tokio::test]
+async fn a_node_on_another_channel_than_the_live_ones_refuses_to_start() -> Result<()> {
+    let Some(url) = printrelay_e2e::postgres::fresh_database("cluster-mixed")? else {
+        return Ok(());
+    };
+    let Some(redis) = printrelay_e2e::redis::server()? else {
+        return Ok(());
+    };
+    let live = Hub::start(Path::new(&url), 2_000, 1_000).await?;
+    let mut command =
+        tokio::process::Command::new(printrelay_e2e::workspace_binary("printrelay-hub")?);
+    printrelay_e2e::without_hub_env(command.as_std_mut());
+    let out = command
+        .args(["--listen", "127.0.0.1:0", "--db", &url, "--cluster", &redis])
+        .output()
+        .await?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1), "{:?} {stderr}", out.status);
+    ensure!(
+        stderr.contains("talks through postgres") && stderr.contains("same --cluster setting"),
+        "{stderr}"
+    );
+    let (code, _) = live
+        .submit(&raw_job(
+            &unique_marker("mixed"),
+            &unique_marker("mixed-job"),
+            "x",
+        ))
+        .await?;
+    ensure!(code == 202, "{code}");
+    Ok(())
+}

@@ -37,7 +37,13 @@ pub struct Node {
     pub clustered: bool,
     /// See [`NODE_TIMEOUT`].
     pub timeout: Duration,
+    /// How it talks to the others: [`POSTGRES_CHANNEL`], or the Redis server's URL without
+    /// its password. Nodes of one database must agree (see `Store::other_channels`).
+    pub channel: Arc<str>,
 }
+
+/// [`Node::channel`] of nodes that talk through PostgreSQL `NOTIFY`.
+pub const POSTGRES_CHANNEL: &str = "postgres";
 
 /// One thing a node tells the others.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +96,7 @@ impl Node {
             id: uuid::Uuid::new_v4().to_string().into(),
             clustered,
             timeout: NODE_TIMEOUT,
+            channel: POSTGRES_CHANNEL.into(),
         }
     }
 

@@ -75,6 +75,9 @@ impl Hub {
     ) -> Result<Self, StoreError> {
         let mut node = Node::new(database.is_postgres());
         node.timeout = node_timeout;
+        if let Some(redis) = &redis {
+            node.channel = redis.to_string().into();
+        }
         let url = match database {
             Database::Postgres(url) => Some(url.clone()),
             Database::Sqlite(_) => None,

@@ -50,9 +50,18 @@ impl Hub {
         let writer = Arc::clone(&self.writer);
         let id = Arc::clone(&self.node.id);
         let through_postgres = redis.is_none();
+        let channel = Arc::clone(&self.node.channel);
+        let fresh_after = self.fresh_after().unwrap_or(0);
         let (listening, database) = tokio::task::spawn_blocking(move || {
             let store = &mut lock(&writer);
-            store.node_heartbeat(&id, now_ms())?;
+            if let Some((node, theirs)) = store.other_channels(&id, &channel, fresh_after)?.pop() {
+                return Err(StoreError::OtherChannel {
+                    ours: channel.to_string(),
+                    node,
+                    theirs,
+                });
+            }
+            store.node_heartbeat(&id, &channel, now_ms())?;
             let listening = match through_postgres {
                 true => Some(listen::connect(&url).map(|client| (client, url))?),
                 false => None,
@@ -168,7 +177,7 @@ impl Hub {
     fn node_upkeep(&self) {
         let now = now_ms();
         let mut store = lock(&self.writer);
-        match store.node_heartbeat(&self.node.id, now) {
+        match store.node_heartbeat(&self.node.id, &self.node.channel, now) {
             Ok(false) => {}
             Ok(true) => {
                 // Another node took this one as stopped (a stall longer than the bound)

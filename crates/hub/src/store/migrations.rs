@@ -100,6 +100,12 @@ pub(super) const MIGRATIONS: &[Step] = &[
         );
         ALTER TABLE clients ADD COLUMN node_id TEXT COLLATE "C";"#,
     },
+    // 5: how each node talks to the others (NULL: PostgreSQL NOTIFY, as before), so a
+    // node configured otherwise than the live ones refuses to start.
+    Step {
+        sqlite: "ALTER TABLE nodes ADD COLUMN channel TEXT;",
+        postgres: "ALTER TABLE nodes ADD COLUMN channel TEXT;",
+    },
 ];
 
 const STEP_2: &str = "CREATE INDEX job_events_job ON job_events(job_id);

@@ -85,6 +85,14 @@ pub enum StoreError {
     /// The Redis server the nodes talk through (`--cluster`) cannot be used.
     #[error("hub cluster: Redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// Live nodes on the database talk on another channel than this one (PostgreSQL
+    /// `NOTIFY`, or another Redis): they would not hear each other.
+    #[error("hub cluster: this node talks through {ours}, but live node {node} on the same database talks through {theirs}: give every node the same --cluster setting (switching: stop them all first)")]
+    OtherChannel {
+        ours: String,
+        node: String,
+        theirs: String,
+    },
     /// The database was written by a newer hub; opening it could lose data.
     #[error("hub store: the database is at schema version {found}, this hub knows up to {known}; use a newer hub")]
     TooNew { found: i64, known: i64 },

@@ -18,9 +18,15 @@ pub struct Orphan {
 }
 
 impl Store {
-    /// Records that `node_id` is alive at `now`; true when its row was missing (it is
-    /// new, or another node found it stale and removed it, with its clients).
-    pub fn node_heartbeat(&mut self, node_id: &str, now: u64) -> Result<bool, StoreError> {
+    /// Records that `node_id`, talking on `channel`, is alive at `now`; true when its row
+    /// was missing (it is new, or another node found it stale and removed it, with its
+    /// clients).
+    pub fn node_heartbeat(
+        &mut self,
+        node_id: &str,
+        channel: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
         self.without_fsync(|tx| {
             let beat = tx.execute(
                 "UPDATE nodes SET heartbeat_at = ?2 WHERE node_id = ?1",
@@ -30,9 +36,10 @@ impl Store {
                 return Ok(false);
             }
             tx.execute(
-                "INSERT INTO nodes (node_id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
+                "INSERT INTO nodes (node_id, started_at, heartbeat_at, channel)
+                 VALUES (?1, ?2, ?2, ?3)
                  ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = ?2",
-                args![node_id, int(now)],
+                args![node_id, int(now), channel],
             )?;
             Ok(true)
         })
@@ -100,6 +107,23 @@ impl Store {
             .db
             .query_opt("SELECT current_database()", &[], |row| row.text(0))?;
         Ok(name.unwrap_or_default())
+    }
+
+    /// The live nodes (heartbeat newer than `fresh_after`) other than `node_id` that talk
+    /// on another channel than `channel` (a node of an older hub talks through
+    /// `postgres`), with theirs: they would not hear each other.
+    pub fn other_channels(
+        &self,
+        node_id: &str,
+        channel: &str,
+        fresh_after: u64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.db.query(
+            "SELECT node_id, COALESCE(channel, 'postgres') FROM nodes
+             WHERE heartbeat_at > ?1 AND node_id <> ?2 AND COALESCE(channel, 'postgres') <> ?3",
+            args![int(fresh_after), node_id, channel],
+            |row| Ok((row.text(0)?, row.text(1)?)),
+        )
     }
 
     /// The nodes whose heartbeat is newer than `fresh_after`.
