@@ -83,6 +83,45 @@ const PAPERS: &[(i16, &[&str], i16, i16)] = &[
     (27, &["dl", "envdl"], 1100, 2200),
 ];
 
+/// What a printer's default device mode says of its paper, and the papers its driver
+/// lists (`DC_PAPERS` ids beside `DC_PAPERSIZE` sizes, tenths of a millimetre).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DefaultPaper {
+    /// `dmPaperSize`, when `DM_PAPERSIZE` is set.
+    pub id: Option<i16>,
+    /// `dmPaperWidth` x `dmPaperLength`, when both are set.
+    pub size: Option<(i16, i16)>,
+    pub driver_papers: Vec<(u16, (i32, i32))>,
+}
+
+impl DefaultPaper {
+    /// The paper in millimetres, portrait: the id among the driver's own papers (label
+    /// printers name their sizes with ids of their own), else among the standard ones,
+    /// else the explicit width and length.
+    pub fn millimetres(&self) -> Option<(f64, f64)> {
+        let from_driver = self.id.and_then(|id| {
+            let id = u16::try_from(id).ok()?;
+            self.driver_papers
+                .iter()
+                .find(|(paper, _)| *paper == id)
+                .map(|(_, size)| *size)
+        });
+        let standard = self.id.and_then(|id| {
+            PAPERS
+                .iter()
+                .find(|(paper, ..)| *paper == id)
+                .map(|(_, _, w, l)| (i32::from(*w), i32::from(*l)))
+        });
+        let explicit = self.size.map(|(w, l)| (i32::from(w), i32::from(l)));
+        let (width, length) = from_driver.or(standard).or(explicit)?;
+        if width <= 0 || length <= 0 {
+            return None;
+        }
+        let (short, long) = (width.min(length), width.max(length));
+        Some((f64::from(short) / 10.0, f64::from(long) / 10.0))
+    }
+}
+
 /// Maps a media name (`A4`, `Letter`, or a PWG name such as `iso_a4_210x297mm` or
 /// `om_label_100x150mm`) to a paper; sizes that match no standard paper are custom.
 pub fn paper(media: &str) -> Option<Paper> {

@@ -4,6 +4,7 @@
 //! spooler's job id. All calls block (the job worker runs them on the blocking pool).
 
 mod gdi;
+mod paper;
 mod pdf;
 mod spooler;
 mod text;
@@ -17,6 +18,10 @@ impl PrinterBackend for SystemBackend {
     /// Windows removes a printed job from its queue (and Wine never lists jobs).
     fn forgets_printed_jobs(&self) -> bool {
         true
+    }
+
+    fn default_paper_mm(&self, printer: &str) -> Option<(f64, f64)> {
+        paper::default_paper_mm(printer)
     }
 
     fn printers(&self) -> Vec<PrinterInfo> {

@@ -183,3 +183,31 @@ fn printer_status_bits_read_as_the_state_users_see() {
     // Bits the agent does not tell apart (e.g. "waiting", 0x2000) leave it ready.
     assert_eq!(printer_state(0x2000), PrinterState::Ready);
 }
+
+#[test]
+fn the_default_paper_comes_from_the_driver_then_the_standard_table_then_its_size() {
+    let label = DefaultPaper {
+        id: Some(300),
+        size: None,
+        driver_papers: vec![(9, (2100, 2970)), (300, (1500, 1000))],
+    };
+    assert_eq!(label.millimetres(), Some((100.0, 150.0)), "portrait");
+    let letter = DefaultPaper {
+        id: Some(1),
+        ..DefaultPaper::default()
+    };
+    assert_eq!(letter.millimetres(), Some((215.9, 279.4)));
+    let custom = DefaultPaper {
+        id: Some(256),
+        size: Some((576, 800)),
+        driver_papers: Vec::new(),
+    };
+    assert_eq!(custom.millimetres(), Some((57.6, 80.0)));
+    assert_eq!(DefaultPaper::default().millimetres(), None);
+    let broken = DefaultPaper {
+        id: Some(300),
+        size: None,
+        driver_papers: vec![(300, (0, -5))],
+    };
+    assert_eq!(broken.millimetres(), None);
+}
