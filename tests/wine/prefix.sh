@@ -40,3 +40,12 @@ if ! cmp -s "$cjk" "$fonts/msyh.ttc"; then
   mkdir -p "$fonts"
   cp "$cjk" "$fonts/msyh.ttc"
 fi
+
+# A stand-in for Edge's DevTools pipe (fake-devtools.c), where the agent's Windows unit
+# tests look for it: C:\printrelay-tests\fake-devtools.exe.
+tools="$prefix/drive_c/printrelay-tests"
+if [ ! -f "$tools/fake-devtools.exe" ] || [ "$here/fake-devtools.c" -nt "$tools/fake-devtools.exe" ]; then
+  mkdir -p "$tools"
+  x86_64-w64-mingw32-gcc -O2 -s -o "$tools/fake-devtools.exe.tmp" "$here/fake-devtools.c"
+  mv "$tools/fake-devtools.exe.tmp" "$tools/fake-devtools.exe"
+fi

@@ -26,16 +26,45 @@ const MAC_APPS: [&str; 2] = [
     "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
 ];
 
+/// Where Windows installs Edge (on every Windows 10 and 11) and Chrome: a folder named
+/// by an environment variable, then the rest of the path.
+const WINDOWS_APPS: [(&str, &str); 5] = [
+    (
+        "ProgramFiles(x86)",
+        r"Microsoft\Edge\Application\msedge.exe",
+    ),
+    ("ProgramFiles", r"Microsoft\Edge\Application\msedge.exe"),
+    ("ProgramFiles", r"Google\Chrome\Application\chrome.exe"),
+    ("ProgramFiles(x86)", r"Google\Chrome\Application\chrome.exe"),
+    ("LOCALAPPDATA", r"Google\Chrome\Application\chrome.exe"),
+];
+
 /// The browser to render with: `configured` when given (a path, or a name on `PATH`),
 /// else the first Chromium found.
 pub fn find(configured: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = configured {
         return on_path(path).or_else(|| path.is_file().then(|| path.to_owned()));
     }
+    let installed = if cfg!(windows) {
+        windows_apps(|name| std::env::var_os(name))
+    } else {
+        MAC_APPS.iter().map(PathBuf::from).collect()
+    };
     NAMES
         .iter()
         .find_map(|name| on_path(Path::new(name)))
-        .or_else(|| MAC_APPS.iter().map(PathBuf::from).find(|p| p.is_file()))
+        .or_else(|| installed.into_iter().find(|p| p.is_file()))
+}
+
+/// [`WINDOWS_APPS`] as paths, with `env` giving the folders (those unset are skipped).
+fn windows_apps(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<PathBuf> {
+    WINDOWS_APPS
+        .iter()
+        .filter_map(|(folder, rest)| {
+            let folder = PathBuf::from(env(folder)?);
+            Some(rest.split('\\').fold(folder, |path, part| path.join(part)))
+        })
+        .collect()
 }
 
 fn on_path(name: &Path) -> Option<PathBuf> {
@@ -47,7 +76,8 @@ fn on_path(name: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Switches that make the browser a renderer and nothing else. Its network goes through a
+/// Switches that make the browser a renderer and nothing else (with `--remote-debugging-
+/// io-pipes` on Windows: `win_pipes.rs`). Its network goes through a
 /// proxy that is not there (`<-loopback>`: loopback too): every request the page makes is
 /// answered by the agent through DevTools (`network.rs`), so nothing the fetch policy
 /// refuses is reached by a request the agent does not see (a worker's, a WebSocket).
@@ -119,10 +149,20 @@ impl Browser {
             // Chromium refuses root without it; a kiosk or container agent may be root.
             command.arg("--no-sandbox");
         }
+        #[cfg(windows)]
+        let pipes = super::win_pipes::DevToolsPipes::new().map_err(|error| LaunchError::Spawn {
+            path: program.to_owned(),
+            error,
+        })?;
+        #[cfg(windows)]
+        command
+            .arg(pipes.switch())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        #[cfg(unix)]
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
         command
             .arg("about:blank")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         #[cfg(unix)]
@@ -131,11 +171,15 @@ impl Browser {
             path: program.to_owned(),
             error,
         })?;
-        let (Some(input), Some(output), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
+        let Some(stderr) = child.stderr.take() else {
             return Err(LaunchError::NoPipe(program.to_owned()));
         };
+        #[cfg(unix)]
+        let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(LaunchError::NoPipe(program.to_owned()));
+        };
+        #[cfg(windows)]
+        let (input, output) = pipes.into_ours();
         let (cdp, events, reader) = Cdp::start(input, output, max_message);
         Ok(Browser {
             child,
@@ -229,11 +273,58 @@ async fn last_words(mut stderr: impl tokio::io::AsyncRead + Unpin) -> String {
     String::from_utf8_lossy(&kept).into_owned()
 }
 
-// The paths below are Unix ones.
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn windows_looks_for_edge_then_chrome_where_they_install() {
+        let env = |name: &str| match name {
+            "ProgramFiles(x86)" => Some(r"C:\Program Files (x86)".into()),
+            "LOCALAPPDATA" => Some(r"C:\Users\pat\AppData\Local".into()),
+            _ => None,
+        };
+        let found = windows_apps(env);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].ends_with("msedge.exe") && found[0].starts_with(r"C:\Program Files (x86)")
+        );
+        assert!(found[2].ends_with("chrome.exe"));
+    }
+
+    /// The DevTools pipes reach the browser on Windows: a stand-in answers a call
+    /// through them (tests/wine/fake-devtools.c, which tests/wine/prefix.sh builds into
+    /// the prefix scripts/test.sh runs this build's tests in).
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn the_devtools_pipes_carry_a_call_and_its_answer() {
+        let fake = Path::new(r"C:\printrelay-tests\fake-devtools.exe");
+        if !fake.is_file() {
+            crate::skip::skip_or_fail("no fake-devtools.exe (tests/wine/prefix.sh)")
+                .expect("the stand-in on CI");
+            return;
+        }
+        let browser = Browser::launch(fake, 1 << 20).expect("launched");
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            browser
+                .cdp
+                .call(None, "Browser.getVersion", serde_json::json!({})),
+        )
+        .await
+        .expect("answered in time")
+        .expect("answered");
+        assert_eq!(answer["product"], "fake-devtools");
+        let again = browser
+            .cdp
+            .call(None, "Browser.getVersion", serde_json::json!({}))
+            .await
+            .expect("a second answer");
+        assert_eq!(again["product"], "fake-devtools");
+    }
+
+    // The paths below are Unix ones.
+    #[cfg(unix)]
     #[test]
     fn a_configured_browser_is_found_by_path_or_name_and_a_missing_one_is_not() {
         assert_eq!(

@@ -7,6 +7,8 @@
 mod browser;
 mod cdp;
 mod network;
+#[cfg(windows)]
+mod win_pipes;
 
 use std::sync::Arc;
 
@@ -53,18 +55,14 @@ pub async fn render(
     settings: &RenderSettings,
     policy: &FetchPolicy,
 ) -> Result<Vec<u8>, JobError> {
-    if cfg!(not(unix)) {
-        // The DevTools pipe is set up by a Unix shell (browser.rs); Windows renders with
-        // WebView2 in the desktop app, which is not built yet.
-        return Err(JobError::new(
-            ErrorCode::RendererMissing,
-            "HTML printing is not available on Windows yet",
-        ));
-    }
     let Some(program) = find(settings.browser.as_deref()) else {
         return Err(JobError::new(
             ErrorCode::RendererMissing,
-            "HTML printing needs Chromium on this PC (package chromium-headless-shell or chromium), or the setting htmlRenderer",
+            if cfg!(windows) {
+                "HTML printing needs Microsoft Edge or Google Chrome on this PC, or the setting htmlRenderer"
+            } else {
+                "HTML printing needs Chromium on this PC (package chromium-headless-shell or chromium), or the setting htmlRenderer"
+            },
         ));
     };
     // The PDF comes back in base64 in one message.
