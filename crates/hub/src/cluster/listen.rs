@@ -16,6 +16,8 @@ use crate::store::{StoreError, CHANNEL};
 const POLL: Duration = Duration::from_secs(1);
 /// Wait before connecting again after a lost connection.
 const RETRY: Duration = Duration::from_secs(1);
+/// While the database stays away, one warning per this many failed attempts.
+const WARN_EVERY: u64 = 60;
 
 /// What the listener passes on.
 #[derive(Debug)]
@@ -49,6 +51,7 @@ pub fn spawn(
 
 fn run(url: &str, client: postgres::Client, heard: &UnboundedSender<Heard>) {
     let mut client = Some(client);
+    let mut failures = 0u64;
     while !heard.is_closed() {
         let Some(listening) = client.as_mut() else {
             std::thread::sleep(RETRY);
@@ -56,9 +59,15 @@ fn run(url: &str, client: postgres::Client, heard: &UnboundedSender<Heard>) {
                 Ok(again) => {
                     tracing::info!("the cluster's listening connection is back");
                     client = Some(again);
+                    failures = 0;
                     let _ = heard.send(Heard::Reconnected);
                 }
-                Err(error) => tracing::warn!(%error, "cannot listen for other hub nodes"),
+                Err(error) => {
+                    if failures.is_multiple_of(WARN_EVERY) {
+                        tracing::warn!(%error, failures, "cannot listen for other hub nodes");
+                    }
+                    failures += 1;
+                }
             }
             continue;
         };

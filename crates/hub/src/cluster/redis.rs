@@ -26,6 +26,8 @@ use crate::store::Outbox;
 const OUTBOX_CAPACITY: usize = 4096;
 /// Wait before connecting again after a lost connection.
 const RETRY: Duration = Duration::from_secs(1);
+/// While Redis stays away, one warning per this many failed attempts (a minute's worth).
+const WARN_EVERY: u64 = 60;
 
 /// A Redis server as `--cluster` names it: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
 /// Only ever shown redacted: it may hold a password.
@@ -133,6 +135,7 @@ async fn hear(
         }
         drop(messages);
         tracing::warn!("the cluster's Redis subscription was lost");
+        let mut failures = 0u64;
         pubsub = loop {
             if heard.is_closed() {
                 return;
@@ -140,7 +143,12 @@ async fn hear(
             tokio::time::sleep(RETRY).await;
             match subscribe(&client, &channel).await {
                 Ok(again) => break again,
-                Err(error) => tracing::warn!(%error, "cannot listen for other hub nodes on Redis"),
+                Err(error) => {
+                    if failures.is_multiple_of(WARN_EVERY) {
+                        tracing::warn!(%error, failures, "cannot listen for other hub nodes on Redis");
+                    }
+                    failures += 1;
+                }
             }
         };
         tracing::info!("the cluster's Redis subscription is back");
@@ -198,6 +206,7 @@ async fn send(
 
 /// A new publishing connection, trying every [`RETRY`] until one is made.
 async fn reconnect(client: &redis::Client) -> redis::aio::MultiplexedConnection {
+    let mut failures = 0u64;
     loop {
         match client.get_multiplexed_async_connection().await {
             Ok(connection) => {
@@ -205,7 +214,10 @@ async fn reconnect(client: &redis::Client) -> redis::aio::MultiplexedConnection 
                 return connection;
             }
             Err(error) => {
-                tracing::warn!(%error, "cannot reach Redis to tell other hub nodes");
+                if failures.is_multiple_of(WARN_EVERY) {
+                    tracing::warn!(%error, failures, "cannot reach Redis to tell other hub nodes");
+                }
+                failures += 1;
                 tokio::time::sleep(RETRY).await;
             }
         }
