@@ -21,9 +21,10 @@ const NAMES: [&str; 7] = [
 ];
 
 /// Where macOS keeps browsers outside `PATH`.
-const MAC_APPS: [&str; 2] = [
+const MAC_APPS: [&str; 3] = [
     "/Applications/Chromium.app/Contents/MacOS/Chromium",
     "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
 ];
 
 /// Where Windows installs Edge (on every Windows 10 and 11) and Chrome: a folder named
