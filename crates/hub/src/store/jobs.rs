@@ -57,8 +57,7 @@ impl Store {
             }
             return self.delivered(&sent, sid, now);
         }
-        let after_commit = self.posts_after_commit();
-        let (changes, later) = self.without_fsync(|tx| {
+        self.announcing(Commit::Lazy, |tx| {
             let jobs = tx.query(
                 &format!("{DELIVERABLE} FOR UPDATE SKIP LOCKED"),
                 args![client_id, sid, int(now), int(limit as u64)],
@@ -66,11 +65,9 @@ impl Store {
             )?;
             let sent = send(jobs);
             let changes = mark_delivered(tx, &sent, sid, now)?;
-            let later = announce_in(tx, after_commit, notices(&changes))?;
-            Ok((changes, later))
-        })?;
-        self.post(later);
-        Ok(changes)
+            let payloads = notices(&changes);
+            Ok((changes, payloads))
+        })
     }
 
     /// How many of `client_id`'s jobs wait for it (queued, or sent without an answer on an

@@ -54,7 +54,7 @@ pub use database::{Database, InvalidDatabase};
 pub use model::*;
 use nodes::notify_in;
 pub use nodes::{Orphan, CHANNEL};
-use outbox::announce_in;
+use outbox::Commit;
 pub use outbox::Outbox;
 
 /// A store failure.
@@ -230,8 +230,7 @@ impl Store {
         now: u64,
         notices: impl FnOnce(&[Written]) -> Vec<String>,
     ) -> Result<Vec<Written>, StoreError> {
-        let after_commit = self.posts_after_commit();
-        let (written, later) = self.db.transaction(|tx| {
+        self.announcing(Commit::Durable, |tx| {
             let mut written = Vec::with_capacity(writes.len());
             for write in writes {
                 written.push(match write {
@@ -245,11 +244,9 @@ impl Store {
                     Write::Cancel(order) => Written::Cancel(apply_cancel(tx, order, now)?),
                 });
             }
-            let later = announce_in(tx, after_commit, notices(&written))?;
-            Ok((written, later))
-        })?;
-        self.post(later);
-        Ok(written)
+            let payloads = notices(&written);
+            Ok((written, payloads))
+        })
     }
 }
 

@@ -55,8 +55,7 @@ impl Store {
         now: u64,
         notices: impl FnOnce(&[Orphan]) -> Vec<String>,
     ) -> Result<Vec<Orphan>, StoreError> {
-        let after_commit = self.posts_after_commit();
-        let (orphans, later) = self.without_fsync(|tx| {
+        self.announcing(Commit::Lazy, |tx| {
             let orphans = tx.query(
                 "UPDATE clients SET connected = 0, node_id = NULL, last_seen = ?2
                  WHERE connected = 1 AND (node_id IS NULL OR node_id NOT IN
@@ -69,11 +68,9 @@ impl Store {
                 "DELETE FROM nodes WHERE heartbeat_at <= ?1",
                 args![int(stale_before)],
             )?;
-            let later = announce_in(tx, after_commit, notices(&orphans))?;
-            Ok((orphans, later))
-        })?;
-        self.post(later);
-        Ok(orphans)
+            let payloads = notices(&orphans);
+            Ok((orphans, payloads))
+        })
     }
 
     /// `node_id` stops (a clean shutdown): its clients go offline and its row goes, with
@@ -84,8 +81,7 @@ impl Store {
         now: u64,
         notices: impl FnOnce(&[Orphan]) -> Vec<String>,
     ) -> Result<Vec<Orphan>, StoreError> {
-        let after_commit = self.posts_after_commit();
-        let (orphans, later) = self.without_fsync(|tx| {
+        self.announcing(Commit::Lazy, |tx| {
             let orphans = tx.query(
                 "UPDATE clients SET connected = 0, node_id = NULL, last_seen = ?2
                  WHERE connected = 1 AND node_id = ?1 RETURNING client_id, socket_id",
@@ -93,11 +89,9 @@ impl Store {
                 orphan_from_row,
             )?;
             tx.execute("DELETE FROM nodes WHERE node_id = ?1", args![node_id])?;
-            let later = announce_in(tx, after_commit, notices(&orphans))?;
-            Ok((orphans, later))
-        })?;
-        self.post(later);
-        Ok(orphans)
+            let payloads = notices(&orphans);
+            Ok((orphans, payloads))
+        })
     }
 
     /// The database's name: the nodes on it share the Redis channel named after it, so
@@ -133,15 +127,6 @@ impl Store {
             args![int(fresh_after)],
             |row| row.text(0),
         )
-    }
-
-    /// Sends `payloads` now, outside any transaction (nothing on SQLite).
-    pub fn notify(&mut self, payloads: Vec<String>) -> Result<(), StoreError> {
-        if self.posts_after_commit() {
-            self.post(payloads);
-            return Ok(());
-        }
-        notify_in(&self.db, &payloads)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Where the messages a write announces to other hub nodes go (`crate::cluster`): by
 //! PostgreSQL `NOTIFY` in the write's own transaction (the default), or, when the nodes
 //! talk through Redis (`--cluster redis://...`), into an [`Outbox`] once the transaction
-//! has committed, for the publishing task to send on. Runs under the writing store's lock,
-//! so payloads enter the outbox in commit order.
+//! has committed, for the publishing task to send on ([`Store::announcing`] decides).
+//! Runs under the writing store's lock, so payloads enter the outbox in commit order.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,18 +50,13 @@ impl Outbox {
     }
 }
 
-/// Announces `payloads` in `tx` by `NOTIFY`; or, when the store posts them after the commit
-/// (`after_commit`), gives them back for [`Store::post`].
-pub(super) fn announce_in(
-    tx: &Db,
-    after_commit: bool,
-    payloads: Vec<String>,
-) -> Result<Vec<String>, StoreError> {
-    if after_commit {
-        return Ok(payloads);
-    }
-    notify_in(tx, &payloads)?;
-    Ok(Vec::new())
+/// How a transaction that announces something is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Commit {
+    /// Waiting for the disk.
+    Durable,
+    /// Without waiting for the disk (see the module notes of `store`).
+    Lazy,
 }
 
 impl Store {
@@ -71,13 +66,41 @@ impl Store {
         self.outbox = Some(outbox);
     }
 
-    /// True when announcements leave after the commit (through an [`Outbox`]).
-    pub(super) fn posts_after_commit(&self) -> bool {
-        self.outbox.is_some()
+    /// Runs `work` in one transaction and announces the payloads it returns beside its
+    /// value: by `NOTIFY` in the transaction, or into the outbox once it has committed.
+    pub(super) fn announcing<T>(
+        &mut self,
+        commit: Commit,
+        work: impl FnOnce(&Db) -> Result<(T, Vec<String>), StoreError>,
+    ) -> Result<T, StoreError> {
+        let after_commit = self.outbox.is_some();
+        let run = |tx: &Db| {
+            let (value, payloads) = work(tx)?;
+            if after_commit {
+                return Ok((value, payloads));
+            }
+            notify_in(tx, &payloads)?;
+            Ok((value, Vec::new()))
+        };
+        let (value, later) = match commit {
+            Commit::Durable => self.db.transaction(run)?,
+            Commit::Lazy => self.without_fsync(run)?,
+        };
+        self.post(later);
+        Ok(value)
     }
 
-    /// Hands `payloads` (from [`announce_in`], the transaction committed) to the outbox.
-    pub(super) fn post(&self, payloads: Vec<String>) {
+    /// Sends `payloads` now, outside any transaction (nothing on SQLite).
+    pub fn notify(&mut self, payloads: Vec<String>) -> Result<(), StoreError> {
+        if self.outbox.is_some() {
+            self.post(payloads);
+            return Ok(());
+        }
+        notify_in(&self.db, &payloads)
+    }
+
+    /// Hands `payloads` (of a committed transaction) to the outbox, if there is one.
+    fn post(&self, payloads: Vec<String>) {
         if let Some(outbox) = &self.outbox {
             outbox.post(payloads);
         }
